@@ -1,0 +1,144 @@
+using System.Runtime.InteropServices;
+using AIOps.Trace.Bpf;
+
+namespace AIOps.Trace.Cli;
+
+/// <summary>
+/// aiops-trace: a thin consumer of the AIOps.Trace library. Every failure the user can cause or
+/// fix ends as one line on stderr and exit code 2; a stack trace would be a bug.
+/// </summary>
+internal static class Program
+{
+    internal const int ExitOk = 0, ExitUsage = 2;
+
+    private const string Usage = """
+        usage: aiops-trace <command> [options]
+
+        commands:
+          snapshot   trace for a window and print one document
+                     --duration 5s  --json  --cgroup RELPATH (repeatable)  --attach auto|tp_btf|raw_tp
+          watch      print a line per container every interval until Ctrl-C
+                     --interval 1s  --cgroup RELPATH (repeatable)  --attach auto|tp_btf|raw_tp
+          help       this text
+        """;
+
+    public static int Main(string[] args)
+    {
+        if (args.Length == 0 || args[0] is "help" or "--help" or "-h")
+        {
+            Console.Out.WriteLine(Usage);
+            return args.Length == 0 ? ExitUsage : ExitOk;
+        }
+        try
+        {
+            return args[0] switch
+            {
+                "snapshot" => SnapshotCommand.Run(new Arguments(args[1..], SnapshotCommand.Flags)),
+                "watch" => WatchCommand.Run(new Arguments(args[1..], WatchCommand.Flags)),
+                _ => throw new UsageException($"unknown command '{args[0]}': expected snapshot, watch or help"),
+            };
+        }
+        catch (UsageException e)
+        {
+            return Fail(e.Message);
+        }
+        catch (BpfPermissionException e)
+        {
+            return Fail($"{e.Message}: run as root or grant CAP_BPF and CAP_PERFMON");
+        }
+        catch (BpfException e)
+        {
+            return Fail(e.Message);
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or IOException or UnauthorizedAccessException)
+        {
+            return Fail(e.Message);
+        }
+    }
+
+    internal static int Fail(string message)
+    {
+        Console.Error.WriteLine("aiops-trace: " + message.ReplaceLineEndings(" "));
+        return ExitUsage;
+    }
+
+    /// <summary>Checks what loading BPF needs before trying, so the error names the cause.</summary>
+    internal static void RequireTracingPrivileges()
+    {
+        if (!KernelInfo.HasVmlinuxBtf)
+            throw new UsageException($"this kernel has no BTF ({KernelInfo.VmlinuxBtfPath} is missing): CO-RE programs cannot load");
+        if (Environment.IsPrivilegedProcess)
+            return;
+        const int CapPerfmon = 38, CapBpf = 39, CapSysAdmin = 21;
+        ulong caps = EffectiveCapabilities();
+        bool has(int cap) => (caps & (1UL << cap)) != 0;
+        if (!has(CapSysAdmin) && !(has(CapBpf) && has(CapPerfmon)))
+            throw new UsageException("tracing needs root, or CAP_BPF and CAP_PERFMON: run with sudo or grant the capabilities");
+    }
+
+    private static ulong EffectiveCapabilities()
+    {
+        foreach (string line in File.ReadLines("/proc/self/status"))
+            if (line.StartsWith("CapEff:", StringComparison.Ordinal))
+                return Convert.ToUInt64(line[7..].Trim(), 16);
+        return 0;
+    }
+
+    internal static EngineOptions EngineOptions(Arguments a)
+    {
+        AttachMode attach = a.Value("attach") switch
+        {
+            null or "auto" => AttachMode.Auto,
+            "tp_btf" => AttachMode.TpBtf,
+            "raw_tp" => AttachMode.RawTp,
+            string other => throw new UsageException($"--attach '{other}' is not known: expected auto, tp_btf or raw_tp"),
+        };
+        IReadOnlyList<string> cgroups = a.Values("cgroup");
+        return new EngineOptions
+        {
+            Tracer = new TracerOptions { Attach = attach },
+            Cgroups = cgroups.Count == 0 ? null : cgroups,
+        };
+    }
+
+    /// <summary>Starts the engine, turning an unknown --cgroup into a usage error.</summary>
+    internal static TraceEngine StartEngine(EngineOptions options)
+    {
+        RequireTracingPrivileges();
+        try
+        {
+            return TraceEngine.Start(options);
+        }
+        catch (ArgumentException e) when (e.ParamName == "options")
+        {
+            throw new UsageException(e.Message[..(e.Message.IndexOf(" (Parameter", StringComparison.Ordinal) is int i and >= 0 ? i : e.Message.Length)]);
+        }
+    }
+
+    /// <summary>A token cancelled by SIGINT or SIGTERM (the first one; the process then ends normally).</summary>
+    internal static CancellationTokenSource CancelOnSignal(out IDisposable registrations)
+    {
+        var cts = new CancellationTokenSource();
+        void handler(PosixSignalContext ctx)
+        {
+            ctx.Cancel = true;
+            cts.Cancel();
+        }
+        var regs = new[]
+        {
+            PosixSignalRegistration.Create(PosixSignal.SIGINT, handler),
+            PosixSignalRegistration.Create(PosixSignal.SIGTERM, handler),
+        };
+        registrations = new Registrations(regs);
+        return cts;
+    }
+
+    private sealed class Registrations(PosixSignalRegistration[] regs) : IDisposable
+    {
+        public void Dispose()
+        {
+            foreach (PosixSignalRegistration r in regs)
+                r.Dispose();
+        }
+    }
+}

@@ -1,0 +1,27 @@
+namespace AIOps.Trace.Cli;
+
+/// <summary>`aiops-trace watch`: a table per interval until Ctrl-C.</summary>
+internal static class WatchCommand
+{
+    public static readonly IReadOnlySet<string> Flags = new HashSet<string>();
+
+    public static int Run(Arguments a)
+    {
+        TimeSpan interval = a.Duration("interval", TimeSpan.FromSeconds(1), TimeSpan.FromMilliseconds(100), TimeSpan.FromHours(1));
+        EngineOptions options = Program.EngineOptions(a);
+        a.RejectUnknown();
+
+        using TraceEngine engine = Program.StartEngine(options);
+        using CancellationTokenSource cts = Program.CancelOnSignal(out IDisposable signals);
+        using (signals)
+        {
+            Console.Out.WriteLine($"aiops-trace: tracing with {engine.Kernel.Attach} + {engine.Kernel.Ring}, throttling from {engine.Kernel.ThrottleSource}; Ctrl-C stops");
+            while (!cts.Token.WaitHandle.WaitOne(interval))
+            {
+                using EngineSnapshot s = engine.CollectWindow();
+                TextReport.Write(Console.Out, s);
+            }
+        }
+        return Program.ExitOk;
+    }
+}

@@ -1,0 +1,246 @@
+using System.Numerics;
+
+namespace AIOps.Trace.Aggregation;
+
+/// <summary>One cumulative power-of-two bucket, Prometheus <c>le</c> style.</summary>
+/// <param name="LeMicroseconds">Upper limit in microseconds: the bucket counts values below <c>LeMicroseconds * 1000</c> ns.</param>
+/// <param name="CumulativeCount">Values counted in this bucket and every smaller one.</param>
+public readonly record struct Log2Bucket(ulong LeMicroseconds, long CumulativeCount);
+
+/// <summary>
+/// HDR-style log-linear histogram of nanosecond latencies (run-queue latency, throttled time).
+/// Each power of two is split into 32 linear sub-buckets, so a bucket is at most 1/32 of its
+/// lower bound wide and a quantile reported as the bucket midpoint is within ~1.6 % of the
+/// recorded value at that rank. Not thread-safe: one writer, copied out with <see cref="CopyFrom"/>.
+/// </summary>
+public sealed class LogLinearHistogram
+{
+    // Values below 64 are their own bucket; above that 5 bits below the highest set bit
+    // select the sub-bucket. 2^43 ns is ~2.4 hours: anything longer is not a latency we can
+    // reason about, so it lands in one overflow bucket instead of 21 more powers of two.
+    private const int SubBucketBits = 5;
+    private const int SubBucketCount = 1 << SubBucketBits;
+    private const int OverflowMagnitude = 43;
+    private const int OverflowIndex = SubBucketCount + (OverflowMagnitude - SubBucketBits) * SubBucketCount;
+    private const ulong OverflowLowerBound = 1UL << OverflowMagnitude;
+
+    /// <summary>Number of buckets: 1248 log-linear ones plus the overflow bucket for values at or above 2^43 ns.</summary>
+    public const int BucketCount = OverflowIndex + 1;
+
+    /// <summary>Most buckets <see cref="CopyLog2MicrosecondBuckets"/> can write: le = 2^0 .. 2^55 µs covers ulong.MaxValue ns.</summary>
+    public const int MaxLog2MicrosecondBuckets = 56;
+
+    private readonly long[] _buckets = new long[BucketCount];
+    private long _count;
+    private ulong _sum;
+    private ulong _min = ulong.MaxValue;
+    private ulong _max;
+
+    /// <summary>Number of recorded values.</summary>
+    public long Count => _count;
+
+    /// <summary>Sum of recorded values in nanoseconds.</summary>
+    public ulong Sum => _sum;
+
+    /// <summary>Smallest recorded value, or 0 when empty.</summary>
+    public ulong Min => _count == 0 ? 0 : _min;
+
+    /// <summary>Largest recorded value, or 0 when empty.</summary>
+    public ulong Max => _max;
+
+    /// <summary>Per-bucket counts, indexed as <see cref="BucketIndex"/> maps values.</summary>
+    public ReadOnlySpan<long> Buckets => _buckets;
+
+    /// <summary>Bucket holding <paramref name="value"/> nanoseconds.</summary>
+    public static int BucketIndex(ulong value)
+    {
+        // OR-ing in 32 makes every value below 64 share magnitude 0, where value >> 0 is the
+        // index itself; above that (value >> magnitude) is 32 + sub. No branch for small values.
+        int magnitude = BitOperations.Log2(value | SubBucketCount) - SubBucketBits;
+        int index = (magnitude << SubBucketBits) + (int)(value >> magnitude);
+        return Math.Min(index, OverflowIndex);
+    }
+
+    /// <summary>Smallest value that falls in bucket <paramref name="index"/>.</summary>
+    public static ulong BucketLowerBound(int index)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(index);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, BucketCount);
+        if (index == OverflowIndex)
+            return OverflowLowerBound;
+        if (index < SubBucketCount)
+            return (ulong)index;
+        int magnitude = (index >> SubBucketBits) - 1;
+        return (ulong)(SubBucketCount + (index & (SubBucketCount - 1))) << magnitude;
+    }
+
+    /// <summary>Largest value that falls in bucket <paramref name="index"/> (inclusive).</summary>
+    public static ulong BucketUpperBound(int index)
+    {
+        ulong lower = BucketLowerBound(index);
+        if (index == OverflowIndex)
+            return ulong.MaxValue;
+        int magnitude = index < SubBucketCount ? 0 : (index >> SubBucketBits) - 1;
+        return lower + (1UL << magnitude) - 1;
+    }
+
+    /// <summary>
+    /// The libbpf-tools <c>runqlat</c> slot for a latency: floor(log2(µs)) for µs &gt;= 1, else 0.
+    /// runqlat stores <c>log2l(d)</c> for d = ns / 1000, which is 0 for d in {0, 1}, 1 for 2-3,
+    /// 2 for 4-7 and so on, so our slots line up with its printed histogram.
+    /// </summary>
+    public static int Log2MicrosecondSlot(double valueNs)
+    {
+        double us = valueNs / 1000.0;
+        if (!(us >= 1.0))
+            return 0; // also NaN and negatives
+        if (us >= 18446744073709551615.0)
+            return 63;
+        // floor(log2(floor(us))) == floor(log2(us)) for us >= 1; the integer form is exact
+        // where Math.Log2 could round just below a power of two up to it.
+        return BitOperations.Log2((ulong)us);
+    }
+
+    /// <summary>Records one value. O(1), no allocation.</summary>
+    public void Record(ulong valueNs)
+    {
+        _buckets[BucketIndex(valueNs)]++;
+        _count++;
+        _sum += valueNs;
+        if (valueNs < _min)
+            _min = valueNs;
+        if (valueNs > _max)
+            _max = valueNs;
+    }
+
+    /// <summary>Records <paramref name="count"/> occurrences of one value (e.g. a kernel-side histogram slot).</summary>
+    public void Record(ulong valueNs, long count)
+    {
+        if (count <= 0)
+        {
+            if (count < 0)
+                ThrowHelper.ThrowNegativeCount(nameof(count));
+            return;
+        }
+
+        _buckets[BucketIndex(valueNs)] += count;
+        _count += count;
+        _sum += valueNs * (ulong)count;
+        if (valueNs < _min)
+            _min = valueNs;
+        if (valueNs > _max)
+            _max = valueNs;
+    }
+
+    /// <summary>
+    /// Value at quantile <paramref name="q"/> in [0, 1]: the midpoint of the bucket holding the
+    /// value of rank ceil(q * Count) (at least 1), clamped to [Min, Max]; Max for the overflow
+    /// bucket. 0 when empty.
+    /// </summary>
+    public double ValueAtQuantile(double q)
+    {
+        if (!(q >= 0.0 && q <= 1.0))
+            ThrowHelper.ThrowQuantileOutOfRange(nameof(q));
+        if (_count == 0)
+            return 0;
+
+        long rank = Math.Clamp((long)Math.Ceiling(q * _count), 1, _count);
+        long cumulative = 0;
+        for (int i = 0; i < _buckets.Length; i++)
+        {
+            cumulative += _buckets[i];
+            if (cumulative >= rank)
+                return Representative(i);
+        }
+
+        return _max; // unreachable while the buckets sum to Count
+    }
+
+    /// <summary>Adds every value recorded in <paramref name="other"/>.</summary>
+    public void Add(LogLinearHistogram other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        if (other._count == 0)
+            return;
+        for (int i = 0; i < _buckets.Length; i++)
+            _buckets[i] += other._buckets[i];
+        _count += other._count;
+        _sum += other._sum;
+        _min = Math.Min(_min, other._min);
+        _max = Math.Max(_max, other._max);
+    }
+
+    /// <summary>Makes this histogram an exact copy of <paramref name="other"/>.</summary>
+    public void CopyFrom(LogLinearHistogram other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        other._buckets.CopyTo(_buckets, 0);
+        _count = other._count;
+        _sum = other._sum;
+        _min = other._min;
+        _max = other._max;
+    }
+
+    /// <summary>Forgets every recorded value.</summary>
+    public void Reset()
+    {
+        Array.Clear(_buckets);
+        _count = 0;
+        _sum = 0;
+        _min = ulong.MaxValue;
+        _max = 0;
+    }
+
+    /// <summary>
+    /// Folds the fine buckets into cumulative buckets le = 1, 2, 4, 8 ... µs: a value v ns counts
+    /// in every bucket with le * 1000 &gt; v. A fine bucket is placed by the same value
+    /// <see cref="ValueAtQuantile"/> reports for it (midpoint clamped to [Min, Max]), so both views
+    /// agree; a fine bucket straddling a limit is therefore counted wholly on one side.
+    /// Stops after the first bucket whose cumulative count equals <see cref="Count"/>.
+    /// </summary>
+    /// <returns>Number of buckets written.</returns>
+    /// <exception cref="ArgumentException"><paramref name="destination"/> is too small.</exception>
+    public int CopyLog2MicrosecondBuckets(Span<Log2Bucket> destination)
+    {
+        int needed = Log2MicrosecondBucketsNeeded();
+        if (destination.Length < needed)
+            ThrowHelper.ThrowDestinationTooSmall(nameof(destination), needed);
+
+        long cumulative = 0;
+        int fine = 0;
+        ulong le = 1;
+        for (int written = 0; written < needed; written++, le <<= 1)
+        {
+            double limitNs = le * 1000.0;
+            // Representatives grow with the index, so one forward cursor covers all limits.
+            while (fine < _buckets.Length && Representative(fine) < limitNs)
+                cumulative += _buckets[fine++];
+            destination[written] = new Log2Bucket(le, cumulative);
+        }
+
+        return needed;
+    }
+
+    private int Log2MicrosecondBucketsNeeded()
+    {
+        if (_count == 0)
+            return 1;
+        // The largest representative is at most Max, and Max's own bucket sets the last limit.
+        double last = Representative(BucketIndex(_max));
+        int needed = 1;
+        for (double limitNs = 1000.0; limitNs <= last; limitNs *= 2)
+            needed++;
+        return needed;
+    }
+
+    private double Representative(int index)
+    {
+        // The overflow bucket is unbounded above, so its midpoint means nothing; Max is the
+        // one value known to lie in it.
+        if (index == OverflowIndex)
+            return _max;
+        ulong lower = BucketLowerBound(index);
+        double mid = lower + (BucketUpperBound(index) - lower) / 2.0;
+        return Math.Clamp(mid, (double)Min, (double)_max);
+    }
+}

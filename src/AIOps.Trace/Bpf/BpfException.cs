@@ -1,0 +1,42 @@
+namespace AIOps.Trace.Bpf;
+
+/// <summary>
+/// A BPF operation failed. <see cref="Log"/> keeps everything libbpf and the verifier said; the
+/// message is one line.
+/// </summary>
+public class BpfException : Exception
+{
+    public BpfException(string operation, int errno, string? log)
+        : base($"{operation} failed: {Interop.Ensure.ErrnoName(errno)}{LastLine(log)}")
+    {
+        Operation = operation;
+        Errno = errno;
+        Log = log ?? "";
+    }
+
+    /// <summary>What was being done, e.g. "load aiops_sched.bpf.o".</summary>
+    public string Operation { get; }
+
+    /// <summary>The positive errno the kernel or libbpf returned.</summary>
+    public int Errno { get; }
+
+    /// <summary>The full libbpf/verifier log captured during the call (may be empty).</summary>
+    public string Log { get; }
+
+    private static string LastLine(string? log)
+    {
+        if (string.IsNullOrWhiteSpace(log))
+            return "";
+        string[] lines = log.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        return lines.Length == 0 ? "" : " (" + lines[^1] + ")";
+    }
+}
+
+/// <summary>The kernel refused for lack of privilege (EPERM/EACCES): not root, or CAP_BPF/CAP_PERFMON missing, or locked down.</summary>
+public sealed class BpfPermissionException(string operation, int errno, string? log) : BpfException(operation, errno, log);
+
+/// <summary>The kernel lacks the feature (ENOSYS, EOPNOTSUPP, ENOTSUPP).</summary>
+public sealed class BpfNotSupportedException(string operation, int errno, string? log) : BpfException(operation, errno, log);
+
+/// <summary>The verifier rejected a program; <see cref="BpfException.Log"/> holds its full log.</summary>
+public sealed class BpfVerifierException(string operation, int errno, string? log) : BpfException(operation, errno, log);

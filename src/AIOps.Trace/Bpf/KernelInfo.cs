@@ -1,0 +1,26 @@
+namespace AIOps.Trace.Bpf;
+
+/// <summary>Facts about the running kernel that decide which mechanisms the tracer can use.</summary>
+public static class KernelInfo
+{
+    public const string VmlinuxBtfPath = "/sys/kernel/btf/vmlinux";
+
+    /// <summary>The kernel release, e.g. "6.18.44".</summary>
+    public static string Release => ReadTrimmed("/proc/sys/kernel/osrelease") ?? "unknown";
+
+    /// <summary>Whether the kernel exposes its own BTF (needed for CO-RE and tp_btf).</summary>
+    public static bool HasVmlinuxBtf => File.Exists(VmlinuxBtfPath);
+
+    /// <summary>Whether the kprobe PMU exists (CONFIG_KPROBES).</summary>
+    public static bool HasKprobes => Directory.Exists("/sys/bus/event_source/devices/kprobe");
+
+    /// <summary>Number of possible CPUs: the stride of per-CPU map values.</summary>
+    public static int PossibleCpus => Interop.Interop.PossibleCpus() is int n and > 0 ? n : Environment.ProcessorCount;
+
+    private static string? ReadTrimmed(string path)
+    {
+        try { return File.ReadAllText(path).Trim(); }
+        catch (IOException) { return null; }
+        catch (UnauthorizedAccessException) { return null; }
+    }
+}

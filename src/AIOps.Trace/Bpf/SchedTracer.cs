@@ -1,0 +1,156 @@
+using System.Reflection;
+using AIOps.Trace.Rings;
+
+namespace AIOps.Trace.Bpf;
+
+/// <summary>
+/// The loaded and attached scheduler programs of bpf/aiops_sched.bpf.c, their ring buffer and
+/// their counters. Chooses the attach mechanism and the throttle source once, at load.
+/// </summary>
+public sealed class SchedTracer : IDisposable
+{
+    internal const string ObjectName = "aiops_sched.bpf.o";
+    private const string FlushProgram = "aiops_flush";
+
+    private static readonly string[] SchedEvents = ["wakeup", "wakeup_new", "switch"];
+    private static readonly string[] AttachFamilies = ["btf", "raw"];
+    private static readonly string[] ThrottleFamilies = ["fentry", "kprobe"];
+
+    private readonly BpfObject _object;
+    private readonly int _statsFd;
+    private readonly KernelStats[] _perCpuStats;
+
+    private SchedTracer(BpfObject obj, string attach, string? throttle, string throttleNote)
+    {
+        _object = obj;
+        Attach = attach;
+        ThrottleMechanism = throttle;
+        ThrottleNote = throttleNote;
+        Events = new RingBuffer(obj.MapFd("events"));
+        _statsFd = obj.MapFd("stats");
+        _perCpuStats = new KernelStats[KernelInfo.PossibleCpus];
+    }
+
+    /// <summary>"tp_btf" or "raw_tp".</summary>
+    public string Attach { get; }
+
+    /// <summary>"fentry" or "kprobe" when the eBPF throttle programs are attached; null otherwise.</summary>
+    public string? ThrottleMechanism { get; }
+
+    /// <summary>Why the throttle programs are (not) attached, for the snapshot and `doctor`.</summary>
+    public string ThrottleNote { get; }
+
+    /// <summary>The ring the programs write batches and throttle records into.</summary>
+    public RingBuffer Events { get; }
+
+    /// <summary>Number of attached links (programs).</summary>
+    public int LinkCount => _object.LinkCount;
+
+    /// <summary>Loads, configures and attaches the programs with the best mechanism the kernel allows.</summary>
+    public static SchedTracer Load(TracerOptions options)
+    {
+        options.Validate();
+        byte[] elf = EmbeddedObject();
+        BpfException? first = null;
+        foreach (string family in Families(options.Attach))
+        {
+            string attach = family == "btf" ? "tp_btf" : "raw_tp";
+            var notes = new List<string>();
+            IEnumerable<string?> throttles = options.TraceThrottling ? [.. ThrottleFamilies, null] : [null];
+            foreach (string? throttle in throttles)
+            {
+                if (throttle == "kprobe" && !KernelInfo.HasKprobes)
+                {
+                    notes.Add("kprobe: kernel has no kprobes (CONFIG_KPROBES unset)");
+                    continue;
+                }
+                BpfObject obj = BpfObject.Open(elf, ObjectName);
+                try
+                {
+                    Configure(obj, options, family, throttle);
+                    obj.Load();
+                    foreach (string ev in SchedEvents)
+                        obj.Attach($"aiops_{family}_{ev}");
+                    if (throttle is not null)
+                    {
+                        obj.Attach($"aiops_{throttle}_throttle");
+                        obj.Attach($"aiops_{throttle}_unthrottle");
+                    }
+                    string note = throttle is null
+                        ? (options.TraceThrottling ? string.Join("; ", notes) : "disabled by option") + "; cpu.stat is the source"
+                        : $"{throttle} on throttle_cfs_rq/unthrottle_cfs_rq";
+                    return new SchedTracer(obj, attach, throttle, note.TrimStart(';', ' '));
+                }
+                catch (BpfException e)
+                {
+                    obj.Dispose();
+                    if (throttle is null)
+                    {
+                        first ??= e;
+                        break;
+                    }
+                    notes.Add($"{throttle}: {e.Message}");
+                }
+            }
+        }
+        throw first!;
+    }
+
+    private static IEnumerable<string> Families(AttachMode mode) => mode switch
+    {
+        AttachMode.TpBtf => ["btf"],
+        AttachMode.RawTp => ["raw"],
+        _ => KernelInfo.HasVmlinuxBtf ? AttachFamilies : ["raw"],
+    };
+
+    private static void Configure(BpfObject obj, TracerOptions options, string family, string? throttle)
+    {
+        foreach (string f in AttachFamilies)
+            foreach (string ev in SchedEvents)
+                obj.SetAutoload($"aiops_{f}_{ev}", f == family);
+        foreach (string t in ThrottleFamilies)
+        {
+            obj.SetAutoload($"aiops_{t}_throttle", t == throttle);
+            obj.SetAutoload($"aiops_{t}_unthrottle", t == throttle);
+        }
+        obj.SetMaxEntries("events", options.RingBytes);
+        obj.SetConst("self_tgid", (uint)options.IgnoredProcessId);
+        obj.SetConst("flush_interval_ns", (ulong)(options.FlushInterval.Ticks * 100));
+        // Wake the consumer well before the ring fills: it polls anyway, this is the backstop.
+        obj.SetConst("wakeup_bytes", (ulong)options.RingBytes / 4);
+    }
+
+    /// <summary>The BPF object built from bpf/aiops_sched.bpf.c, carried inside this assembly.</summary>
+    internal static byte[] EmbeddedObject()
+    {
+        using Stream? s = typeof(SchedTracer).Assembly.GetManifestResourceStream(ObjectName);
+        if (s is null || s.Length == 0)
+            throw new InvalidOperationException($"{ObjectName} is not embedded in {typeof(SchedTracer).Assembly.GetName().Name}: build with ./build.sh --target=Build");
+        byte[] elf = new byte[s.Length];
+        s.ReadExactly(elf);
+        return elf;
+    }
+
+    /// <summary>Sends every CPU's partial batch into the ring, so a drain after it sees everything up to now.</summary>
+    public void FlushAllCpus()
+    {
+        for (uint cpu = 0; cpu < (uint)_perCpuStats.Length; cpu++)
+            _object.RunOnCpu(FlushProgram, cpu);
+    }
+
+    /// <summary>The kernel-side counters, summed over CPUs (cumulative since load).</summary>
+    public KernelStats ReadStats()
+    {
+        _object.LookupPerCpu<KernelStats>(_statsFd, _perCpuStats);
+        KernelStats total = default;
+        foreach (ref readonly KernelStats s in _perCpuStats.AsSpan())
+            total.Add(s);
+        return total;
+    }
+
+    public void Dispose()
+    {
+        Events.Dispose();
+        _object.Dispose();
+    }
+}

@@ -1,0 +1,109 @@
+using System.Diagnostics.CodeAnalysis;
+
+namespace AIOps.Trace.Cgroups;
+
+/// <summary>
+/// Maps cgroup ids, as BPF reports them, to paths relative to one hierarchy root ("/" for the
+/// root, "/a/b" below it). Since Linux 5.5 a cgroup's id on 64-bit kernels is its kernfs node
+/// id (what BPF reads from <c>cgroup-&gt;kn-&gt;id</c>), which equals the inode number of its
+/// directory in cgroupfs (commit 40430452fd5d, "kernfs: use 64bit inos if ino_t is 64bit").
+/// Such ids are not reused while the kernel runs, so a cached entry cannot name another cgroup.
+/// Safe for concurrent use.
+/// </summary>
+public sealed class CgroupIndex
+{
+    // Events for an unknown id arrive in bursts (one per context switch of a new container);
+    // without a limit each would walk the whole tree.
+    private static readonly TimeSpan RescanInterval = TimeSpan.FromMilliseconds(250);
+
+    private readonly string _root;
+    private readonly ICgroupFileSystem _fs;
+    private readonly TimeProvider _time;
+    private readonly Lock _scanLock = new();
+
+    // Replaced whole by each scan and never mutated after publication, so lookups need no lock.
+    private volatile Dictionary<ulong, string> _byId = new();
+    private long _lastScan;
+    private bool _scanned;
+
+    /// <summary>Index over the live hierarchy mounted at <paramref name="hierarchyRoot"/>.</summary>
+    public CgroupIndex(string hierarchyRoot)
+        : this(hierarchyRoot, RealCgroupFileSystem.Instance)
+    {
+    }
+
+    internal CgroupIndex(string hierarchyRoot, ICgroupFileSystem fs, TimeProvider? time = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(hierarchyRoot);
+        ArgumentNullException.ThrowIfNull(fs);
+        _root = hierarchyRoot.Length > 1 ? hierarchyRoot.TrimEnd('/') : hierarchyRoot;
+        _fs = fs;
+        _time = time ?? TimeProvider.System;
+    }
+
+    /// <summary>Number of cgroups known since the last scan.</summary>
+    public int Count => _byId.Count;
+
+    /// <summary>Every cgroup known since the last scan: id to relative path.</summary>
+    public IReadOnlyDictionary<ulong, string> Entries => _byId;
+
+    /// <summary>
+    /// Looks <paramref name="id"/> up; on a miss rescans the tree, at most once per 250 ms.
+    /// Cgroups removed before the next scan stop resolving after it.
+    /// </summary>
+    public bool TryResolve(ulong id, [MaybeNullWhen(false)] out string relativePath)
+    {
+        if (_byId.TryGetValue(id, out relativePath))
+            return true;
+
+        lock (_scanLock)
+        {
+            // Another thread may have rescanned while this one waited for the lock.
+            if (_byId.TryGetValue(id, out relativePath))
+                return true;
+            if (_scanned && _time.GetElapsedTime(_lastScan) < RescanInterval)
+                return false;
+            ScanLocked();
+        }
+
+        return _byId.TryGetValue(id, out relativePath);
+    }
+
+    /// <summary>Rescans the tree now, regardless of when the last scan ran.</summary>
+    public void Refresh()
+    {
+        lock (_scanLock)
+            ScanLocked();
+    }
+
+    /// <summary>Id of the cgroup at <paramref name="relativePath"/>, or null when it does not exist.</summary>
+    public ulong? IdOf(string relativePath)
+    {
+        ArgumentNullException.ThrowIfNull(relativePath);
+        string rel = relativePath.Trim('/');
+        return _fs.Inode(rel.Length == 0 ? _root : (_root == "/" ? "/" : _root + "/") + rel);
+    }
+
+    private void ScanLocked()
+    {
+        var byId = new Dictionary<ulong, string>(Math.Max(16, _byId.Count));
+        var pending = new Stack<(string FullPath, string RelativePath)>();
+        pending.Push((_root, "/"));
+        while (pending.TryPop(out var dir))
+        {
+            // A directory removed since its parent was listed has no inode: skip its subtree.
+            if (_fs.Inode(dir.FullPath) is not ulong id)
+                continue;
+            byId[id] = dir.RelativePath;
+            foreach (string child in _fs.EnumerateDirectories(dir.FullPath))
+            {
+                string name = Path.GetFileName(child.TrimEnd('/'));
+                pending.Push((child, dir.RelativePath == "/" ? "/" + name : dir.RelativePath + "/" + name));
+            }
+        }
+
+        _byId = byId;
+        _lastScan = _time.GetTimestamp();
+        _scanned = true;
+    }
+}

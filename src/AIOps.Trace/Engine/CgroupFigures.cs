@@ -1,0 +1,35 @@
+using AIOps.Trace.Cgroups;
+
+namespace AIOps.Trace;
+
+/// <summary>A cgroup's own CPU counters at one moment: the kernel's truth that windows are differenced against.</summary>
+internal readonly record struct CgroupFigures(CpuStat? Stat, long UsageNs);
+
+/// <summary>Reads <see cref="CgroupFigures"/> for every cgroup of the cpu hierarchy.</summary>
+internal sealed class CgroupSampler
+{
+    private readonly CgroupReader _reader;
+
+    public CgroupSampler(CgroupMounts mounts, CgroupIndex index)
+    {
+        _reader = new CgroupReader(mounts);
+        Index = index;
+    }
+
+    public CgroupIndex Index { get; }
+
+    public CgroupReader Reader => _reader;
+
+    public CgroupFigures Read(string relativePath) =>
+        new(_reader.ReadCpuStat(relativePath), _reader.ReadCpuUsageNs(relativePath));
+
+    /// <summary>Figures of every cgroup, keyed by relative path, after a rescan of the tree.</summary>
+    public Dictionary<string, CgroupFigures> ReadAll()
+    {
+        Index.Refresh();
+        var all = new Dictionary<string, CgroupFigures>(Index.Count, StringComparer.Ordinal);
+        foreach ((ulong _, string path) in Index.Entries)
+            all[path] = Read(path);
+        return all;
+    }
+}

@@ -1,0 +1,26 @@
+using AIOps.Trace.Bpf;
+
+namespace AIOps.Trace;
+
+/// <summary>Settings of a <see cref="TraceEngine"/>.</summary>
+public sealed record EngineOptions
+{
+    public TracerOptions Tracer { get; init; } = new();
+
+    /// <summary>How long the reader sleeps at most between drains (the programs rarely wake it).</summary>
+    public TimeSpan PollInterval { get; init; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Where the host's / is (a sidecar sees the host under a mount, e.g. /host).</summary>
+    public string HostRoot { get; init; } = "/";
+
+    /// <summary>Report only these cgroups (paths relative to the cpu hierarchy root); null reports every cgroup that ran.</summary>
+    public IReadOnlyList<string>? Cgroups { get; init; }
+
+    internal void Validate()
+    {
+        if (PollInterval < TimeSpan.FromMilliseconds(1) || PollInterval > TimeSpan.FromSeconds(10))
+            throw new ArgumentException($"PollInterval must be between 1 ms and 10 s, got {PollInterval}", nameof(PollInterval));
+        if (!Directory.Exists(HostRoot))
+            throw new ArgumentException($"HostRoot '{HostRoot}' is not a directory", nameof(HostRoot));
+    }
+}

@@ -1,0 +1,91 @@
+using AIOps.Trace.Aggregation;
+
+namespace AIOps.Trace;
+
+/// <summary>What the engine measured for every container over one window.</summary>
+/// <remarks>Pooled: <see cref="Dispose"/> returns its container entries for reuse by the next window.</remarks>
+public sealed class EngineSnapshot : IDisposable
+{
+    private readonly Action<ContainerSnapshot>? _return;
+
+    internal EngineSnapshot(Action<ContainerSnapshot>? returnToPool) => _return = returnToPool;
+
+    public required KernelSummary Kernel { get; init; }
+    public required HostSummary Host { get; init; }
+
+    /// <summary>Length of the window in seconds.</summary>
+    public required double WindowSeconds { get; init; }
+
+    /// <summary>Events the kernel could not deliver (ring full) or the reader could not parse, in this window.</summary>
+    public required long LostEvents { get; init; }
+
+    /// <summary>Cumulative kernel-side counters since the programs were loaded.</summary>
+    public required Bpf.KernelStats KernelCounters { get; init; }
+
+    public List<ContainerSnapshot> Containers { get; } = new();
+
+    public void Dispose()
+    {
+        if (_return is not null)
+            foreach (ContainerSnapshot c in Containers)
+                _return(c);
+        Containers.Clear();
+    }
+}
+
+/// <summary>Which mechanisms the kernel side uses.</summary>
+/// <param name="Ring">"ringbuf" or "perfbuf".</param>
+/// <param name="Attach">"tp_btf", "raw_tp", "tracepoint" or "kprobe".</param>
+/// <param name="ThrottleSource">"cgroupfs" when cpu.stat gives throttling; "ebpf+cgroupfs" when the throttle programs run too.</param>
+public sealed record KernelSummary(string Release, bool Btf, string Ring, string Attach, string ThrottleSource, string ThrottleNote);
+
+/// <param name="Cpus">Online CPUs.</param>
+/// <param name="IdleRatio">Share of CPU time the host spent idle (idle + iowait) over the window.</param>
+public readonly record struct HostSummary(int Cpus, double IdleRatio);
+
+/// <summary>One container (cgroup) over one window.</summary>
+public sealed class ContainerSnapshot
+{
+    public string CgroupPath { get; set; } = "";
+    public ulong CgroupId { get; set; }
+    public string Name { get; set; } = "";
+    public string Runtime { get; set; } = "";
+
+    /// <summary>Run-queue waits in ns.</summary>
+    public LogLinearHistogram RunQueue { get; } = new();
+
+    public long PreemptedBySame { get; set; }
+    public long PreemptedByOther { get; set; }
+    public long PreemptedByHost { get; set; }
+    public long Involuntary => PreemptedBySame + PreemptedByOther + PreemptedByHost;
+
+    /// <summary>Other cgroups that preempted this one, most first.</summary>
+    public List<Preemptor> TopPreemptors { get; } = new();
+
+    public ThrottlingFigures Throttling { get; set; }
+
+    /// <summary>CPU time used in the window (cpuacct.usage or cpu.stat usage_usec); -1 when unknown.</summary>
+    public long CpuUsageNs { get; set; }
+
+    internal void Reset()
+    {
+        CgroupPath = Name = Runtime = "";
+        CgroupId = 0;
+        RunQueue.Reset();
+        PreemptedBySame = PreemptedByOther = PreemptedByHost = 0;
+        TopPreemptors.Clear();
+        Throttling = default;
+        CpuUsageNs = 0;
+    }
+}
+
+public readonly record struct Preemptor(string CgroupPath, ulong CgroupId, long Count);
+
+/// <summary>CFS bandwidth throttling over the window.</summary>
+/// <param name="Periods">Enforcement periods that elapsed (cpu.stat nr_periods delta).</param>
+/// <param name="ThrottledPeriods">Periods in which the cgroup was throttled (nr_throttled delta).</param>
+/// <param name="ThrottledNs">Time throttled (throttled_time / throttled_usec delta).</param>
+/// <param name="Events">Per-CPU throttles the eBPF programs saw (0 when they are not attached).</param>
+/// <param name="EbpfThrottledNs">Their summed per-CPU duration.</param>
+/// <param name="Source">"cgroupfs", "ebpf" (no cpu.stat) or "none".</param>
+public readonly record struct ThrottlingFigures(long Periods, long ThrottledPeriods, long ThrottledNs, long Events, long EbpfThrottledNs, string Source);

@@ -1,0 +1,240 @@
+using System.Diagnostics;
+using AIOps.Trace.Aggregation;
+using AIOps.Trace.Bpf;
+using AIOps.Trace.Cgroups;
+using Microsoft.Extensions.ObjectPool;
+
+namespace AIOps.Trace;
+
+/// <summary>
+/// The engine: loads the scheduler programs, drains their ring on a reader thread into
+/// per-container accumulators, and cuts windows that merge them with the cgroups' own counters.
+/// </summary>
+public sealed class TraceEngine : IDisposable
+{
+    private const int TopPreemptors = 5;
+
+    private readonly EngineOptions _options;
+    private readonly SchedTracer _tracer;
+    private readonly CgroupSampler _cgroups;
+    private readonly ContainerTable _table = new();
+    private readonly Lock _gate = new();
+    private readonly Thread _reader;
+    private readonly ObjectPool<ContainerSnapshot> _pool =
+        new DefaultObjectPool<ContainerSnapshot>(new ContainerSnapshotPolicy(), maximumRetained: 4096);
+    private readonly (ulong, long)[] _topScratch = new (ulong, long)[TopPreemptors];
+    private SampleAggregator _aggregator;
+    private volatile bool _stopping;
+    private Exception? _readerFailure;
+    private long _readerAllocatedBytes;
+
+    private Dictionary<string, CgroupFigures> _baseline;
+    private HostCpu _hostBaseline;
+    private long _windowStart;
+    private ulong _lostBaseline;
+    private long _malformedBaseline;
+
+    private TraceEngine(EngineOptions options, SchedTracer tracer, CgroupSampler cgroups)
+    {
+        _options = options;
+        _tracer = tracer;
+        _cgroups = cgroups;
+        _aggregator = new SampleAggregator(_table);
+        _baseline = cgroups.ReadAll();
+        _hostBaseline = HostCpu.Read(options.HostRoot);
+        _windowStart = Stopwatch.GetTimestamp();
+        Kernel = new KernelSummary(KernelInfo.Release, KernelInfo.HasVmlinuxBtf, "ringbuf", tracer.Attach,
+            tracer.ThrottleMechanism is null ? "cgroupfs" : "ebpf+cgroupfs", tracer.ThrottleNote);
+        _reader = new Thread(ReadLoop) { IsBackground = true, Name = "aiops-ring-reader" };
+        _reader.Start();
+    }
+
+    /// <summary>Which mechanisms are in use.</summary>
+    public KernelSummary Kernel { get; }
+
+    /// <summary>The cgroup mounts the engine resolves ids against.</summary>
+    public CgroupMounts Mounts { get; private init; } = null!;
+
+    /// <summary>Bytes the reader thread has allocated since it started (a steady state adds none).</summary>
+    public long ReaderThreadAllocatedBytes => Interlocked.Read(ref _readerAllocatedBytes);
+
+    /// <summary>Programs attached.</summary>
+    public int AttachedPrograms => _tracer.LinkCount;
+
+    /// <summary>Loads and attaches the kernel side and starts reading. Throws <see cref="BpfException"/> when the kernel refuses.</summary>
+    public static TraceEngine Start(EngineOptions? options = null)
+    {
+        options ??= new EngineOptions();
+        options.Validate();
+        CgroupMounts mounts = CgroupMounts.Discover(options.HostRoot);
+        CgroupMount cpu = mounts.ForController("cpu") ?? mounts.Unified
+            ?? throw new InvalidOperationException("no cgroup hierarchy with the cpu controller is mounted (looked in /proc/self/mountinfo)");
+        var sampler = new CgroupSampler(mounts, new CgroupIndex(cpu.MountPoint));
+        if (options.Cgroups is { } wanted)
+            foreach (string path in wanted)
+                if (sampler.Index.IdOf(path) is null)
+                    throw new ArgumentException($"cgroup '{path}' does not exist under {cpu.MountPoint}", nameof(options));
+        SchedTracer tracer = SchedTracer.Load(options.Tracer);
+        return new TraceEngine(options, tracer, sampler) { Mounts = mounts };
+    }
+
+    private void ReadLoop()
+    {
+        int timeoutMs = (int)_options.PollInterval.TotalMilliseconds;
+        try
+        {
+            while (!_stopping)
+            {
+                _tracer.Events.Wait(timeoutMs);
+                lock (_gate)
+                    _tracer.Events.Drain(ref _aggregator);
+                Volatile.Write(ref _readerAllocatedBytes, GC.GetAllocatedBytesForCurrentThread());
+            }
+        }
+        catch (Exception e) when (!_stopping)
+        {
+            _readerFailure = e;
+        }
+    }
+
+    /// <summary>
+    /// Ends the current window and starts the next: everything measured since the previous call
+    /// (or since start). Dispose the result to recycle it.
+    /// </summary>
+    public EngineSnapshot CollectWindow()
+    {
+        if (_readerFailure is { } failure)
+            throw new InvalidOperationException("the ring reader stopped: " + failure.Message, failure);
+
+        var fresh = new List<ContainerSnapshot>(_table.Count);
+        long malformed;
+        KernelStats counters;
+        lock (_gate)
+        {
+            // Partial per-CPU batches first, so the window holds every sample up to now.
+            _tracer.FlushAllCpus();
+            _tracer.Events.Drain(ref _aggregator);
+            counters = _tracer.ReadStats();
+            malformed = _aggregator.MalformedRecords;
+            foreach (ContainerAccumulator acc in _table.All)
+            {
+                if (acc.IsEmpty)
+                    continue;
+                ContainerSnapshot c = _pool.Get();
+                Fill(c, acc);
+                fresh.Add(c);
+                acc.Reset();
+            }
+        }
+
+        long now = Stopwatch.GetTimestamp();
+        HostCpu host = HostCpu.Read(_options.HostRoot);
+        Dictionary<string, CgroupFigures> figures = _cgroups.ReadAll();
+        ulong lost = counters.LostSamples + counters.LostThrottles;
+        var snapshot = new EngineSnapshot(_pool.Return)
+        {
+            Kernel = Kernel,
+            Host = new HostSummary(Environment.ProcessorCount, HostCpu.IdleRatio(_hostBaseline, host)),
+            WindowSeconds = Stopwatch.GetElapsedTime(_windowStart, now).TotalSeconds,
+            LostEvents = (long)(lost - _lostBaseline) + (malformed - _malformedBaseline),
+            KernelCounters = counters,
+        };
+
+        var byPath = new Dictionary<string, ContainerSnapshot>(StringComparer.Ordinal);
+        foreach (ContainerSnapshot c in fresh)
+        {
+            c.CgroupPath = Resolve(c.CgroupId);
+            for (int i = 0; i < c.TopPreemptors.Count; i++)
+                c.TopPreemptors[i] = c.TopPreemptors[i] with { CgroupPath = Resolve(c.TopPreemptors[i].CgroupId) };
+            byPath[c.CgroupPath] = c;
+        }
+
+        // Cgroups that used CPU without a single scheduler event (a lone task never switched
+        // out) still ran: the kernel's own usage counter says so.
+        IEnumerable<string> paths = _options.Cgroups ?? (IEnumerable<string>)figures.Keys;
+        foreach (string path in paths)
+        {
+            string key = Normalize(path);
+            if (byPath.ContainsKey(key))
+                continue;
+            if (_options.Cgroups is null && !(figures.TryGetValue(key, out CgroupFigures f) && UsageDelta(key, f) > 0))
+                continue;
+            ContainerSnapshot c = _pool.Get();
+            c.CgroupPath = key;
+            c.CgroupId = _cgroups.Index.IdOf(key) ?? 0;
+            byPath[key] = c;
+        }
+
+        foreach ((string path, ContainerSnapshot c) in byPath)
+        {
+            if (_options.Cgroups is not null && !_options.Cgroups.Any(p => Normalize(p) == path))
+            {
+                _pool.Return(c);
+                continue;
+            }
+            figures.TryGetValue(path, out CgroupFigures end);
+            CgroupFigures start = _baseline.GetValueOrDefault(path);
+            c.CpuUsageNs = end.UsageNs < 0 ? -1 : end.UsageNs - Math.Max(0, start.UsageNs);
+            c.Throttling = Throttling(start, end, c.Throttling);
+            ContainerIdentity id = ContainerNaming.FromPath(path);
+            c.Name = id.Name;
+            c.Runtime = id.Runtime;
+            snapshot.Containers.Add(c);
+        }
+        snapshot.Containers.Sort((a, b) => string.CompareOrdinal(a.CgroupPath, b.CgroupPath));
+
+        _baseline = figures;
+        _hostBaseline = host;
+        _windowStart = now;
+        _lostBaseline = lost;
+        _malformedBaseline = malformed;
+        return snapshot;
+    }
+
+    private long UsageDelta(string path, CgroupFigures end) =>
+        end.UsageNs - Math.Max(0, _baseline.GetValueOrDefault(path).UsageNs);
+
+    private static ThrottlingFigures Throttling(CgroupFigures start, CgroupFigures end, ThrottlingFigures ebpf)
+    {
+        if (end.Stat is not CpuStat e)
+            return ebpf with { ThrottledNs = ebpf.EbpfThrottledNs, Source = ebpf.Events > 0 ? "ebpf" : "none" };
+        // A cgroup created during the window started from zero.
+        CpuStat d = e - (start.Stat ?? default);
+        return ebpf with { Periods = d.Periods, ThrottledPeriods = d.ThrottledPeriods, ThrottledNs = d.ThrottledNs, Source = "cgroupfs" };
+    }
+
+    private void Fill(ContainerSnapshot c, ContainerAccumulator acc)
+    {
+        c.CgroupId = acc.CgroupId;
+        c.RunQueue.CopyFrom(acc.RunQueue);
+        c.PreemptedBySame = acc.PreemptedBySame;
+        c.PreemptedByOther = acc.PreemptedByOther;
+        c.PreemptedByHost = acc.PreemptedByHost;
+        int n = acc.Preemptors.CopyTop(_topScratch);
+        for (int i = 0; i < n; i++)
+            c.TopPreemptors.Add(new Preemptor("", _topScratch[i].Item1, _topScratch[i].Item2));
+        c.Throttling = new ThrottlingFigures(0, 0, 0, acc.ThrottleEvents, (long)acc.ThrottledNs, "");
+    }
+
+    private string Resolve(ulong id) => _cgroups.Index.TryResolve(id, out string? path) ? path : $"<gone:{id}>";
+
+    private static string Normalize(string path) => "/" + path.Trim('/');
+
+    public void Dispose()
+    {
+        _stopping = true;
+        _reader.Join();
+        _tracer.Dispose();
+    }
+
+    private sealed class ContainerSnapshotPolicy : PooledObjectPolicy<ContainerSnapshot>
+    {
+        public override ContainerSnapshot Create() => new();
+
+        public override bool Return(ContainerSnapshot obj)
+        {
+            obj.Reset();
+            return true;
+        }
+    }
+}

@@ -1,0 +1,11 @@
+using System.Diagnostics.CodeAnalysis;
+
+namespace AIOps.Trace.Rings;
+
+/// <summary>Throws kept out of the hot loops so they stay small enough to inline.</summary>
+internal static class ThrowHelper
+{
+    [DoesNotReturn]
+    internal static void ThrowConcurrentLease() =>
+        throw new InvalidOperationException("The ring buffer is already leased: one consumer at a time.");
+}

@@ -1,0 +1,30 @@
+namespace AIOps.Trace.Tests.Kernel;
+
+/// <summary>Starting and stopping the engine leaves no program or link loaded.</summary>
+public sealed class LeakTests : KernelTestBase
+{
+    [Theory]
+    [InlineData(Bpf.AttachMode.TpBtf, "tp_btf")]
+    [InlineData(Bpf.AttachMode.RawTp, "raw_tp")]
+    public void Each_attach_mode_loads_attaches_and_unloads_cleanly(Bpf.AttachMode mode, string expected)
+    {
+        var engine = TraceEngine.Start(new EngineOptions { Tracer = new Bpf.TracerOptions { Attach = mode } });
+        try
+        {
+            Assert.Equal(expected, engine.Kernel.Attach);
+            IReadOnlyList<int> programs = BpfState.OurPrograms();
+            // wakeup, wakeup_new, switch and the flush program (loaded, not attached).
+            Assert.Equal(4, programs.Count);
+            Assert.Equal(3, BpfState.LinksOf(programs));
+            Assert.Equal(3, engine.AttachedPrograms);
+            Thread.Sleep(200);
+            using EngineSnapshot s = engine.CollectWindow();
+            Assert.True(s.KernelCounters.Samples > 0, "the programs saw no scheduler event");
+        }
+        finally
+        {
+            engine.Dispose();
+        }
+        Assert.Empty(BpfState.OurProgramsAfterRelease());
+    }
+}

@@ -1,0 +1,69 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Text;
+using AIOps.Trace.Bpf;
+
+namespace AIOps.Trace.Tests.Kernel;
+
+/// <summary>
+/// Every C# mirror of a BPF record has the size and field offsets of bpf/aiops_sched.h: the test
+/// writes what C# reports as _Static_asserts and lets the C compiler check them against the header.
+/// </summary>
+public sealed class StructLayoutTests
+{
+    [Fact]
+    public void Csharp_mirrors_match_the_c_header()
+    {
+        var c = new StringBuilder("#include <linux/types.h>\n#include \"aiops_sched.h\"\n#include <stddef.h>\n");
+        Check<Sample>(c, "aiops_sample", ("CgroupId", "cgroup_id"), ("Value", "value"), ("Kind", "kind"), ("Pid", "pid"));
+        Check<BatchHeader>(c, "aiops_batch_header", ("Kind", "kind"), ("Count", "count"), ("Cpu", "cpu"), ("Reserved", "reserved"), ("FirstNs", "first_ns"));
+        Check<ThrottleRecord>(c, "aiops_throttle_record", ("Kind", "kind"), ("Cpu", "cpu"), ("CgroupId", "cgroup_id"), ("ThrottledNs", "throttled_ns"), ("EndNs", "end_ns"));
+        Check<KernelStats>(c, "aiops_stats", ("Samples", "samples"), ("Batches", "batches"), ("LostBatches", "lost_batches"),
+            ("LostSamples", "lost_samples"), ("NoWakeupStamp", "no_wakeup_stamp"), ("ClockBackwards", "clock_backwards"),
+            ("StampMapFull", "stamp_map_full"), ("Throttles", "throttles"), ("LostThrottles", "lost_throttles"));
+        c.AppendLine($"_Static_assert(AIOPS_BATCH_SAMPLES == {BatchHeader.MaxSamples}, \"batch size\");");
+        foreach (RecordKind k in Enum.GetValues<RecordKind>())
+            c.AppendLine($"_Static_assert(AIOPS_REC_{(k == RecordKind.Batch ? "BATCH" : "THROTTLE")} == {(uint)k}, \"record kind {k}\");");
+        (string name, SampleKind kind)[] kinds = [("RUNQ", SampleKind.RunQueue), ("PREEMPT_SAME", SampleKind.PreemptedBySameCgroup),
+            ("PREEMPT_OTHER", SampleKind.PreemptedByOtherCgroup), ("PREEMPT_HOST", SampleKind.PreemptedByHost)];
+        foreach ((string name, SampleKind kind) in kinds)
+            c.AppendLine($"_Static_assert(AIOPS_SAMPLE_{name} == {(uint)kind}, \"sample kind {name}\");");
+
+        string file = Path.Combine(Path.GetTempPath(), $"aiops-layout-{Guid.NewGuid():N}.c");
+        File.WriteAllText(file, c.ToString());
+        try
+        {
+            var psi = new ProcessStartInfo("cc", $"-fsyntax-only -I {Path.Combine(RepoRoot(), "bpf")} {file}")
+            { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+            using Process p = Process.Start(psi)!;
+            string errors = p.StandardError.ReadToEnd();
+            p.WaitForExit();
+            Assert.True(p.ExitCode == 0, "layout differs from bpf/aiops_sched.h:\n" + errors);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    private static void Check<T>(StringBuilder c, string cName, params (string Field, string CField)[] fields) where T : unmanaged
+    {
+        c.AppendLine($"_Static_assert(sizeof(struct {cName}) == {Unsafe.SizeOf<T>()}, \"sizeof {cName}\");");
+        foreach ((string field, string cField) in fields)
+            c.AppendLine($"_Static_assert(offsetof(struct {cName}, {cField}) == {Marshal.OffsetOf<T>(field)}, \"{cName}.{cField}\");");
+        // Every field of the mirror is checked: a field added on one side only fails here.
+        Assert.Equal(typeof(T).GetFields(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance).Length, fields.Length);
+    }
+
+    internal static string RepoRoot()
+    {
+        string? env = Environment.GetEnvironmentVariable("AIOPS_TRACE_REPO_ROOT");
+        if (!string.IsNullOrEmpty(env))
+            return env;
+        for (string? dir = AppContext.BaseDirectory; dir is not null; dir = Path.GetDirectoryName(dir))
+            if (File.Exists(Path.Combine(dir, "AIOps.Trace.sln")))
+                return dir;
+        throw new InvalidOperationException("cannot find the repository root (AIOps.Trace.sln) above " + AppContext.BaseDirectory);
+    }
+}

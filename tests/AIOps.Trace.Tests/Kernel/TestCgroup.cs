@@ -1,0 +1,121 @@
+using System.Diagnostics;
+
+namespace AIOps.Trace.Tests.Kernel;
+
+/// <summary>
+/// A real "container" for a test: the same relative path created in every cgroup hierarchy
+/// (each v1 controller and the unified v2 one), as container runtimes do. Dispose kills what
+/// runs in it and removes every directory, even when the test failed.
+/// </summary>
+public sealed class TestCgroup : IDisposable
+{
+    public const string Prefix = "aiops-test-";
+    private static readonly string[] V1Controllers = ["cpu", "cpuacct", "cpuset", "memory"];
+    private const string Unified = "/sys/fs/cgroup/unified";
+
+    private readonly List<string> _dirs = new();
+
+    private TestCgroup(string name) => RelativePath = "/" + name;
+
+    /// <summary>Path relative to each hierarchy root, e.g. "/aiops-test-web-1a2b".</summary>
+    public string RelativePath { get; }
+
+    public string CpuDir => "/sys/fs/cgroup/cpu" + RelativePath;
+
+    public static TestCgroup Create(string role)
+    {
+        var cg = new TestCgroup($"{Prefix}{role}-{Guid.NewGuid():N}"[..(Prefix.Length + role.Length + 9)]);
+        try
+        {
+            foreach (string root in V1Controllers.Select(c => "/sys/fs/cgroup/" + c).Append(Unified))
+            {
+                if (!Directory.Exists(root))
+                    continue;
+                string dir = root + cg.RelativePath;
+                Directory.CreateDirectory(dir);
+                cg._dirs.Add(dir);
+                if (root.EndsWith("/cpuset", StringComparison.Ordinal))
+                {
+                    // A v1 cpuset starts empty and refuses tasks until given CPUs and memory nodes.
+                    File.WriteAllText(dir + "/cpuset.cpus", File.ReadAllText(root + "/cpuset.cpus").Trim());
+                    File.WriteAllText(dir + "/cpuset.mems", File.ReadAllText(root + "/cpuset.mems").Trim());
+                }
+            }
+        }
+        catch
+        {
+            cg.Dispose();
+            throw;
+        }
+        return cg;
+    }
+
+    /// <summary>Writes a cgroup file of the cpu controller, e.g. cpu.cfs_quota_us.</summary>
+    public void WriteCpu(string file, string value) => File.WriteAllText(Path.Combine(CpuDir, file), value);
+
+    public string ReadCpu(string file) => File.ReadAllText(Path.Combine(CpuDir, file));
+
+    /// <summary>
+    /// Starts <paramref name="command"/> (a shell command) inside this cgroup, optionally pinned to
+    /// one CPU. The shell moves itself into every hierarchy before it execs the workload, so
+    /// nothing of the workload runs outside the cgroup.
+    /// </summary>
+    public Process Start(string command, int? cpu = null)
+    {
+        string moves = string.Join("; ", _dirs.Select(d => $"echo $$ > {d}/cgroup.procs"));
+        string pin = cpu is int c ? $"taskset -c {c} " : "";
+        var psi = new ProcessStartInfo("/bin/sh") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add("-c");
+        psi.ArgumentList.Add($"{moves}; exec {pin}{command}");
+        Process p = Process.Start(psi) ?? throw new InvalidOperationException("could not start " + command);
+        return p;
+    }
+
+    /// <summary>A busy loop with no system calls (a pure CPU hog), as a shell command.</summary>
+    public const string BusyLoop = "sh -c 'while :; do :; done'";
+
+    /// <summary>Pids currently in the cgroup (cpu hierarchy).</summary>
+    public IReadOnlyList<int> Pids() =>
+        File.Exists(CpuDir + "/cgroup.procs")
+            ? File.ReadAllLines(CpuDir + "/cgroup.procs").Where(l => l.Length > 0).Select(int.Parse).ToList()
+            : [];
+
+    public void Dispose()
+    {
+        foreach (string dir in _dirs)
+            KillAll(dir);
+        var deadline = Stopwatch.StartNew();
+        foreach (string dir in Enumerable.Reverse(_dirs))
+        {
+            while (Directory.Exists(dir))
+            {
+                try
+                {
+                    Directory.Delete(dir);
+                }
+                catch (IOException) when (deadline.Elapsed < TimeSpan.FromSeconds(10))
+                {
+                    KillAll(dir);
+                    Thread.Sleep(50);
+                }
+            }
+        }
+    }
+
+    private static void KillAll(string dir)
+    {
+        string procs = dir + "/cgroup.procs";
+        if (!File.Exists(procs))
+            return;
+        foreach (string line in File.ReadAllLines(procs))
+            if (int.TryParse(line, out int pid))
+                try { Process.GetProcessById(pid).Kill(); } catch (ArgumentException) { } catch (InvalidOperationException) { }
+    }
+
+    /// <summary>Test cgroups that still exist anywhere (leaks from this or an earlier run).</summary>
+    public static IReadOnlyList<string> Leftovers() =>
+        V1Controllers.Select(c => "/sys/fs/cgroup/" + c).Append(Unified)
+            .Where(Directory.Exists)
+            .SelectMany(root => Directory.GetDirectories(root, Prefix + "*"))
+            .ToList();
+}

@@ -1,0 +1,39 @@
+namespace AIOps.Trace.Tests.Kernel;
+
+/// <summary>CFS bandwidth throttling per container equals what the kernel accounts in cpu.stat.</summary>
+public sealed class ThrottlingTests : KernelTestBase
+{
+    [Fact]
+    public void Quota_of_20_percent_throttles_a_busy_loop_as_cpu_stat_says()
+    {
+        TestCgroup web = NewCgroup("throttle");
+        web.WriteCpu("cpu.cfs_period_us", "100000");
+        web.WriteCpu("cpu.cfs_quota_us", "20000");
+        TraceEngine engine = StartEngine();
+        Dictionary<string, long> before = ProcFs.CpuStat(web.CpuDir);
+
+        var loop = Track(web.Start(TestCgroup.BusyLoop));
+        Thread.Sleep(3000);
+        loop.Kill();
+        loop.WaitForExit();
+        Thread.Sleep(150); // the last period ends and is accounted
+
+        Dictionary<string, long> after = ProcFs.CpuStat(web.CpuDir);
+        using EngineSnapshot s = engine.CollectWindow();
+        ContainerSnapshot c = Assert.Single(s.Containers, c => c.CgroupPath == web.RelativePath);
+
+        long kernelThrottledNs = after["throttled_time"] - before["throttled_time"];
+        long kernelThrottledPeriods = after["nr_throttled"] - before["nr_throttled"];
+        // A 20% quota on a busy loop throttles most of its periods: the scenario really throttled.
+        Assert.True(kernelThrottledPeriods >= 20, $"only {kernelThrottledPeriods} throttled periods in 3 s");
+        Assert.Equal("cgroupfs", c.Throttling.Source);
+        Assert.InRange(c.Throttling.ThrottledNs, kernelThrottledNs * 0.95, kernelThrottledNs * 1.05);
+        Assert.InRange(c.Throttling.ThrottledPeriods, kernelThrottledPeriods - 1, kernelThrottledPeriods + 1);
+        Assert.InRange(c.Throttling.Periods, after["nr_periods"] - before["nr_periods"] - 1, after["nr_periods"] - before["nr_periods"] + 1);
+        // It ran at about its quota: 20% of 3 s.
+        Assert.InRange(c.CpuUsageNs, 0.4e9, 0.8e9);
+        // Each throttle dequeues the task and each unthrottle queues it again: the engine saw the waits.
+        Assert.True(c.RunQueue.Count >= kernelThrottledPeriods / 2, $"{c.RunQueue.Count} waits for {kernelThrottledPeriods} throttles");
+        Assert.Equal(0, s.LostEvents);
+    }
+}

@@ -1,0 +1,301 @@
+using AIOps.Trace.Aggregation;
+
+namespace AIOps.Trace.Tests.Unit;
+
+public class LogLinearHistogramTests
+{
+    private const int Last = LogLinearHistogram.BucketCount - 1;
+    private const ulong DenseSweepEnd = 1 << 16;
+
+    [Fact]
+    public void BucketIndex_IsMonotoneAndContiguous_OverASweep()
+    {
+        // Dense part: consecutive values never skip a bucket. Sparse part: never step back.
+        int previous = 0;
+        foreach (ulong v in Sweep())
+        {
+            int index = LogLinearHistogram.BucketIndex(v);
+            Assert.InRange(index, previous, v <= DenseSweepEnd ? previous + 1 : Last);
+            previous = index;
+        }
+
+        // Contiguity: each bucket starts one past where the previous one ends.
+        for (int i = 1; i < LogLinearHistogram.BucketCount; i++)
+        {
+            Assert.Equal(LogLinearHistogram.BucketUpperBound(i - 1) + 1, LogLinearHistogram.BucketLowerBound(i));
+            Assert.Equal(i, LogLinearHistogram.BucketIndex(LogLinearHistogram.BucketLowerBound(i)));
+            Assert.Equal(i, LogLinearHistogram.BucketIndex(LogLinearHistogram.BucketUpperBound(i)));
+        }
+        Assert.Equal(0UL, LogLinearHistogram.BucketLowerBound(0));
+        Assert.Equal(ulong.MaxValue, LogLinearHistogram.BucketUpperBound(Last));
+    }
+
+    [Fact]
+    public void EveryValue_FallsWithinItsBucketBounds()
+    {
+        foreach (ulong v in Sweep())
+        {
+            int index = LogLinearHistogram.BucketIndex(v);
+            Assert.InRange(v, LogLinearHistogram.BucketLowerBound(index), LogLinearHistogram.BucketUpperBound(index));
+        }
+    }
+
+    [Fact]
+    public void BucketWidth_IsAtMostOne32ndOfItsLowerBound()
+    {
+        for (int i = 1; i < Last; i++)
+        {
+            ulong lower = LogLinearHistogram.BucketLowerBound(i);
+            ulong width = LogLinearHistogram.BucketUpperBound(i) - lower + 1;
+            Assert.True(width * 32 <= lower || width == 1, $"bucket {i}: width {width}, lower {lower}");
+        }
+    }
+
+    [Theory]
+    [InlineData(0UL, 0)]
+    [InlineData(1UL, 1)]
+    [InlineData(31UL, 31)]
+    [InlineData(32UL, 32)]
+    [InlineData(63UL, 63)]
+    [InlineData(64UL, 64)]
+    [InlineData(65UL, 64)]
+    [InlineData(66UL, 65)]
+    [InlineData((1UL << 43) - 1, Last - 1)]
+    [InlineData(1UL << 43, Last)]
+    [InlineData(ulong.MaxValue, Last)]
+    public void EdgeValues_MapToExpectedBuckets(ulong value, int expected)
+    {
+        Assert.Equal(expected, LogLinearHistogram.BucketIndex(value));
+
+        var h = new LogLinearHistogram();
+        h.Record(value);
+        Assert.Equal(1, h.Count);
+        Assert.Equal(value, h.Min);
+        Assert.Equal(value, h.Max);
+        Assert.Equal(value, h.Sum);
+        Assert.Equal(1, h.Buckets[expected]);
+        Assert.Equal((double)value, h.ValueAtQuantile(0.5)); // clamped to the only value
+    }
+
+    [Fact]
+    public void Record_DoesNotAllocate()
+    {
+        var h = new LogLinearHistogram();
+        h.Record(1);
+        h.Record(2, 3); // warm both paths up first
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (ulong v = 0; v < 100_000; v++)
+        {
+            h.Record(v * 7919);
+            h.Record(v, 2);
+        }
+        Assert.Equal(before, GC.GetAllocatedBytesForCurrentThread());
+    }
+
+    public static TheoryData<string> Distributions => new() { "uniform", "lognormal", "bimodal" };
+
+    [Theory]
+    [MemberData(nameof(Distributions))]
+    public void Quantiles_AreWithin5PercentOfExact(string distribution)
+    {
+        var random = new Random(20240611);
+        ulong[] values = new ulong[200_000];
+        for (int i = 0; i < values.Length; i++)
+            values[i] = Draw(random, distribution);
+
+        var h = new LogLinearHistogram();
+        foreach (ulong v in values)
+            h.Record(v);
+        Array.Sort(values);
+
+        foreach (double q in new[] { 0.0, 0.5, 0.9, 0.99, 0.999, 1.0 })
+        {
+            long rank = Math.Max(1, (long)Math.Ceiling(q * values.Length));
+            double exact = values[rank - 1];
+            double reported = h.ValueAtQuantile(q);
+            Assert.True(Math.Abs(reported - exact) <= 0.05 * exact,
+                $"{distribution} p{q * 100}: reported {reported}, exact {exact}");
+        }
+    }
+
+    [Fact]
+    public void EmptyHistogram_ReportsZeros()
+    {
+        var h = new LogLinearHistogram();
+        Assert.Equal(0, h.ValueAtQuantile(0.99));
+        Assert.Equal(0UL, h.Min);
+        Assert.Equal(0UL, h.Max);
+        Span<Log2Bucket> buckets = stackalloc Log2Bucket[4];
+        Assert.Equal(1, h.CopyLog2MicrosecondBuckets(buckets));
+        Assert.Equal(new Log2Bucket(1, 0), buckets[0]);
+    }
+
+    [Fact]
+    public void QuantileOutsideZeroToOne_Throws()
+    {
+        var h = new LogLinearHistogram();
+        Assert.Throws<ArgumentOutOfRangeException>(() => h.ValueAtQuantile(1.5));
+        Assert.Throws<ArgumentOutOfRangeException>(() => h.ValueAtQuantile(double.NaN));
+        Assert.Throws<ArgumentOutOfRangeException>(() => h.Record(5, -1));
+    }
+
+    [Fact]
+    public void AddResetCopyFrom_KeepCountsSumMinMax()
+    {
+        var a = new LogLinearHistogram();
+        var b = new LogLinearHistogram();
+        a.Record(100);
+        a.Record(5_000, 3);
+        b.Record(7);
+        b.Record(1_000_000);
+
+        a.Add(b);
+        Assert.Equal(6, a.Count);
+        Assert.Equal(100UL + 15_000 + 7 + 1_000_000, a.Sum);
+        Assert.Equal(7UL, a.Min);
+        Assert.Equal(1_000_000UL, a.Max);
+        Assert.Equal(3, a.Buckets[LogLinearHistogram.BucketIndex(5_000)]);
+
+        var copy = new LogLinearHistogram();
+        copy.Record(42);
+        copy.CopyFrom(a);
+        Assert.Equal(a.Count, copy.Count);
+        Assert.Equal(a.Sum, copy.Sum);
+        Assert.Equal(a.Min, copy.Min);
+        Assert.Equal(a.Max, copy.Max);
+        Assert.True(a.Buckets.SequenceEqual(copy.Buckets));
+
+        a.Reset();
+        Assert.Equal(0, a.Count);
+        Assert.Equal(0UL, a.Sum);
+        Assert.Equal(0UL, a.Min);
+        Assert.Equal(0UL, a.Max);
+        Assert.Equal(-1, a.Buckets.IndexOfAnyExcept(0L));
+        a.Record(9);
+        Assert.Equal(9UL, a.Min); // Reset must also forget the old minimum
+        Assert.Equal(6, copy.Count); // the copy is independent
+    }
+
+    [Fact]
+    public void Log2Buckets_AreCumulativeAndMatchBruteForce()
+    {
+        var random = new Random(7);
+        var h = new LogLinearHistogram();
+        var values = new List<ulong>();
+        for (int i = 0; i < 50_000; i++)
+        {
+            ulong v = Draw(random, "lognormal");
+            values.Add(v);
+            h.Record(v);
+        }
+
+        Span<Log2Bucket> buckets = stackalloc Log2Bucket[LogLinearHistogram.MaxLog2MicrosecondBuckets];
+        int n = h.CopyLog2MicrosecondBuckets(buckets);
+        Assert.True(n >= 2);
+        Assert.Equal(h.Count, buckets[n - 1].CumulativeCount);
+        Assert.True(buckets[n - 2].CumulativeCount < h.Count, "must stop at the first complete bucket");
+
+        for (int i = 0; i < n; i++)
+        {
+            ulong le = buckets[i].LeMicroseconds;
+            Assert.Equal(1UL << i, le);
+            if (i > 0)
+                Assert.True(buckets[i].CumulativeCount >= buckets[i - 1].CumulativeCount);
+
+            // Exact rule applied to each value's representative (its bucket midpoint clamped).
+            long byRule = values.Count(v => Representative(h, v) < le * 1000.0);
+            Assert.Equal(byRule, buckets[i].CumulativeCount);
+
+            // Against raw values the only disagreement is the fine bucket straddling le * 1000.
+            long raw = values.Count(v => v < le * 1000);
+            long straddling = values.Count(v => StraddlesLimit(v, le * 1000));
+            Assert.InRange(buckets[i].CumulativeCount, raw - straddling, raw + straddling);
+        }
+    }
+
+    [Fact]
+    public void Log2Buckets_AreExact_WhenNoBucketStraddlesALimit()
+    {
+        var h = new LogLinearHistogram();
+        ulong[] values = [0, 900, 1_500, 3_000, 5_000, 70_000, 70_000];
+        foreach (ulong v in values)
+        {
+            for (ulong le = 1; le <= 1024; le <<= 1)
+                Assert.False(StraddlesLimit(v, le * 1000), $"{v} ns shares a fine bucket with {le} µs");
+            h.Record(v);
+        }
+
+        Span<Log2Bucket> buckets = stackalloc Log2Bucket[16];
+        int n = h.CopyLog2MicrosecondBuckets(buckets);
+        long[] expected = new long[n];
+        for (int i = 0; i < n; i++)
+            expected[i] = values.Count(v => v < (1UL << i) * 1000);
+        Assert.Equal(expected, buckets[..n].ToArray().Select(b => b.CumulativeCount));
+        Assert.Equal(128UL, buckets[n - 1].LeMicroseconds); // 70 µs < 128 µs, 64 µs is not enough
+    }
+
+    [Fact]
+    public void Log2Buckets_ThrowNamingDestination_WhenTooSmall()
+    {
+        var h = new LogLinearHistogram();
+        h.Record(1_000_000_000);
+        var e = Assert.Throws<ArgumentException>(() => h.CopyLog2MicrosecondBuckets(new Log2Bucket[3]));
+        Assert.Equal("destination", e.ParamName);
+
+        h.Record(ulong.MaxValue);
+        Assert.Equal(LogLinearHistogram.MaxLog2MicrosecondBuckets,
+            h.CopyLog2MicrosecondBuckets(new Log2Bucket[LogLinearHistogram.MaxLog2MicrosecondBuckets]));
+    }
+
+    [Theory]
+    [InlineData(0.0, 0)]
+    [InlineData(999.0, 0)]
+    [InlineData(1_999.0, 0)] // runqlat: d = 1 µs -> log2l(1) = 0
+    [InlineData(2_000.0, 1)]
+    [InlineData(3_999.0, 1)]
+    [InlineData(4_000.0, 2)]
+    [InlineData(1_048_576_000.0, 20)]
+    [InlineData(-5.0, 0)]
+    public void Log2MicrosecondSlot_MatchesRunqlat(double ns, int slot) =>
+        Assert.Equal(slot, LogLinearHistogram.Log2MicrosecondSlot(ns));
+
+    private static IEnumerable<ulong> Sweep()
+    {
+        // Every value up to 2^16, then a geometric sweep far past the overflow limit.
+        for (ulong v = 0; v <= DenseSweepEnd; v++)
+            yield return v;
+        for (double v = DenseSweepEnd + 1; v < 1.8e19; v *= 1.0007)
+            yield return (ulong)v;
+        yield return ulong.MaxValue;
+    }
+
+    private static ulong Draw(Random random, string distribution) => distribution switch
+    {
+        "uniform" => (ulong)random.NextInt64(1_000, 10_000_000),
+        "lognormal" => (ulong)Math.Exp(10 + 2 * Gaussian(random)),
+        "bimodal" => random.NextDouble() < 0.8
+            ? (ulong)Math.Max(1, 20_000 + 3_000 * Gaussian(random))
+            : (ulong)Math.Max(1, 5_000_000 + 500_000 * Gaussian(random)),
+        _ => throw new ArgumentOutOfRangeException(nameof(distribution)),
+    };
+
+    private static double Gaussian(Random random) =>
+        Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
+
+    private static double Representative(LogLinearHistogram h, ulong v)
+    {
+        int i = LogLinearHistogram.BucketIndex(v);
+        if (i == Last)
+            return h.Max;
+        ulong lower = LogLinearHistogram.BucketLowerBound(i);
+        double mid = lower + (LogLinearHistogram.BucketUpperBound(i) - lower) / 2.0;
+        return Math.Clamp(mid, h.Min, h.Max);
+    }
+
+    private static bool StraddlesLimit(ulong v, ulong limit)
+    {
+        int i = LogLinearHistogram.BucketIndex(v);
+        return LogLinearHistogram.BucketLowerBound(i) < limit && LogLinearHistogram.BucketUpperBound(i) >= limit;
+    }
+}
