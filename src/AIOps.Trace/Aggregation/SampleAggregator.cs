@@ -51,6 +51,11 @@ public struct SampleAggregator : IRecordHandler
 
     private void OnBatch(ReadOnlySpan<byte> record)
     {
+        if (record.Length < HeaderSize)
+        {
+            MalformedRecords++;
+            return;
+        }
         BatchHeader header = MemoryMarshal.Read<BatchHeader>(record);
         int count = (int)header.Count;
         if (count > BatchHeader.MaxSamples || record.Length < HeaderSize + count * SampleSize)

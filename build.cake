@@ -1,0 +1,276 @@
+// AIOps.Trace build: the kernel side (BPF object, native shim) first, then the .NET solution.
+// Run through ./build.sh, which installs the toolchain and restores Cake:
+//   ./build.sh --target=Test --filter=FullyQualifiedName~Unit
+//   ./build.sh --target=Bench --bench-filter='*RingBuffer*'
+
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using System.Xml.Linq;
+
+//////////////////////////////////////////////////////////////////////
+// ARGUMENTS
+//////////////////////////////////////////////////////////////////////
+
+var target = Argument("target", "Default");
+var configuration = Argument("configuration", "Release");
+var testFilter = Argument("filter", string.Empty);
+var benchFilter = Argument("bench-filter", "*");
+
+//////////////////////////////////////////////////////////////////////
+// SETUP
+//////////////////////////////////////////////////////////////////////
+
+var repoRoot = Context.Environment.WorkingDirectory;
+var solution = repoRoot.CombineWithFilePath("AIOps.Trace.sln");
+var artifacts = repoRoot.Combine("artifacts");
+var testResults = artifacts.Combine("test-results");
+var benchArtifacts = artifacts.Combine("bench");
+var publishDir = artifacts.Combine("bin");
+var cliBinary = publishDir.CombineWithFilePath("aiops-trace");
+var nativeShim = artifacts.Combine("native").CombineWithFilePath("libaiops_shim.so");
+var benchProject = repoRoot.CombineWithFilePath("benchmarks/AIOps.Trace.Benchmarks/AIOps.Trace.Benchmarks.csproj");
+var cliProject = repoRoot.CombineWithFilePath("src/AIOps.Trace.Cli/AIOps.Trace.Cli.csproj");
+
+// Warnings fail the build everywhere, MSBuild and NuGet warnings included, not only the compiler's.
+DotNetMSBuildSettings WarningsAsErrors() =>
+    new DotNetMSBuildSettings().TreatAllWarningsAs(MSBuildTreatAllWarningsAs.Error);
+
+Setup(context =>
+{
+    var kernel = System.IO.File.Exists("/proc/sys/kernel/osrelease")
+        ? System.IO.File.ReadAllText("/proc/sys/kernel/osrelease").Trim()
+        : RuntimeInformation.OSDescription;
+    Information($"AIOps.Trace: target {target}, configuration {configuration}, kernel {kernel}");
+});
+
+//////////////////////////////////////////////////////////////////////
+// PRIVATE TASKS
+//////////////////////////////////////////////////////////////////////
+
+Task("__BuildKernelSide")
+    .Description("Builds artifacts/bpf/aiops_sched.bpf.o and artifacts/native/libaiops_shim.{so,a}.")
+    .Does(() =>
+{
+    RunOrFail("make", "-C", "bpf");
+    RunOrFail("make", "-C", "native");
+});
+
+//////////////////////////////////////////////////////////////////////
+// PUBLIC TASKS
+//////////////////////////////////////////////////////////////////////
+
+Task("Clean")
+    .Does(() =>
+{
+    RunOrFail("make", "-C", "bpf", "clean");
+    RunOrFail("make", "-C", "native", "clean");
+    var deleteAll = new DeleteDirectorySettings { Recursive = true, Force = true };
+    foreach (var pattern in new[] { "src/*/bin", "src/*/obj", "tests/*/bin", "tests/*/obj", "benchmarks/*/bin", "benchmarks/*/obj" })
+    {
+        DeleteDirectories(GetDirectories(pattern), deleteAll);
+    }
+    if (DirectoryExists(artifacts))
+    {
+        DeleteDirectory(artifacts, deleteAll);
+    }
+});
+
+Task("Build")
+    .IsDependentOn("__BuildKernelSide")
+    .Does(() =>
+{
+    DotNetBuild(solution.FullPath, new DotNetBuildSettings
+    {
+        Configuration = configuration,
+        MSBuildSettings = WarningsAsErrors(),
+    });
+});
+
+Task("Test")
+    .Description("Runs the tests once, without rebuilding; they are kernel-facing and expect root.")
+    .IsDependentOn("Build")
+    .Does(() =>
+{
+    // Stale .trx files would be counted again.
+    CleanDirectory(testResults);
+    var settings = new DotNetTestSettings
+    {
+        Configuration = configuration,
+        NoBuild = true,
+        ResultsDirectory = testResults,
+        Loggers = new List<string> { "trx", "console;verbosity=normal" },
+        Filter = string.IsNullOrWhiteSpace(testFilter) ? null : testFilter,
+        EnvironmentVariables = new Dictionary<string, string> { ["AIOPS_TRACE_REPO_ROOT"] = repoRoot.FullPath },
+    };
+
+    // dotnet test exits non-zero on a failed test; the counts are still printed before failing.
+    Exception runFailure = null;
+    try { DotNetTest(solution.FullPath, settings); }
+    catch (Exception e) { runFailure = e; }
+
+    var (executed, passed, failed, skipped) = ReadTrxCounters(testResults);
+    Console.WriteLine($"tests: {passed} passed, {failed} failed, {skipped} skipped");
+    if (failed > 0) throw new Exception($"{failed} test(s) failed.");
+    if (executed == 0) throw new Exception("No test ran.");
+    if (runFailure != null) throw new Exception("dotnet test failed although every test passed.", runFailure);
+});
+
+Task("Bench")
+    .Description("Runs BenchmarkDotNet and fails when a [BenchmarkCategory(\"ZeroAlloc\")] benchmark allocates.")
+    .IsDependentOn("Build")
+    .Does(() =>
+{
+    var results = benchArtifacts.Combine("results");
+    if (DirectoryExists(results)) DeleteDirectory(results, new DeleteDirectorySettings { Recursive = true, Force = true });
+
+    // Build already compiled the Release benchmarks when that is the configuration asked for.
+    var run = new DotNetRunSettings { Configuration = "Release", NoBuild = configuration == "Release" };
+    DotNetRun(benchProject.FullPath, new ProcessArgumentBuilder()
+        .Append("--filter").AppendQuoted(benchFilter)
+        .Append("--exporters").Append("json")
+        .Append("--artifacts").AppendQuoted(benchArtifacts.FullPath), run);
+
+    var reports = GetFiles($"{results.FullPath}/*-report-full*.json");
+    if (reports.Count == 0) throw new Exception($"BenchmarkDotNet wrote no JSON report under {results}.");
+
+    // BenchmarkDotNet's JSON has no categories, so ask it which benchmarks are ZeroAlloc.
+    var zeroAlloc = ListBenchmarks(run, "ZeroAlloc");
+    var offenders = new List<string>();
+    Console.WriteLine($"{"benchmark",-70} {"mean ns",14} {"allocated B",12}");
+    foreach (var report in reports.OrderBy(f => f.FullPath))
+    {
+        using var json = JsonDocument.Parse(System.IO.File.ReadAllText(report.FullPath));
+        foreach (var benchmark in json.RootElement.GetProperty("Benchmarks").EnumerateArray())
+        {
+            var name = benchmark.GetProperty("FullName").GetString();
+            var mean = NumberAt(benchmark, "Statistics", "Mean");
+            var allocated = NumberAt(benchmark, "Memory", "BytesAllocatedPerOperation");
+            var mustNotAllocate = IsInCategory(benchmark, "ZeroAlloc", zeroAlloc);
+            Console.WriteLine($"{name,-70} {mean?.ToString("F1") ?? "n/a",14} {allocated?.ToString("F0") ?? "n/a",12}{(mustNotAllocate ? "  [ZeroAlloc]" : "")}");
+            if (mustNotAllocate && !(allocated == 0)) offenders.Add($"{name} ({allocated?.ToString("F0") ?? "not measured"} B/op)");
+        }
+    }
+    if (offenders.Count > 0) throw new Exception("ZeroAlloc benchmarks allocated: " + string.Join(", ", offenders));
+});
+
+Task("Publish")
+    .Description("NativeAOT build of the CLI into artifacts/bin, with the native shim beside it.")
+    .IsDependentOn("__BuildKernelSide")
+    .Does(() =>
+{
+    DotNetPublish(cliProject.FullPath, new DotNetPublishSettings
+    {
+        Configuration = "Release",
+        Runtime = "linux-x64",
+        OutputDirectory = publishDir,
+        MSBuildSettings = WarningsAsErrors().WithProperty("PublishAot", "true"),
+    });
+    CopyFileToDirectory(nativeShim, publishDir);
+    if (!FileExists(cliBinary)) throw new Exception($"Publish produced no {cliBinary}.");
+});
+
+Task("Run")
+    .Description("Publishes, then runs `aiops-trace serve` in the foreground; Ctrl-C stops it.")
+    .IsDependentOn("Publish")
+    .Does(() =>
+{
+    // A server is stopped with Ctrl-C: exit 0, or 128 + SIGINT when it does not catch it, is a normal stop.
+    var (exitCode, interrupted) = RunOnConsole(cliBinary.FullPath, "serve");
+    if (exitCode != 0 && !(interrupted && exitCode == 130))
+    {
+        throw new Exception($"`aiops-trace serve` exited with code {exitCode}.");
+    }
+});
+
+Task("Overhead")
+    .Description("Traced/untraced ratios of the engine and runqlat under perf's pipe benchmark.")
+    .IsDependentOn("Publish")
+    .Does(() => RunOrFail(repoRoot.CombineWithFilePath("benchmarks/overhead.sh").FullPath));
+
+Task("Default")
+    .IsDependentOn("Build");
+
+RunTarget(target);
+
+//////////////////////////////////////////////////////////////////////
+// HELPERS
+//////////////////////////////////////////////////////////////////////
+
+// Runs a program on this console, so its output streams live and Ctrl-C reaches it. Ctrl-C goes to
+// the whole foreground process group: Cake ignores it and waits, so the child can stop cleanly.
+(int ExitCode, bool Interrupted) RunOnConsole(string program, params string[] arguments)
+{
+    var interrupted = false;
+    using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, context =>
+    {
+        context.Cancel = true;
+        interrupted = true;
+    });
+    var startInfo = new ProcessStartInfo(program) { UseShellExecute = false, WorkingDirectory = repoRoot.FullPath };
+    foreach (var argument in arguments) startInfo.ArgumentList.Add(argument);
+
+    using var process = Process.Start(startInfo);
+    process.WaitForExit();
+    return (process.ExitCode, interrupted);
+}
+
+void RunOrFail(string program, params string[] arguments)
+{
+    var (exitCode, interrupted) = RunOnConsole(program, arguments);
+    if (exitCode != 0)
+    {
+        throw new Exception($"`{string.Join(" ", arguments.Prepend(program))}` exited with code {exitCode}{(interrupted ? " after Ctrl-C" : "")}.");
+    }
+}
+
+// Sums ResultSummary/Counters over every .trx in the folder. xunit's skipped tests are results with
+// outcome NotExecuted, yet VSTest leaves the notExecuted counter at 0 and only leaves them out of
+// executed: skipped is whichever of the two says more.
+(int Executed, int Passed, int Failed, int Skipped) ReadTrxCounters(DirectoryPath folder)
+{
+    int executed = 0, passed = 0, failed = 0, skipped = 0;
+    foreach (var trx in GetFiles($"{folder.FullPath}/**/*.trx"))
+    {
+        var counters = XDocument.Load(trx.FullPath).Descendants().First(e => e.Name.LocalName == "Counters");
+        int Count(string attribute) => int.TryParse(counters.Attribute(attribute)?.Value, out var n) ? n : 0;
+        executed += Count("executed");
+        passed += Count("passed");
+        failed += Count("failed") + Count("error") + Count("timeout") + Count("aborted");
+        skipped += Math.Max(Count("notExecuted"), Count("total") - Count("executed"));
+    }
+    return (executed, passed, failed, skipped);
+}
+
+// Full names ("Namespace.Type.Method") of the benchmarks in a category, from BenchmarkDotNet's --list.
+HashSet<string> ListBenchmarks(DotNetRunSettings run, string category)
+{
+    var arguments = new ProcessArgumentBuilder()
+        .Append("run").Append("--project").AppendQuoted(benchProject.FullPath)
+        .Append("-c").Append(run.Configuration);
+    if (run.NoBuild) arguments.Append("--no-build");
+    arguments.Append("--").Append("--list").Append("flat").Append("--anyCategories").AppendQuoted(category);
+
+    var exitCode = StartProcess("dotnet", new ProcessSettings { Arguments = arguments, RedirectStandardOutput = true }, out var lines);
+    if (exitCode != 0) throw new Exception($"Listing the {category} benchmarks failed with code {exitCode}.");
+    return lines.Select(l => l.Trim()).Where(l => l.Length > 0).ToHashSet();
+}
+
+// The JSON's own "Categories" when a later BenchmarkDotNet writes them, else the --list answer.
+// FullName carries parameters ("T.M(N: 1)") and '+' for nested types, which --list does not.
+bool IsInCategory(JsonElement benchmark, string category, HashSet<string> listed)
+{
+    if (benchmark.TryGetProperty("Categories", out var categories) && categories.ValueKind == JsonValueKind.Array)
+    {
+        return categories.EnumerateArray().Any(c => c.GetString() == category);
+    }
+    var fullName = benchmark.GetProperty("FullName").GetString() ?? "";
+    var parameters = fullName.IndexOf('(');
+    return listed.Contains((parameters >= 0 ? fullName[..parameters] : fullName).Replace('+', '.'));
+}
+
+double? NumberAt(JsonElement element, string objectName, string property) =>
+    element.TryGetProperty(objectName, out var inner) && inner.ValueKind == JsonValueKind.Object
+        && inner.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.Number
+        ? value.GetDouble()
+        : null;
