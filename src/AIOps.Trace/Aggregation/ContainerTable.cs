@@ -35,6 +35,14 @@ public sealed class ContainerTable
 
     public Dictionary<ulong, ContainerAccumulator>.ValueCollection All => _byId.Values;
 
+    /// <summary>Forgets a cgroup (one that was removed), so a long-running engine does not grow without bound.</summary>
+    public bool Remove(ulong cgroupId)
+    {
+        if (_last?.CgroupId == cgroupId)
+            _last = null;
+        return _byId.Remove(cgroupId);
+    }
+
     public void ResetAll()
     {
         foreach (ContainerAccumulator a in _byId.Values)

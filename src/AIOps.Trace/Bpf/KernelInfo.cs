@@ -14,6 +14,11 @@ public static class KernelInfo
     /// <summary>Whether the kprobe PMU exists (CONFIG_KPROBES).</summary>
     public static bool HasKprobes => Directory.Exists("/sys/bus/event_source/devices/kprobe");
 
+    /// <summary>Whether the kernel has BPF ring buffers (5.8+), probed by creating one.</summary>
+    public static bool HasRingBuffer => Interop.Interop.ProbeMapType(MapTypeRingBuf) == 1;
+
+    private const uint MapTypeRingBuf = 27; // BPF_MAP_TYPE_RINGBUF, include/uapi/linux/bpf.h
+
     /// <summary>Number of possible CPUs: the stride of per-CPU map values.</summary>
     public static int PossibleCpus => Interop.Interop.PossibleCpus() is int n and > 0 ? n : Environment.ProcessorCount;
 

@@ -50,6 +50,8 @@ public sealed class SchedTracer : IDisposable
     public static SchedTracer Load(TracerOptions options)
     {
         options.Validate();
+        if (!KernelInfo.HasRingBuffer)
+            throw new BpfNotSupportedException($"create a BPF ring buffer on kernel {KernelInfo.Release} (needs 5.8+)", Interop.Ensure.EOPNOTSUPP, null);
         byte[] elf = EmbeddedObject();
         BpfException? first = null;
         foreach (string family in Families(options.Attach))

@@ -58,6 +58,13 @@ public sealed class TraceEngine : IDisposable
     /// <summary>Bytes the reader thread has allocated since it started (a steady state adds none).</summary>
     public long ReaderThreadAllocatedBytes => Interlocked.Read(ref _readerAllocatedBytes);
 
+    /// <summary>Whether the engine holds an accumulator for the cgroup (for tests of its housekeeping).</summary>
+    internal bool Tracks(ulong cgroupId)
+    {
+        lock (_gate)
+            return _table.TryGet(cgroupId, out _);
+    }
+
     /// <summary>Programs attached.</summary>
     public int AttachedPrograms => _tracer.LinkCount;
 
@@ -107,6 +114,7 @@ public sealed class TraceEngine : IDisposable
             throw new InvalidOperationException("the ring reader stopped: " + failure.Message, failure);
 
         var fresh = new List<ContainerSnapshot>(_table.Count);
+        var idle = new List<ulong>();
         long malformed;
         KernelStats counters;
         lock (_gate)
@@ -119,7 +127,10 @@ public sealed class TraceEngine : IDisposable
             foreach (ContainerAccumulator acc in _table.All)
             {
                 if (acc.IsEmpty)
+                {
+                    idle.Add(acc.CgroupId);
                     continue;
+                }
                 ContainerSnapshot c = _pool.Get();
                 Fill(c, acc);
                 fresh.Add(c);
@@ -183,12 +194,26 @@ public sealed class TraceEngine : IDisposable
         }
         snapshot.Containers.Sort((a, b) => string.CompareOrdinal(a.CgroupPath, b.CgroupPath));
 
+        ForgetRemovedCgroups(idle);
         _baseline = figures;
         _hostBaseline = host;
         _windowStart = now;
         _lostBaseline = lost;
         _malformedBaseline = malformed;
         return snapshot;
+    }
+
+    /// <summary>Drops accumulators of cgroups that had no event this window and no longer exist.</summary>
+    private void ForgetRemovedCgroups(List<ulong> idle)
+    {
+        foreach (ulong id in idle)
+        {
+            if (_cgroups.Index.Entries.ContainsKey(id))
+                continue;
+            lock (_gate)
+                if (_table.TryGet(id, out ContainerAccumulator acc) && acc.IsEmpty)
+                    _table.Remove(id);
+        }
     }
 
     private long UsageDelta(string path, CgroupFigures end) =>

@@ -87,6 +87,24 @@ public sealed unsafe class RingBuffer : IDisposable
     }
 
     /// <summary>
+    /// The safe, copying counterpart of <see cref="Drain{THandler}(ref THandler)"/> for code that
+    /// wants to keep records: the next record as a new array, or null when none is ready.
+    /// Allocates per record; the engine's own reader never uses it.
+    /// </summary>
+    public byte[]? ReadCopy()
+    {
+        RingLease lease = Lease();
+        try
+        {
+            return lease.TryRead(out ReadOnlySpan<byte> record) ? record.ToArray() : null;
+        }
+        finally
+        {
+            lease.Dispose();
+        }
+    }
+
+    /// <summary>
     /// Waits until the kernel signals data or <paramref name="timeoutMs"/> passes. The programs
     /// send most records without a wake-up, so callers drain after every return.
     /// </summary>

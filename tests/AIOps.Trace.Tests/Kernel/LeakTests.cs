@@ -27,4 +27,32 @@ public sealed class LeakTests : KernelTestBase
         }
         Assert.Empty(BpfState.OurProgramsAfterRelease());
     }
+
+    [Fact]
+    public void A_removed_cgroup_is_forgotten_after_a_window_without_events()
+    {
+        TraceEngine engine = StartEngine();
+        TestCgroup gone = TestCgroup.Create("gone");
+        ulong id;
+        try
+        {
+            var loop = gone.Start(TestCgroup.BusyLoop, cpu: 1);
+            Thread.Sleep(500);
+            using (EngineSnapshot s = engine.CollectWindow())
+                id = Assert.Single(s.Containers, c => c.CgroupPath == gone.RelativePath).CgroupId;
+            loop.Kill();
+            loop.WaitForExit();
+        }
+        finally
+        {
+            gone.Dispose();
+        }
+        Assert.True(engine.Tracks(id));
+
+        // The first window after the kill still holds the dying task's last switches.
+        engine.CollectWindow().Dispose();
+        engine.CollectWindow().Dispose();
+
+        Assert.False(engine.Tracks(id));
+    }
 }

@@ -106,4 +106,21 @@ public sealed class RingBufferTests
         Assert.Equal(16ul, ring.ConsumerPosition);
         Assert.Equal(16ul, ring.Ring.Backlog);
     }
+
+    [Fact]
+    public void ReadCopy_returns_records_that_outlive_the_commit()
+    {
+        using var ring = new SyntheticRing(64);
+        ring.Write([7, 7]);
+        ring.Write([8]);
+
+        byte[]? first = ring.Ring.ReadCopy();
+        // The slot is reused by the producer after the commit; the copy must not change.
+        ring.ProducerPosition = ring.ConsumerPosition = 0;
+        ring.Write([9, 9]);
+
+        Assert.Equal([7, 7], first);
+        Assert.Equal([9, 9], ring.Ring.ReadCopy());
+        Assert.Null(ring.Ring.ReadCopy());
+    }
 }
