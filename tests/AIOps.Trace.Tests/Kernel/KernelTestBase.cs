@@ -9,13 +9,38 @@ namespace AIOps.Trace.Tests.Kernel;
 [Collection(KernelCollection.Name)]
 public abstract class KernelTestBase : IDisposable
 {
+    private const string LockPath = "/run/aiops-trace-kernel-tests.lock";
+
     private readonly List<IDisposable> _owned = new();
     private readonly List<Process> _processes = new();
+    private readonly FileStream _machineLock;
 
     protected KernelTestBase()
     {
         Assert.True(Environment.IsPrivilegedProcess, "kernel tests need root: run them as CI does (sudo ./build.sh --target=Test)");
+        _machineLock = AcquireMachineLock();
         Assert.Empty(BpfState.OurProgramsAfterRelease());
+    }
+
+    /// <summary>
+    /// One kernel test at a time on the whole machine, across test processes too: two would load
+    /// programs side by side and share the CPUs that the ground-truth comparisons pin.
+    /// </summary>
+    private static FileStream AcquireMachineLock()
+    {
+        var waited = Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                // On Unix, FileShare.None takes an exclusive flock on the file.
+                return new FileStream(LockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException) when (waited.Elapsed < TimeSpan.FromMinutes(15))
+            {
+                Thread.Sleep(200);
+            }
+        }
     }
 
     protected TraceEngine StartEngine(EngineOptions? options = null) => Own(TraceEngine.Start(options));
@@ -54,8 +79,17 @@ public abstract class KernelTestBase : IDisposable
             _owned[i].Dispose();
 
         IReadOnlyList<int> programs = BpfState.OurProgramsAfterRelease();
+        if (programs.Count > 0)
+            _machineLock.Dispose();
         Assert.True(programs.Count == 0, $"BPF programs left loaded: {string.Join(", ", programs)} ({BpfState.LinksOf(programs)} links)");
-        Assert.Empty(TestCgroup.Leftovers());
+        try
+        {
+            Assert.Empty(TestCgroup.Leftovers());
+        }
+        finally
+        {
+            _machineLock.Dispose();
+        }
         GC.SuppressFinalize(this);
     }
 }
