@@ -65,6 +65,7 @@ struct aiops_stats {
 	__u64 stamp_map_full;   /* wake-ups not stamped because the start map was full */
 	__u64 throttles;        /* throttle records delivered */
 	__u64 lost_throttles;   /* throttle records the ring had no room for */
+	__u64 unknown_cgroup;   /* waits not counted: the task's cgroup was unknown (classic tracepoints) */
 };
 
 #endif /* AIOPS_SCHED_H */

@@ -16,9 +16,9 @@ internal static class Program
 
         commands:
           snapshot   trace for a window and print one document
-                     --duration 5s  --json  --cgroup RELPATH (repeatable)  --attach auto|tp_btf|raw_tp
+                     --duration 5s  --json  --cgroup RELPATH (repeatable)  --attach auto|tp_btf|raw_tp|tracepoint
           watch      print a line per container every interval until Ctrl-C
-                     --interval 1s  --cgroup RELPATH (repeatable)  --attach auto|tp_btf|raw_tp
+                     --interval 1s  --cgroup RELPATH (repeatable)  --attach auto|tp_btf|raw_tp|tracepoint
           help       this text
         """;
 
@@ -91,7 +91,8 @@ internal static class Program
             null or "auto" => AttachMode.Auto,
             "tp_btf" => AttachMode.TpBtf,
             "raw_tp" => AttachMode.RawTp,
-            string other => throw new UsageException($"--attach '{other}' is not known: expected auto, tp_btf or raw_tp"),
+            "tracepoint" => AttachMode.Tracepoint,
+            string other => throw new UsageException($"--attach '{other}' is not known: expected auto, tp_btf, raw_tp or tracepoint"),
         };
         IReadOnlyList<string> cgroups = a.Values("cgroup");
         return new EngineOptions

@@ -11,12 +11,15 @@ public readonly record struct Log2Bucket(ulong LeMicroseconds, long CumulativeCo
 /// HDR-style log-linear histogram of nanosecond latencies (run-queue latency, throttled time).
 /// Each power of two is split into 32 linear sub-buckets, so a bucket is at most 1/32 of its
 /// lower bound wide and a quantile reported as the bucket midpoint is within ~1.6 % of the
-/// recorded value at that rank. Not thread-safe: one writer, copied out with <see cref="CopyFrom"/>.
+/// recorded value at that rank. Values are bucketed in units of 1/1024 µs, not ns: the powers
+/// of two then fall exactly on power-of-two microseconds, where runqlat, our log2 view and
+/// Prometheus-style le bounds cut, so no bucket straddles one of those limits and a quantile's
+/// log2 µs slot is exact. Not thread-safe: one writer, copied out with <see cref="CopyFrom"/>.
 /// </summary>
 public sealed class LogLinearHistogram
 {
-    // Values below 64 are their own bucket; above that 5 bits below the highest set bit
-    // select the sub-bucket. 2^43 ns is ~2.4 hours: anything longer is not a latency we can
+    // Values below 64 units are their own bucket; above that 5 bits below the highest set bit
+    // select the sub-bucket. 2^43 units is ~2.4 hours: anything longer is not a latency we can
     // reason about, so it lands in one overflow bucket instead of 21 more powers of two.
     private const int SubBucketBits = 5;
     private const int SubBucketCount = 1 << SubBucketBits;
@@ -24,7 +27,7 @@ public sealed class LogLinearHistogram
     private const int OverflowIndex = SubBucketCount + (OverflowMagnitude - SubBucketBits) * SubBucketCount;
     private const ulong OverflowLowerBound = 1UL << OverflowMagnitude;
 
-    /// <summary>Number of buckets: 1248 log-linear ones plus the overflow bucket for values at or above 2^43 ns.</summary>
+    /// <summary>Number of buckets: 1248 log-linear ones plus the overflow bucket for values at or above 2^43 units (~2.4 h).</summary>
     public const int BucketCount = OverflowIndex + 1;
 
     /// <summary>Most buckets <see cref="CopyLog2MicrosecondBuckets"/> can write: le = 2^0 .. 2^55 µs covers ulong.MaxValue ns.</summary>
@@ -51,8 +54,16 @@ public sealed class LogLinearHistogram
     /// <summary>Per-bucket counts, indexed as <see cref="BucketIndex"/> maps values.</summary>
     public ReadOnlySpan<long> Buckets => _buckets;
 
-    /// <summary>Bucket holding <paramref name="value"/> nanoseconds.</summary>
-    public static int BucketIndex(ulong value)
+    /// <summary>Bucket holding <paramref name="valueNs"/> nanoseconds.</summary>
+    public static int BucketIndex(ulong valueNs) => UnitIndex(ToUnits(valueNs));
+
+    // ns -> 1/1024 µs: x * 1024 / 1000. Saturates far beyond the overflow bucket.
+    private static ulong ToUnits(ulong ns) => ns >= ulong.MaxValue / 128 ? ulong.MaxValue : ns * 128 / 125;
+
+    // Smallest ns whose units are at least `units` (the inverse of ToUnits, rounded up).
+    private static ulong UnitsToNsCeiling(ulong units) => (ulong)(((UInt128)units * 125 + 127) / 128);
+
+    private static int UnitIndex(ulong value)
     {
         // OR-ing in 32 makes every value below 64 share magnitude 0, where value >> 0 is the
         // index itself; above that (value >> magnitude) is 32 + sub. No branch for small values.
@@ -61,8 +72,15 @@ public sealed class LogLinearHistogram
         return Math.Min(index, OverflowIndex);
     }
 
-    /// <summary>Smallest value that falls in bucket <paramref name="index"/>.</summary>
-    public static ulong BucketLowerBound(int index)
+    /// <summary>Smallest nanosecond value that falls in bucket <paramref name="index"/>.</summary>
+    /// <remarks>A few buckets below 64 units are narrower than 1 ns and hold no ns value at all: for them the upper bound is one less than the lower.</remarks>
+    public static ulong BucketLowerBound(int index) => UnitsToNsCeiling(UnitLowerBound(index));
+
+    /// <summary>Largest nanosecond value that falls in bucket <paramref name="index"/> (inclusive).</summary>
+    public static ulong BucketUpperBound(int index) =>
+        index == OverflowIndex ? ulong.MaxValue : BucketLowerBound(index + 1) - 1;
+
+    private static ulong UnitLowerBound(int index)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(index);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, BucketCount);
@@ -72,16 +90,6 @@ public sealed class LogLinearHistogram
             return (ulong)index;
         int magnitude = (index >> SubBucketBits) - 1;
         return (ulong)(SubBucketCount + (index & (SubBucketCount - 1))) << magnitude;
-    }
-
-    /// <summary>Largest value that falls in bucket <paramref name="index"/> (inclusive).</summary>
-    public static ulong BucketUpperBound(int index)
-    {
-        ulong lower = BucketLowerBound(index);
-        if (index == OverflowIndex)
-            return ulong.MaxValue;
-        int magnitude = index < SubBucketCount ? 0 : (index >> SubBucketBits) - 1;
-        return lower + (1UL << magnitude) - 1;
     }
 
     /// <summary>
@@ -195,7 +203,7 @@ public sealed class LogLinearHistogram
     /// Folds the fine buckets into cumulative buckets le = 1, 2, 4, 8 ... µs: a value v ns counts
     /// in every bucket with le * 1000 &gt; v. A fine bucket is placed by the same value
     /// <see cref="ValueAtQuantile"/> reports for it (midpoint clamped to [Min, Max]), so both views
-    /// agree; a fine bucket straddling a limit is therefore counted wholly on one side.
+    /// agree; fine buckets never straddle a limit, so the counts are those of the raw values.
     /// Stops after the first bucket whose cumulative count equals <see cref="Count"/>.
     /// </summary>
     /// <returns>Number of buckets written.</returns>
@@ -240,7 +248,7 @@ public sealed class LogLinearHistogram
         if (index == OverflowIndex)
             return _max;
         ulong lower = BucketLowerBound(index);
-        double mid = lower + (BucketUpperBound(index) - lower) / 2.0;
+        double mid = lower + (BucketUpperBound(index) - (double)lower) / 2.0;
         return Math.Clamp(mid, (double)Min, (double)_max);
     }
 }

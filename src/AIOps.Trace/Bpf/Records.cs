@@ -69,11 +69,12 @@ public struct KernelStats
     public ulong StampMapFull;
     public ulong Throttles;
     public ulong LostThrottles;
+    public ulong UnknownCgroup;
 
     internal void Add(in KernelStats o)
     {
         Samples += o.Samples; Batches += o.Batches; LostBatches += o.LostBatches; LostSamples += o.LostSamples;
         NoWakeupStamp += o.NoWakeupStamp; ClockBackwards += o.ClockBackwards; StampMapFull += o.StampMapFull;
-        Throttles += o.Throttles; LostThrottles += o.LostThrottles;
+        Throttles += o.Throttles; LostThrottles += o.LostThrottles; UnknownCgroup += o.UnknownCgroup;
     }
 }

@@ -13,7 +13,7 @@ public sealed class SchedTracer : IDisposable
     private const string FlushProgram = "aiops_flush";
 
     private static readonly string[] SchedEvents = ["wakeup", "wakeup_new", "switch"];
-    private static readonly string[] AttachFamilies = ["btf", "raw"];
+    private static readonly string[] AttachFamilies = ["btf", "raw", "tp"];
     private static readonly string[] ThrottleFamilies = ["fentry", "kprobe"];
 
     private readonly BpfObject _object;
@@ -56,7 +56,7 @@ public sealed class SchedTracer : IDisposable
         BpfException? first = null;
         foreach (string family in Families(options.Attach))
         {
-            string attach = family == "btf" ? "tp_btf" : "raw_tp";
+            string attach = family switch { "btf" => "tp_btf", "raw" => "raw_tp", _ => "tracepoint" };
             var notes = new List<string>();
             IEnumerable<string?> throttles = options.TraceThrottling ? [.. ThrottleFamilies, null] : [null];
             foreach (string? throttle in throttles)
@@ -102,7 +102,8 @@ public sealed class SchedTracer : IDisposable
     {
         AttachMode.TpBtf => ["btf"],
         AttachMode.RawTp => ["raw"],
-        _ => KernelInfo.HasVmlinuxBtf ? AttachFamilies : ["raw"],
+        AttachMode.Tracepoint => ["tp"],
+        _ => KernelInfo.HasVmlinuxBtf ? AttachFamilies : ["raw", "tp"],
     };
 
     private static void Configure(BpfObject obj, TracerOptions options, string family, string? throttle)
@@ -116,6 +117,9 @@ public sealed class SchedTracer : IDisposable
             obj.SetAutoload($"aiops_{t}_unthrottle", t == throttle);
         }
         obj.SetMaxEntries("events", options.RingBytes);
+        // Only the classic tracepoints need the per-task view map.
+        if (family != "tp")
+            obj.SetMaxEntries("task_views", 1);
         obj.SetConst("self_tgid", (uint)options.IgnoredProcessId);
         obj.SetConst("flush_interval_ns", (ulong)(options.FlushInterval.Ticks * 100));
         // Wake the consumer well before the ring fills: it polls anyway, this is the backstop.

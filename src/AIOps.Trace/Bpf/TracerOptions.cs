@@ -9,6 +9,8 @@ public enum AttachMode
     TpBtf,
     /// <summary>Raw tracepoints (4.17+).</summary>
     RawTp,
+    /// <summary>Classic tracepoints (any BPF kernel; tracefs must be mounted): pids only, cgroups tracked per task.</summary>
+    Tracepoint,
 }
 
 /// <summary>Load-time settings of the kernel side.</summary>

@@ -37,6 +37,7 @@ public static class SnapshotJson
         w.WriteNumber("no_wakeup_stamp", s.KernelCounters.NoWakeupStamp);
         w.WriteNumber("clock_backwards", s.KernelCounters.ClockBackwards);
         w.WriteNumber("stamp_map_full", s.KernelCounters.StampMapFull);
+        w.WriteNumber("unknown_cgroup", s.KernelCounters.UnknownCgroup);
         w.WriteEndObject();
         w.WriteStartArray("containers");
         foreach (ContainerSnapshot c in s.Containers)

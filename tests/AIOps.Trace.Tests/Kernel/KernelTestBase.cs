@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using AIOps.Trace.Bpf;
 
 namespace AIOps.Trace.Tests.Kernel;
 
@@ -44,6 +45,14 @@ public abstract class KernelTestBase : IDisposable
     }
 
     protected TraceEngine StartEngine(EngineOptions? options = null) => Own(TraceEngine.Start(options));
+
+    /// <summary>Starts the engine with a forced attach mechanism and checks it got that one.</summary>
+    protected TraceEngine StartEngine(AttachMode attach)
+    {
+        TraceEngine engine = StartEngine(new EngineOptions { Tracer = new TracerOptions { Attach = attach } });
+        Assert.Equal(AttachModes.Name(attach), engine.Kernel.Attach);
+        return engine;
+    }
 
     protected TestCgroup NewCgroup(string role) => Own(TestCgroup.Create(role));
 

@@ -6,6 +6,7 @@ public sealed class LeakTests : KernelTestBase
     [Theory]
     [InlineData(Bpf.AttachMode.TpBtf, "tp_btf")]
     [InlineData(Bpf.AttachMode.RawTp, "raw_tp")]
+    [InlineData(Bpf.AttachMode.Tracepoint, "tracepoint")]
     public void Each_attach_mode_loads_attaches_and_unloads_cleanly(Bpf.AttachMode mode, string expected)
     {
         var engine = TraceEngine.Start(new EngineOptions { Tracer = new Bpf.TracerOptions { Attach = mode } });

@@ -3,11 +3,12 @@ namespace AIOps.Trace.Tests.Kernel;
 /// <summary>Involuntary preemptions per container equal the tasks' nonvoluntary context switches.</summary>
 public sealed class PreemptionTests : KernelTestBase
 {
-    [Fact]
-    public void Two_busy_loops_on_one_cpu_preempt_each_other_as_proc_status_says()
+    [Theory]
+    [MemberData(nameof(AttachModes.All), MemberType = typeof(AttachModes))]
+    public void Two_busy_loops_on_one_cpu_preempt_each_other_as_proc_status_says(AIOps.Trace.Bpf.AttachMode attach)
     {
         TestCgroup a = NewCgroup("pre-a"), b = NewCgroup("pre-b");
-        TraceEngine engine = StartEngine();
+        TraceEngine engine = StartEngine(attach);
         var pa = Track(a.Start(TestCgroup.BusyLoop, cpu: 1));
         var pb = Track(b.Start(TestCgroup.BusyLoop, cpu: 1));
         Thread.Sleep(3000);

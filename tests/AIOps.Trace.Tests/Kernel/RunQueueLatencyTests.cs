@@ -7,11 +7,12 @@ public sealed class RunQueueLatencyTests : KernelTestBase
 {
     private const int Seconds = 4;
 
-    [Fact]
-    public void Count_and_sum_match_the_tasks_schedstat()
+    [Theory]
+    [MemberData(nameof(AttachModes.All), MemberType = typeof(AttachModes))]
+    public void Count_and_sum_match_the_tasks_schedstat(AIOps.Trace.Bpf.AttachMode attach)
     {
         TestCgroup a = NewCgroup("rq-a"), b = NewCgroup("rq-b");
-        TraceEngine engine = StartEngine();
+        TraceEngine engine = StartEngine(attach);
         var pa = Track(a.Start(TestCgroup.BusyLoop, cpu: 1));
         var pb = Track(b.Start(TestCgroup.BusyLoop, cpu: 1));
         Thread.Sleep(Seconds * 1000);
@@ -29,32 +30,43 @@ public sealed class RunQueueLatencyTests : KernelTestBase
         }
     }
 
-    [Fact]
-    public void P50_and_p99_fall_in_runqlats_log2_buckets()
+    [Theory]
+    [MemberData(nameof(AttachModes.All), MemberType = typeof(AttachModes))]
+    public void P50_and_p99_fall_in_runqlats_log2_buckets(AIOps.Trace.Bpf.AttachMode attach)
     {
-        TestCgroup a = NewCgroup("rq-a"), b = NewCgroup("rq-b");
-        TraceEngine engine = StartEngine();
-        var pa = Track(a.Start(TestCgroup.BusyLoop, cpu: 1));
-        var pb = Track(b.Start(TestCgroup.BusyLoop, cpu: 1));
-        Freeze(pa, pb);
+        // perf's pipe benchmark in threaded mode: one process, hundreds of thousands of waits a
+        // second spread over several log2 buckets. (Busy loops would not do: with a 4 ms tick
+        // their waits pile up just below 4096 us, where timing noise decides the bucket.)
+        TestCgroup a = NewCgroup("rq-pipe");
+        TraceEngine engine = StartEngine(attach);
+        var pipe = Track(a.Start("perf bench sched pipe -T -l 1000000000", cpu: 1));
+        Thread.Sleep(300);
+        Freeze(pipe);
 
-        // Both tools watch the same stretch: attach runqlat, open a fresh engine window, then let
-        // the loops run until runqlat's interval ends.
-        using Runqlat runqlat = Runqlat.Start(pa.Id, Seconds);
+        // Both tools see exactly the same waits: the benchmark runs only while both windows are
+        // open (runqlat attached, a fresh engine window; stopped again before runqlat's interval ends).
+        using Runqlat runqlat = Runqlat.Start(pipe.Id, Seconds + 1);
         engine.CollectWindow().Dispose();
-        BpfState.Run("kill", $"-CONT {pa.Id} {pb.Id}");
-        long[] reference = runqlat.WaitForHistogram();
-        Freeze(pa, pb);
+        BpfState.Run("kill", $"-CONT {pipe.Id}");
+        Thread.Sleep(Seconds * 1000 - 1000);
+        Freeze(pipe);
         using EngineSnapshot s = engine.CollectWindow();
+        long[] reference = runqlat.WaitForHistogram();
 
         ContainerSnapshot c = Assert.Single(s.Containers, c => c.CgroupPath == a.RelativePath);
-        Assert.True(reference.Sum() > 100, $"runqlat saw only {reference.Sum()} waits");
-        Assert.InRange(c.RunQueue.Count, reference.Sum() * 0.9, reference.Sum() * 1.15);
+        string seen = $"runqlat [{string.Join(' ', reference.Take(20))}], engine count {c.RunQueue.Count}";
+        Assert.True(reference.Sum() > 100_000, $"runqlat saw only {reference.Sum()} waits");
+        Assert.InRange(c.RunQueue.Count, reference.Sum() * 0.99, reference.Sum() * 1.01);
         foreach (double q in new[] { 0.50, 0.99 })
         {
             int ours = LogLinearHistogram.Log2MicrosecondSlot(c.RunQueue.ValueAtQuantile(q));
-            Assert.True(Runqlat.QuantileSlot(reference, q) == ours,
-                $"p{q * 100}: engine slot {ours} ({c.RunQueue.ValueAtQuantile(q) / 1000:0} us), runqlat slot {Runqlat.QuantileSlot(reference, q)}; runqlat [{string.Join(' ', reference.Take(20))}]");
+            // Two tools timing the same switch read the clock a few hundred ns apart (their
+            // programs run one after the other), so when runqlat's own quantile sits within
+            // 0.2% of a bucket edge, the neighbouring bucket is as right. Elsewhere: the same bucket.
+            int low = Runqlat.QuantileSlot(reference, q - 0.002), high = Runqlat.QuantileSlot(reference, q + 0.002);
+            Assert.True(ours >= low && ours <= high,
+                $"p{q * 100}: engine slot {ours} ({c.RunQueue.ValueAtQuantile(q) / 1000:0.0} us), runqlat slot {Runqlat.QuantileSlot(reference, q)} (edge-tolerant {low}..{high}); {seen}");
         }
+        Assert.Equal(0, s.LostEvents);
     }
 }

@@ -3,13 +3,14 @@ namespace AIOps.Trace.Tests.Kernel;
 /// <summary>CFS bandwidth throttling per container equals what the kernel accounts in cpu.stat.</summary>
 public sealed class ThrottlingTests : KernelTestBase
 {
-    [Fact]
-    public void Quota_of_20_percent_throttles_a_busy_loop_as_cpu_stat_says()
+    [Theory]
+    [MemberData(nameof(AttachModes.All), MemberType = typeof(AttachModes))]
+    public void Quota_of_20_percent_throttles_a_busy_loop_as_cpu_stat_says(AIOps.Trace.Bpf.AttachMode attach)
     {
         TestCgroup web = NewCgroup("throttle");
         web.WriteCpu("cpu.cfs_period_us", "100000");
         web.WriteCpu("cpu.cfs_quota_us", "20000");
-        TraceEngine engine = StartEngine();
+        TraceEngine engine = StartEngine(attach);
         Dictionary<string, long> before = ProcFs.CpuStat(web.CpuDir);
 
         var loop = Track(web.Start(TestCgroup.BusyLoop));

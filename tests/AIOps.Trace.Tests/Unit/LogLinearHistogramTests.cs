@@ -10,12 +10,13 @@ public class LogLinearHistogramTests
     [Fact]
     public void BucketIndex_IsMonotoneAndContiguous_OverASweep()
     {
-        // Dense part: consecutive values never skip a bucket. Sparse part: never step back.
+        // Dense part: consecutive values never skip a bucket, except below 64 units where a
+        // 1/1024 µs bucket can be narrower than 1 ns. Sparse part: never step back.
         int previous = 0;
         foreach (ulong v in Sweep())
         {
             int index = LogLinearHistogram.BucketIndex(v);
-            Assert.InRange(index, previous, v <= DenseSweepEnd ? previous + 1 : Last);
+            Assert.InRange(index, previous, v <= DenseSweepEnd ? previous + (v < 64 ? 2 : 1) : Last);
             previous = index;
         }
 
@@ -23,6 +24,11 @@ public class LogLinearHistogramTests
         for (int i = 1; i < LogLinearHistogram.BucketCount; i++)
         {
             Assert.Equal(LogLinearHistogram.BucketUpperBound(i - 1) + 1, LogLinearHistogram.BucketLowerBound(i));
+            if (LogLinearHistogram.BucketUpperBound(i) < LogLinearHistogram.BucketLowerBound(i))
+            {
+                Assert.True(i < 64, $"bucket {i} holds no ns value");
+                continue;
+            }
             Assert.Equal(i, LogLinearHistogram.BucketIndex(LogLinearHistogram.BucketLowerBound(i)));
             Assert.Equal(i, LogLinearHistogram.BucketIndex(LogLinearHistogram.BucketUpperBound(i)));
         }
@@ -47,21 +53,43 @@ public class LogLinearHistogramTests
         {
             ulong lower = LogLinearHistogram.BucketLowerBound(i);
             ulong width = LogLinearHistogram.BucketUpperBound(i) - lower + 1;
-            Assert.True(width * 32 <= lower || width == 1, $"bucket {i}: width {width}, lower {lower}");
+            // Buckets are cut in 1/1024 µs units: rounding to whole ns adds at most 1 ns, and a
+            // few buckets below 64 units hold no ns value (width 0).
+            Assert.True(width <= lower / 32.0 + 1, $"bucket {i}: width {width}, lower {lower}");
+        }
+    }
+
+    [Fact]
+    public void Octaves_start_exactly_on_power_of_two_microseconds()
+    {
+        for (int k = 0; k < 33; k++) // 2^33 µs and beyond is the overflow bucket
+        {
+            ulong limitNs = (1UL << k) * 1000;
+            int index = LogLinearHistogram.BucketIndex(limitNs);
+            Assert.Equal(limitNs, LogLinearHistogram.BucketLowerBound(index));
+            Assert.Equal(index - 1, LogLinearHistogram.BucketIndex(limitNs - 1));
+            // The bucket just below the limit reports a value below it: the log2 µs slot of a
+            // quantile never rounds across a limit.
+            var h = new LogLinearHistogram();
+            h.Record(limitNs - 1);
+            h.Record(limitNs * 3);
+            Assert.Equal(Math.Max(0, k - 1), LogLinearHistogram.Log2MicrosecondSlot(h.ValueAtQuantile(0.5)));
         }
     }
 
     [Theory]
+    // ns -> units of 1/1024 µs (x 1.024, rounded down) -> bucket.
     [InlineData(0UL, 0)]
     [InlineData(1UL, 1)]
     [InlineData(31UL, 31)]
     [InlineData(32UL, 32)]
-    [InlineData(63UL, 63)]
+    [InlineData(62UL, 63)]
+    [InlineData(63UL, 64)]
     [InlineData(64UL, 64)]
-    [InlineData(65UL, 64)]
-    [InlineData(66UL, 65)]
-    [InlineData((1UL << 43) - 1, Last - 1)]
-    [InlineData(1UL << 43, Last)]
+    [InlineData(65UL, 65)]
+    [InlineData(1000UL, 192)]
+    [InlineData(8589934591999UL, Last - 1)]
+    [InlineData(8589934592000UL, Last)]
     [InlineData(ulong.MaxValue, Last)]
     public void EdgeValues_MapToExpectedBuckets(ulong value, int expected)
     {
