@@ -193,7 +193,13 @@ static __always_inline int on_switch(void *ctx, bool preempted, struct task_view
 
 static __always_inline int on_switch_tasks(void *ctx, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	return on_switch(ctx, preempt || task_state(prev) == AIOPS_TASK_RUNNING, view_of(prev), view_of(next));
+	bool preempted = preempt || task_state(prev) == AIOPS_TASK_RUNNING;
+	struct task_view prev_view = {};
+
+	/* Most switches are voluntary: then nothing about prev is needed. */
+	if (preempted)
+		prev_view = view_of(prev);
+	return on_switch(ctx, preempted, prev_view, view_of(next));
 }
 
 static __always_inline int on_wakeup_task(struct task_struct *p)

@@ -40,8 +40,8 @@ public sealed class SchedTracer : IDisposable
     /// <summary>Why the throttle programs are (not) attached, for the snapshot and `doctor`.</summary>
     public string ThrottleNote { get; }
 
-    /// <summary>The ring the programs write batches and throttle records into.</summary>
-    public RingBuffer Events { get; }
+    /// <summary>The transport the programs write batches and throttle records into.</summary>
+    public IEventReader Events { get; }
 
     /// <summary>Number of attached links (programs).</summary>
     public int LinkCount => _object.LinkCount;

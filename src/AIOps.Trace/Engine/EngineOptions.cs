@@ -2,9 +2,23 @@ using AIOps.Trace.Bpf;
 
 namespace AIOps.Trace;
 
+/// <summary>Where the scheduler figures come from.</summary>
+public enum EngineMode
+{
+    /// <summary>eBPF where the kernel and privileges allow it, else procfs sampling.</summary>
+    Auto,
+    /// <summary>eBPF only: fail when it cannot load.</summary>
+    Ebpf,
+    /// <summary>Sampling of /proc and cgroupfs, no BPF: lower resolution, no preemptor attribution.</summary>
+    Procfs,
+}
+
 /// <summary>Settings of a <see cref="TraceEngine"/>.</summary>
 public sealed record EngineOptions
 {
+    /// <summary>eBPF, procfs sampling, or the best available.</summary>
+    public EngineMode Mode { get; init; } = EngineMode.Auto;
+
     public TracerOptions Tracer { get; init; } = new();
 
     /// <summary>How long the reader sleeps at most between drains (the programs rarely wake it).</summary>

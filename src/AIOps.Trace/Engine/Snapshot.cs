@@ -51,6 +51,9 @@ public sealed class ContainerSnapshot
     public string Name { get; set; } = "";
     public string Runtime { get; set; } = "";
 
+    /// <summary>Everything known about who runs in the cgroup (runtime, ids, pod).</summary>
+    public Cgroups.ContainerIdentity? Identity { get; set; }
+
     /// <summary>Run-queue waits in ns.</summary>
     public LogLinearHistogram RunQueue { get; } = new();
 
@@ -70,6 +73,7 @@ public sealed class ContainerSnapshot
     internal void Reset()
     {
         CgroupPath = Name = Runtime = "";
+        Identity = null;
         CgroupId = 0;
         RunQueue.Reset();
         PreemptedBySame = PreemptedByOther = PreemptedByHost = 0;

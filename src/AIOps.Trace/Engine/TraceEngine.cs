@@ -2,6 +2,7 @@ using System.Diagnostics;
 using AIOps.Trace.Aggregation;
 using AIOps.Trace.Bpf;
 using AIOps.Trace.Cgroups;
+using AIOps.Trace.Sources;
 using Microsoft.Extensions.ObjectPool;
 
 namespace AIOps.Trace;
@@ -15,15 +16,15 @@ public sealed class TraceEngine : IDisposable
     private const int TopPreemptors = 5;
 
     private readonly EngineOptions _options;
-    private readonly SchedTracer _tracer;
+    private readonly ISchedSource _source;
     private readonly CgroupSampler _cgroups;
-    private readonly ContainerTable _table = new();
+    private readonly ContainerTable _table;
     private readonly Lock _gate = new();
+    private readonly IdentityResolver _identity;
     private readonly Thread _reader;
     private readonly ObjectPool<ContainerSnapshot> _pool =
         new DefaultObjectPool<ContainerSnapshot>(new ContainerSnapshotPolicy(), maximumRetained: 4096);
     private readonly (ulong, long)[] _topScratch = new (ulong, long)[TopPreemptors];
-    private SampleAggregator _aggregator;
     private volatile bool _stopping;
     private Exception? _readerFailure;
     private long _readerAllocatedBytes;
@@ -31,20 +32,19 @@ public sealed class TraceEngine : IDisposable
     private Dictionary<string, CgroupFigures> _baseline;
     private HostCpu _hostBaseline;
     private long _windowStart;
-    private ulong _lostBaseline;
-    private long _malformedBaseline;
+    private long _lostBaseline;
 
-    private TraceEngine(EngineOptions options, SchedTracer tracer, CgroupSampler cgroups)
+    private TraceEngine(EngineOptions options, ISchedSource source, ContainerTable table, CgroupSampler cgroups, IdentityResolver identity)
     {
         _options = options;
-        _tracer = tracer;
+        _source = source;
+        _table = table;
         _cgroups = cgroups;
-        _aggregator = new SampleAggregator(_table);
+        _identity = identity;
         _baseline = cgroups.ReadAll();
         _hostBaseline = HostCpu.Read(options.HostRoot);
         _windowStart = Stopwatch.GetTimestamp();
-        Kernel = new KernelSummary(KernelInfo.Release, KernelInfo.HasVmlinuxBtf, "ringbuf", tracer.Attach,
-            tracer.ThrottleMechanism is null ? "cgroupfs" : "ebpf+cgroupfs", tracer.ThrottleNote);
+        Kernel = source.Kernel;
         _reader = new Thread(ReadLoop) { IsBackground = true, Name = "aiops-ring-reader" };
         _reader.Start();
     }
@@ -65,8 +65,8 @@ public sealed class TraceEngine : IDisposable
             return _table.TryGet(cgroupId, out _);
     }
 
-    /// <summary>Programs attached.</summary>
-    public int AttachedPrograms => _tracer.LinkCount;
+    /// <summary>Programs attached (0 in procfs mode).</summary>
+    public int AttachedPrograms => _source.AttachedPrograms;
 
     /// <summary>Loads and attaches the kernel side and starts reading. Throws <see cref="BpfException"/> when the kernel refuses.</summary>
     public static TraceEngine Start(EngineOptions? options = null)
@@ -81,8 +81,9 @@ public sealed class TraceEngine : IDisposable
             foreach (string path in wanted)
                 if (sampler.Index.IdOf(path) is null)
                     throw new ArgumentException($"cgroup '{path}' does not exist under {cpu.MountPoint}", nameof(options));
-        SchedTracer tracer = SchedTracer.Load(options.Tracer);
-        return new TraceEngine(options, tracer, sampler) { Mounts = mounts };
+        var table = new ContainerTable();
+        ISchedSource source = SourceFactory.Create(options, table, sampler);
+        return new TraceEngine(options, source, table, sampler, new IdentityResolver(options.HostRoot)) { Mounts = mounts };
     }
 
     private void ReadLoop()
@@ -92,9 +93,7 @@ public sealed class TraceEngine : IDisposable
         {
             while (!_stopping)
             {
-                _tracer.Events.Wait(timeoutMs);
-                lock (_gate)
-                    _tracer.Events.Drain(ref _aggregator);
+                _source.Pump(timeoutMs, _gate);
                 Volatile.Write(ref _readerAllocatedBytes, GC.GetAllocatedBytesForCurrentThread());
             }
         }
@@ -115,15 +114,13 @@ public sealed class TraceEngine : IDisposable
 
         var fresh = new List<ContainerSnapshot>(_table.Count);
         var idle = new List<ulong>();
-        long malformed;
+        long lost;
         KernelStats counters;
         lock (_gate)
         {
-            // Partial per-CPU batches first, so the window holds every sample up to now.
-            _tracer.FlushAllCpus();
-            _tracer.Events.Drain(ref _aggregator);
-            counters = _tracer.ReadStats();
-            malformed = _aggregator.MalformedRecords;
+            _source.CatchUp();
+            counters = _source.Counters;
+            lost = _source.Lost;
             foreach (ContainerAccumulator acc in _table.All)
             {
                 if (acc.IsEmpty)
@@ -141,13 +138,12 @@ public sealed class TraceEngine : IDisposable
         long now = Stopwatch.GetTimestamp();
         HostCpu host = HostCpu.Read(_options.HostRoot);
         Dictionary<string, CgroupFigures> figures = _cgroups.ReadAll();
-        ulong lost = counters.LostSamples + counters.LostThrottles;
         var snapshot = new EngineSnapshot(_pool.Return)
         {
             Kernel = Kernel,
             Host = new HostSummary(Environment.ProcessorCount, HostCpu.IdleRatio(_hostBaseline, host)),
             WindowSeconds = Stopwatch.GetElapsedTime(_windowStart, now).TotalSeconds,
-            LostEvents = (long)(lost - _lostBaseline) + (malformed - _malformedBaseline),
+            LostEvents = lost - _lostBaseline,
             KernelCounters = counters,
         };
 
@@ -187,7 +183,8 @@ public sealed class TraceEngine : IDisposable
             CgroupFigures start = _baseline.GetValueOrDefault(path);
             c.CpuUsageNs = end.UsageNs < 0 ? -1 : end.UsageNs - Math.Max(0, start.UsageNs);
             c.Throttling = Throttling(start, end, c.Throttling);
-            ContainerIdentity id = ContainerNaming.FromPath(path);
+            ContainerIdentity id = _identity.Resolve(path);
+            c.Identity = id;
             c.Name = id.Name;
             c.Runtime = id.Runtime;
             snapshot.Containers.Add(c);
@@ -199,7 +196,6 @@ public sealed class TraceEngine : IDisposable
         _hostBaseline = host;
         _windowStart = now;
         _lostBaseline = lost;
-        _malformedBaseline = malformed;
         return snapshot;
     }
 
@@ -249,7 +245,7 @@ public sealed class TraceEngine : IDisposable
     {
         _stopping = true;
         _reader.Join();
-        _tracer.Dispose();
+        _source.Dispose();
     }
 
     private sealed class ContainerSnapshotPolicy : PooledObjectPolicy<ContainerSnapshot>

@@ -7,7 +7,7 @@ namespace AIOps.Trace.Rings;
 /// A BPF ring buffer (BPF_MAP_TYPE_RINGBUF) mapped into this process and read directly from
 /// C#: no copy and no native call per record. One consumer at a time; see <see cref="Lease"/>.
 /// </summary>
-public sealed unsafe class RingBuffer : IDisposable
+public sealed unsafe class RingBuffer : IEventReader
 {
     private const int CommitEvery = 256;
 
@@ -38,6 +38,12 @@ public sealed unsafe class RingBuffer : IDisposable
         _epoll = new SafeOwnedFdHandle();
         _mapping.PageSize = 0; // not ours to unmap
     }
+
+    /// <inheritdoc/>
+    public string Transport => "ringbuf";
+
+    /// <inheritdoc/>
+    public long LostRecords => 0;
 
     /// <summary>Size of the data area in bytes.</summary>
     public ulong Capacity => _mapping.DataSize;

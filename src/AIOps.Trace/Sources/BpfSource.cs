@@ -1,0 +1,45 @@
+using AIOps.Trace.Aggregation;
+using AIOps.Trace.Bpf;
+
+namespace AIOps.Trace.Sources;
+
+/// <summary>The eBPF programs: a <see cref="SchedTracer"/> drained into the table by a <see cref="SampleAggregator"/>.</summary>
+internal sealed class BpfSource : ISchedSource
+{
+    private readonly SchedTracer _tracer;
+    private SampleAggregator _aggregator;
+    private KernelStats _counters;
+
+    public BpfSource(SchedTracer tracer, ContainerTable table)
+    {
+        _tracer = tracer;
+        _aggregator = new SampleAggregator(table);
+        Kernel = new KernelSummary(KernelInfo.Release, KernelInfo.HasVmlinuxBtf, tracer.Events.Transport, tracer.Attach,
+            tracer.ThrottleMechanism is null ? "cgroupfs" : "ebpf+cgroupfs", tracer.ThrottleNote);
+    }
+
+    public KernelSummary Kernel { get; }
+
+    public int AttachedPrograms => _tracer.LinkCount;
+
+    public void Pump(int timeoutMs, Lock gate)
+    {
+        _tracer.Events.Wait(timeoutMs);
+        lock (gate)
+            _tracer.Events.Drain(ref _aggregator);
+    }
+
+    public void CatchUp()
+    {
+        // Partial per-CPU batches first, so the table holds every sample up to now.
+        _tracer.FlushAllCpus();
+        _tracer.Events.Drain(ref _aggregator);
+        _counters = _tracer.ReadStats();
+    }
+
+    public KernelStats Counters => _counters;
+
+    public long Lost => (long)(_counters.LostSamples + _counters.LostThrottles) + _tracer.Events.LostRecords + _aggregator.MalformedRecords;
+
+    public void Dispose() => _tracer.Dispose();
+}
