@@ -1,0 +1,77 @@
+namespace AIOps.Trace.Diagnosis;
+
+/// <summary>What the disk tree looks at for one container and its busiest device over one window. -1 marks a missing signal.</summary>
+public sealed record DiskEvidence
+{
+    public required string Device { get; init; }
+
+    /// <summary>The container's I/O on the device, bytes/s and operations/s.</summary>
+    public double BytesPerSecond { get; init; }
+    public double IopsPerSecond { get; init; }
+
+    /// <summary>Whether the kernel exposes I/O throttle settings for the cgroup (v1 blkio.throttle.*, v2 io.max).</summary>
+    public bool ThrottleKnown { get; init; }
+
+    /// <summary>Configured limits for the device (read + write); -1 when none is set.</summary>
+    public double LimitBytesPerSecond { get; init; } = -1;
+    public double LimitIopsPerSecond { get; init; } = -1;
+
+    /// <summary>Share of the window the device was busy (/proc/diskstats io_ticks); -1 unknown.</summary>
+    public double DeviceUtilization { get; init; } = -1;
+
+    /// <summary>The container's share of all I/O on the device (bytes); -1 unknown.</summary>
+    public double ContainerShareOfDevice { get; init; } = -1;
+}
+
+public sealed record DiskThresholds
+{
+    /// <summary>Rate / limit at or above which the container runs at its throttle.</summary>
+    public double AtLimitRatio { get; init; } = 0.90;
+
+    /// <summary>Device utilization at or above which it is busy.</summary>
+    public double BusyUtilization { get; init; } = 0.90;
+
+    /// <summary>The container's share of the device's I/O at or above which it is alone on it.</summary>
+    public double AloneShare { get; init; } = 0.80;
+}
+
+/// <summary>Reverse diagnosis for disk I/O: throttle limit, contention with other tenants, a device saturated by the container itself.</summary>
+public static class DiskDiagnosis
+{
+    public const string Resource = "disk";
+
+    public static ResourceDiagnosis Diagnose(DiskEvidence e, DiskThresholds? thresholds = null)
+    {
+        DiskThresholds t = thresholds ?? new DiskThresholds();
+        var path = new PathBuilder();
+
+        if (!e.ThrottleKnown)
+            return path.Undecidable(Resource, "the kernel exposes no I/O throttle settings for this cgroup (no blkio.throttle.* or io.max)");
+        double atLimit = Math.Max(
+            e.LimitBytesPerSecond > 0 ? e.BytesPerSecond / e.LimitBytesPerSecond : 0,
+            e.LimitIopsPerSecond > 0 ? e.IopsPerSecond / e.LimitIopsPerSecond : 0);
+        if (path.Ask("I/O rate at its throttle", "rate_to_limit", atLimit, t.AtLimitRatio))
+            return path.Decide(Resource, Outcomes.ThrottleLimited,
+                $"throttle limited on {e.Device}: {e.BytesPerSecond / 1048576:0.#} MiB/s, {e.IopsPerSecond:0} IOPS against a limit of {Describe(e)}");
+
+        if (e.DeviceUtilization < 0)
+            return path.Undecidable(Resource, $"no utilization for {e.Device} in /proc/diskstats");
+        if (!path.Ask("device busy", "device_utilization", e.DeviceUtilization, t.BusyUtilization))
+            return path.Decide(Resource, Outcomes.NotLimited, $"not I/O limited: {e.Device} is busy {100 * e.DeviceUtilization:0}% of the time");
+
+        if (e.ContainerShareOfDevice < 0)
+            return path.Undecidable(Resource, $"{e.Device} is busy but the container's share of its I/O is unknown");
+        if (path.Ask("the container alone keeps it busy", "container_share_of_device", e.ContainerShareOfDevice, t.AloneShare))
+            return path.Decide(Resource, Outcomes.DeviceSaturated,
+                $"device saturated: {e.Device} is busy {100 * e.DeviceUtilization:0}% of the time, {100 * e.ContainerShareOfDevice:0}% of its I/O from this container");
+        return path.Decide(Resource, Outcomes.Contention,
+            $"contention: {e.Device} is busy {100 * e.DeviceUtilization:0}% of the time, {100 * (1 - e.ContainerShareOfDevice):0}% of its I/O from other tenants");
+    }
+
+    private static string Describe(DiskEvidence e) =>
+        string.Join(" and ", new[]
+        {
+            e.LimitBytesPerSecond > 0 ? $"{e.LimitBytesPerSecond / 1048576:0.#} MiB/s" : null,
+            e.LimitIopsPerSecond > 0 ? $"{e.LimitIopsPerSecond:0} IOPS" : null,
+        }.Where(s => s is not null));
+}
