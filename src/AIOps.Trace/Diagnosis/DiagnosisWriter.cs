@@ -1,0 +1,52 @@
+using System.Globalization;
+using System.Text.Json;
+
+namespace AIOps.Trace.Diagnosis;
+
+/// <summary>Shows a diagnosis the way a person reads it (outcome first, then the path) and as JSON.</summary>
+public static class DiagnosisWriter
+{
+    /// <summary>
+    /// The wizard view: the outcome, then each question indented one level deeper than the one
+    /// before, with the metric, its value, the threshold and the answer.
+    /// </summary>
+    public static void WriteText(TextWriter o, ResourceDiagnosis d, string indent = "  ")
+    {
+        o.WriteLine($"{indent}{d.Resource}: {d.Outcome.ToUpperInvariant()}  {d.Summary}");
+        for (int i = 0; i < d.Path.Count; i++)
+        {
+            DiagnosisStep s = d.Path[i];
+            string pad = indent + new string(' ', 2 * (i + 1));
+            o.WriteLine($"{pad}{(s.Result ? "yes" : "no "),-3} {s.Step}? {s.Metric} = {Number(s.Value)} (threshold {Number(s.Threshold)})");
+        }
+    }
+
+    /// <summary>{"outcome": ..., "summary": ..., "path": [{"step", "metric", "value", "threshold", "result"}], "undecidable_reason"?}</summary>
+    public static void WriteJson(Utf8JsonWriter w, ResourceDiagnosis d)
+    {
+        w.WriteStartObject();
+        w.WriteString("outcome", d.Outcome);
+        w.WriteString("summary", d.Summary);
+        if (d.UndecidableReason is not null)
+            w.WriteString("undecidable_reason", d.UndecidableReason);
+        w.WriteStartArray("path");
+        foreach (DiagnosisStep s in d.Path)
+        {
+            w.WriteStartObject();
+            w.WriteString("step", s.Step);
+            w.WriteString("metric", s.Metric);
+            if (double.IsFinite(s.Value))
+                w.WriteNumber("value", Math.Round(s.Value, 4));
+            else
+                w.WriteNull("value");
+            w.WriteNumber("threshold", s.Threshold);
+            w.WriteBoolean("result", s.Result);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }
+
+    private static string Number(double v) =>
+        !double.IsFinite(v) ? "n/a" : v.ToString(Math.Abs(v) >= 100 ? "0" : "0.###", CultureInfo.InvariantCulture);
+}
