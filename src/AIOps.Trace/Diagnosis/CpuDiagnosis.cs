@@ -42,6 +42,9 @@ public sealed record CpuEvidence
     /// <summary>CPU used by every other container (not the host's own kernel threads), in cores.</summary>
     public double OtherTenantsCores { get; init; }
 
+    /// <summary>Total time its tasks waited on a run queue in the window, ns.</summary>
+    public long RunQueueWaitNs { get; init; }
+
     /// <summary>Run-queue latency, the size of the symptom.</summary>
     public double RunQueueP50Us { get; init; }
     public double RunQueueP99Us { get; init; }
@@ -63,6 +66,9 @@ public sealed record CpuThresholds
 
     /// <summary>Involuntary preemptions per second.</summary>
     public double PreemptionsPerSecond { get; init; } = 10.0;
+
+    /// <summary>Time waiting on a run queue per second of window, ms (50 ms/s = 5% of one CPU).</summary>
+    public double RunQueueWaitMsPerSecond { get; init; } = 50.0;
 
     /// <summary>Idle CPU on the host, in cores, below which the host counts as having no idle CPU.</summary>
     public double HostIdleCores { get; init; } = 0.25;
@@ -94,10 +100,12 @@ public static class CpuDiagnosis
         else if (path.Ask("throttled time rising", "throttled_ms_per_s", e.ThrottledNs / 1e6 / seconds, t.ThrottledMsPerSecond))
             return path.Decide(Resource, Outcomes.CapThrottled, CapSummary(e, seconds));
 
-        // 2. Without involuntary preemptions nothing took the CPU away: not throttled.
-        if (!path.Ask("involuntary preemptions rising", "preemptions_per_s", e.Involuntary / seconds, t.PreemptionsPerSecond))
+        // 2. Without involuntary preemptions nothing took the CPU away: not throttled. Preemptions
+        //    that cost next to no waiting (a fork's child running first) are noise, not throttling.
+        if (!path.Ask("involuntary preemptions rising", "preemptions_per_s", e.Involuntary / seconds, t.PreemptionsPerSecond)
+            || !path.Ask("time waiting to run rising", "runq_wait_ms_per_s", e.RunQueueWaitNs / 1e6 / seconds, t.RunQueueWaitMsPerSecond))
             return path.Decide(Resource, Outcomes.NotThrottled,
-                $"not throttled: {Rate(e.Involuntary / seconds)} preemptions/s, run-queue p99 {Us(e.RunQueueP99Us)}");
+                $"not throttled: {Rate(e.Involuntary / seconds)} preemptions/s, {e.RunQueueWaitNs / 1e6 / seconds:0.#} ms/s waiting to run, run-queue p99 {Us(e.RunQueueP99Us)}");
 
         // 3. Preempted while the host has idle CPU: either its cpuset is full, or something
         //    other than CPU contention (interrupts, RT tasks, kernel threads) is in the way.

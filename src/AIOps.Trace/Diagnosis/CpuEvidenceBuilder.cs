@@ -35,6 +35,7 @@ public static class CpuEvidenceBuilder
             CpusetCpus = cpuset.Count == 0 ? null : cpuset,
             CpuBusy = cpuBusy,
             OtherTenantsCores = Cores(OtherTenantsUsageNs(window, container.CgroupPath), windowNs),
+            RunQueueWaitNs = (long)container.RunQueue.Sum,
             RunQueueP50Us = container.RunQueue.ValueAtQuantile(0.50) / 1000,
             RunQueueP99Us = container.RunQueue.ValueAtQuantile(0.99) / 1000,
         };

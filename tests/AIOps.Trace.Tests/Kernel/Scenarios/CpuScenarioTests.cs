@@ -1,0 +1,82 @@
+using System.Diagnostics;
+using AIOps.Trace.Cgroups;
+using AIOps.Trace.Diagnosis;
+
+namespace AIOps.Trace.Tests.Kernel.Scenarios;
+
+/// <summary>
+/// The diagnosis proven on induced faults: each scenario runs for real and the CPU tree must
+/// decide its outcome. `./build.sh --target=Test` runs each once; `--target=Scenarios` runs each
+/// AIOPS_SCENARIO_RUNS times (20) and prints the confusion matrix from the rows written here.
+/// </summary>
+[Trait("Category", "Scenario")]
+public sealed class CpuScenarioTests : KernelTestBase
+{
+    private static readonly string[] ThrottledOutcomes =
+        [Outcomes.CapThrottled, Outcomes.CpusetThrottled, Outcomes.ShareThrottled, Outcomes.PhysicalCpuThrottled];
+
+    public static TheoryData<string> Names => new(CpuScenario.All.Select(s => s.Name));
+
+    [Theory]
+    [MemberData(nameof(Names))]
+    public void Scenario_is_decided_right(string name)
+    {
+        CpuScenario scenario = CpuScenario.All.Single(s => s.Name == name);
+        int runs = int.TryParse(Environment.GetEnvironmentVariable("AIOPS_SCENARIO_RUNS"), out int n) && n > 0 ? n : 1;
+        TraceEngine engine = StartEngine();
+        var decided = new List<string>();
+        for (int i = 0; i < runs; i++)
+            decided.Add(RunOnce(engine, scenario, out string detail) + "\t" + detail);
+        RecordRows(scenario, decided);
+
+        List<string> outcomes = decided.Select(d => d.Split('\t')[0]).ToList();
+        int right = outcomes.Count(o => o == scenario.Expected);
+        // Target: right in at least 19 of 20 runs, and never a different throttled outcome.
+        Assert.True(right >= Math.Ceiling(0.95 * runs), $"{name}: {right}/{runs} decided {scenario.Expected}:\n{string.Join('\n', decided)}");
+        Assert.DoesNotContain(outcomes, o => o != scenario.Expected && ThrottledOutcomes.Contains(o) && ThrottledOutcomes.Contains(scenario.Expected));
+    }
+
+    private string RunOnce(TraceEngine engine, CpuScenario scenario, out string detail)
+    {
+        var processes = new List<Process>();
+        using TestCgroup target = TestCgroup.Create("t"), neighbour = TestCgroup.Create("n");
+        try
+        {
+            scenario.Arrange(new ScenarioSetup(target, neighbour, processes));
+            Thread.Sleep(700); // workloads settle: quotas start throttling, the scheduler spreads tasks
+            engine.CollectWindow().Dispose();
+            PerCpuTime before = PerCpuTime.Read();
+            Thread.Sleep(3000);
+            using EngineSnapshot window = engine.CollectWindow();
+            IReadOnlyDictionary<int, double> busy = PerCpuTime.Read().BusySince(before);
+
+            ContainerDiagnosis? d = WindowDiagnosis.Diagnose(window, new CgroupReader(engine.Mounts), busy)
+                .SingleOrDefault(r => r.Container.CgroupPath == target.RelativePath);
+            if (d is null)
+            {
+                detail = "target not in the window";
+                return "missing";
+            }
+            detail = string.Join("; ", d.Cpu.Path.Select(s => $"{s.Metric}={s.Value:0.###}")) + " | " + d.Cpu.Summary;
+            return d.Cpu.Outcome;
+        }
+        finally
+        {
+            foreach (Process p in processes)
+            {
+                try { p.Kill(); } catch (InvalidOperationException) { }
+                p.WaitForExit(5000);
+                p.Dispose();
+            }
+        }
+    }
+
+    /// <summary>Appends "scenario, expected, decided" rows for the Scenarios target's confusion matrix.</summary>
+    private static void RecordRows(CpuScenario scenario, List<string> decided)
+    {
+        string dir = Path.Combine(StructLayoutTests.RepoRoot(), "artifacts", "scenarios");
+        Directory.CreateDirectory(dir);
+        File.AppendAllLines(Path.Combine(dir, "cpu.tsv"),
+            decided.Select(d => $"{scenario.Name}\t{scenario.Expected}\t{d}"));
+    }
+}
