@@ -50,6 +50,10 @@ public sealed class TestCgroup : IDisposable
         return cg;
     }
 
+    /// <summary>Writes a file of another v1 controller, e.g. ("cpuset", "cpuset.cpus", "1").</summary>
+    public void Write(string controller, string file, string value) =>
+        File.WriteAllText($"/sys/fs/cgroup/{controller}{RelativePath}/{file}", value);
+
     /// <summary>Writes a cgroup file of the cpu controller, e.g. cpu.cfs_quota_us.</summary>
     public void WriteCpu(string file, string value) => File.WriteAllText(Path.Combine(CpuDir, file), value);
 
