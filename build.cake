@@ -16,6 +16,7 @@ var target = Argument("target", "Default");
 var configuration = Argument("configuration", "Release");
 var testFilter = Argument("filter", string.Empty);
 var benchFilter = Argument("bench-filter", "*");
+var scenarioRuns = Argument("runs", 20);
 
 //////////////////////////////////////////////////////////////////////
 // SETUP
@@ -189,6 +190,34 @@ Task("Overhead")
     .IsDependentOn("Publish")
     .Does(() => RunOrFail(repoRoot.CombineWithFilePath("benchmarks/overhead.sh").FullPath));
 
+Task("Scenarios")
+    .Description("Runs every diagnosis scenario --runs times (default 20) and prints the confusion matrix.")
+    .IsDependentOn("Build")
+    .Does(() =>
+{
+    var rows = artifacts.Combine("scenarios").CombineWithFilePath("cpu.tsv");
+    if (FileExists(rows)) DeleteFile(rows);
+    Exception runFailure = null;
+    try
+    {
+        DotNetTest(solution.FullPath, new DotNetTestSettings
+        {
+            Configuration = configuration,
+            NoBuild = true,
+            Filter = "Category=Scenario",
+            Loggers = new List<string> { "console;verbosity=normal" },
+            EnvironmentVariables = new Dictionary<string, string>
+            {
+                ["AIOPS_TRACE_REPO_ROOT"] = repoRoot.FullPath,
+                ["AIOPS_SCENARIO_RUNS"] = scenarioRuns.ToString(),
+            },
+        });
+    }
+    catch (Exception e) { runFailure = e; }
+    PrintConfusionMatrix(rows);
+    if (runFailure != null) throw new Exception("A scenario missed its target (19 of 20 right, never another throttled outcome).", runFailure);
+});
+
 Task("Default")
     .IsDependentOn("Build");
 
@@ -275,3 +304,20 @@ double? NumberAt(JsonElement element, string objectName, string property) =>
         && inner.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.Number
         ? value.GetDouble()
         : null;
+
+// Rows are "scenario, expected, decided, detail": prints expected x decided counts and the accuracy,
+// and writes the same table to artifacts/scenarios/matrix.txt for the README.
+void PrintConfusionMatrix(FilePath rowsFile)
+{
+    if (!FileExists(rowsFile)) { Console.WriteLine("no scenario rows were written"); return; }
+    var rows = System.IO.File.ReadAllLines(rowsFile.FullPath).Select(l => l.Split('\t')).Where(f => f.Length >= 3).ToList();
+    var expected = rows.Select(r => r[1]).Distinct().OrderBy(x => x).ToList();
+    var decided = rows.Select(r => r[2]).Union(expected).Distinct().OrderBy(x => x).ToList();
+    var text = new System.Text.StringBuilder();
+    text.AppendLine($"cpu: {rows.Count(r => r[1] == r[2])}/{rows.Count} decided right ({100.0 * rows.Count(r => r[1] == r[2]) / Math.Max(1, rows.Count):0.#}%)");
+    text.AppendLine("expected \\ decided".PadRight(28) + string.Join(" ", decided.Select(d => d.PadLeft(26))));
+    foreach (var e in expected)
+        text.AppendLine(e.PadRight(28) + string.Join(" ", decided.Select(d => rows.Count(r => r[1] == e && r[2] == d).ToString().PadLeft(26))));
+    Console.WriteLine(text);
+    System.IO.File.WriteAllText(rowsFile.GetDirectory().CombineWithFilePath("matrix.txt").FullPath, text.ToString());
+}

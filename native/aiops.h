@@ -97,4 +97,27 @@ int32_t aiops_close(int32_t fd);
 int32_t aiops_probe_map_type(uint32_t map_type);
 int32_t aiops_probe_prog_type(uint32_t prog_type);
 
+/* Perf buffers (BPF_MAP_TYPE_PERF_EVENT_ARRAY), the transport of kernels without the BPF ring
+ * buffer. One ring per CPU: a perf_event_mmap_page (data_head at offset 1024, data_tail at 1032,
+ * data_offset/data_size at 1040/1048 where the kernel sets them) followed by the data pages. */
+struct aiops_perf_cpu {
+	void *base;         /* the mapping: metadata page, then the data pages */
+	uint64_t mmap_size; /* page_size * (1 + data pages) */
+	int32_t cpu;
+	int32_t fd;         /* the CPU's PERF_COUNT_SW_BPF_OUTPUT event */
+};
+
+/* Opens a PERF_COUNT_SW_BPF_OUTPUT event (PERF_SAMPLE_RAW) on every possible CPU, maps
+ * 1 + data_pages pages of each (data_pages a power of two), stores each fd in map_fd at the CPU's
+ * index and watches them all with one epoll instance. The consumer is woken once
+ * watermark_bytes wait in a CPU's ring, not per record. Offline CPUs (ENODEV) are skipped.
+ * cpus must hold max_cpus entries (at least the possible CPUs, else -E2BIG); on success the first
+ * *count are filled and *epoll_fd (the caller closes it with aiops_close) is set. 0 or -errno;
+ * on failure nothing is left open. */
+int32_t aiops_perfbuf_open(int32_t map_fd, uint32_t data_pages, uint32_t watermark_bytes,
+			   struct aiops_perf_cpu *cpus, uint32_t max_cpus, uint32_t *count, int32_t *epoll_fd);
+
+/* Unmaps and closes the count events aiops_perfbuf_open filled in. 0 or -errno. */
+int32_t aiops_perfbuf_close(struct aiops_perf_cpu *cpus, uint32_t count);
+
 #endif /* AIOPS_SHIM_H */

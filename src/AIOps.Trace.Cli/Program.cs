@@ -17,9 +17,18 @@ internal static class Program
         commands:
           snapshot   trace for a window and print one document
                      --duration 5s  --json  --cgroup RELPATH (repeatable)  --attach auto|tp_btf|raw_tp|tracepoint
+                     --transport auto|ringbuf|perfbuf  --mode auto|ebpf|procfs
           watch      print a line per container every interval until Ctrl-C
                      --interval 1s  --cgroup RELPATH (repeatable)  --attach auto|tp_btf|raw_tp|tracepoint
+                     --transport auto|ringbuf|perfbuf  --mode auto|ebpf|procfs
+          diagnose   trace a window, then say per container why it is slow on CPU, with the evidence
+                     --duration 10s  --container NAME|PATH  --json  (and the snapshot options)
+          doctor     what this kernel and process allow, and the tier snapshot would use
+                     --json
           help       this text
+
+        --mode: ebpf (fails when BPF cannot load), procfs (samples /proc, no BPF, lower
+        resolution) or auto (eBPF, else procfs; the default)
         """;
 
     public static int Main(string[] args)
@@ -35,7 +44,9 @@ internal static class Program
             {
                 "snapshot" => SnapshotCommand.Run(new Arguments(args[1..], SnapshotCommand.Flags)),
                 "watch" => WatchCommand.Run(new Arguments(args[1..], WatchCommand.Flags)),
-                _ => throw new UsageException($"unknown command '{args[0]}': expected snapshot, watch or help"),
+                "doctor" => DoctorCommand.Run(new Arguments(args[1..], DoctorCommand.Flags)),
+                "diagnose" => DiagnoseCommand.Run(new Arguments(args[1..], DiagnoseCommand.Flags)),
+                _ => throw new UsageException($"unknown command '{args[0]}': expected snapshot, watch, doctor or help"),
             };
         }
         catch (UsageException e)
@@ -65,15 +76,23 @@ internal static class Program
     /// <summary>Checks what loading BPF needs before trying, so the error names the cause.</summary>
     internal static void RequireTracingPrivileges()
     {
+        if (MissingForTracing() is string why)
+            throw new UsageException(why);
+    }
+
+    /// <summary>Why eBPF cannot load here (no BTF, no privileges), or null when it may.</summary>
+    private static string? MissingForTracing()
+    {
         if (!KernelInfo.HasVmlinuxBtf)
-            throw new UsageException($"this kernel has no BTF ({KernelInfo.VmlinuxBtfPath} is missing): CO-RE programs cannot load");
+            return $"this kernel has no BTF ({KernelInfo.VmlinuxBtfPath} is missing): CO-RE programs cannot load";
         if (Environment.IsPrivilegedProcess)
-            return;
+            return null;
         const int CapPerfmon = 38, CapBpf = 39, CapSysAdmin = 21;
         ulong caps = EffectiveCapabilities();
         bool has(int cap) => (caps & (1UL << cap)) != 0;
         if (!has(CapSysAdmin) && !(has(CapBpf) && has(CapPerfmon)))
-            throw new UsageException("tracing needs root, or CAP_BPF and CAP_PERFMON: run with sudo or grant the capabilities");
+            return "tracing needs root, or CAP_BPF and CAP_PERFMON: run with sudo or grant the capabilities";
+        return null;
     }
 
     private static ulong EffectiveCapabilities()
@@ -94,10 +113,25 @@ internal static class Program
             "tracepoint" => AttachMode.Tracepoint,
             string other => throw new UsageException($"--attach '{other}' is not known: expected auto, tp_btf, raw_tp or tracepoint"),
         };
+        TransportMode transport = a.Value("transport") switch
+        {
+            null or "auto" => TransportMode.Auto,
+            "ringbuf" => TransportMode.RingBuf,
+            "perfbuf" => TransportMode.PerfBuf,
+            string other => throw new UsageException($"--transport '{other}' is not known: expected auto, ringbuf or perfbuf"),
+        };
+        EngineMode mode = a.Value("mode") switch
+        {
+            null or "auto" => EngineMode.Auto,
+            "ebpf" => EngineMode.Ebpf,
+            "procfs" => EngineMode.Procfs,
+            string other => throw new UsageException($"--mode '{other}' is not known: expected auto, ebpf or procfs"),
+        };
         IReadOnlyList<string> cgroups = a.Values("cgroup");
         return new EngineOptions
         {
-            Tracer = new TracerOptions { Attach = attach },
+            Mode = mode,
+            Tracer = new TracerOptions { Attach = attach, Transport = transport },
             Cgroups = cgroups.Count == 0 ? null : cgroups,
         };
     }
@@ -105,7 +139,15 @@ internal static class Program
     /// <summary>Starts the engine, turning an unknown --cgroup into a usage error.</summary>
     internal static TraceEngine StartEngine(EngineOptions options)
     {
-        RequireTracingPrivileges();
+        // Only eBPF needs privileges: procfs mode reads world-readable files, and auto mode
+        // without them samples procfs rather than failing.
+        if (options.Mode == EngineMode.Ebpf)
+            RequireTracingPrivileges();
+        else if (options.Mode == EngineMode.Auto && MissingForTracing() is string why)
+        {
+            Console.Error.WriteLine($"aiops-trace: {why}; sampling procfs instead (lower resolution)");
+            options = options with { Mode = EngineMode.Procfs };
+        }
         try
         {
             return TraceEngine.Start(options);

@@ -15,7 +15,9 @@ internal static class WatchCommand
         using CancellationTokenSource cts = Program.CancelOnSignal(out IDisposable signals);
         using (signals)
         {
-            Console.Out.WriteLine($"aiops-trace: tracing with {engine.Kernel.Attach} + {engine.Kernel.Ring}, throttling from {engine.Kernel.ThrottleSource}; Ctrl-C stops");
+            Console.Out.WriteLine(engine.Kernel.Attach == "procfs"
+                ? $"aiops-trace: sampling procfs (no BPF), throttling from {engine.Kernel.ThrottleSource}; Ctrl-C stops"
+                : $"aiops-trace: tracing with {engine.Kernel.Attach} + {engine.Kernel.Ring}, throttling from {engine.Kernel.ThrottleSource}; Ctrl-C stops");
             while (!cts.Token.WaitHandle.WaitOne(interval))
             {
                 using EngineSnapshot s = engine.CollectWindow();

@@ -14,6 +14,9 @@ public sealed class ContainerAccumulator
     /// <summary>Involuntary preemptions of the cgroup's tasks, by who took the CPU.</summary>
     public long PreemptedBySame, PreemptedByOther, PreemptedByHost;
 
+    /// <summary>Involuntary preemptions whose preemptor is not known (procfs mode: counters carry no preemptor).</summary>
+    public long PreemptedByUnknown;
+
     /// <summary>Preempting cgroups (other cgroups only: the noisy neighbours).</summary>
     public PreemptorTable Preemptors { get; } = new();
 
@@ -21,7 +24,7 @@ public sealed class ContainerAccumulator
     public long ThrottleEvents;
     public ulong ThrottledNs;
 
-    public long Involuntary => PreemptedBySame + PreemptedByOther + PreemptedByHost;
+    public long Involuntary => PreemptedBySame + PreemptedByOther + PreemptedByHost + PreemptedByUnknown;
 
     /// <summary>Whether anything was recorded since the last reset.</summary>
     public bool IsEmpty => RunQueue.Count == 0 && Involuntary == 0 && ThrottleEvents == 0;
@@ -29,7 +32,7 @@ public sealed class ContainerAccumulator
     public void Reset()
     {
         RunQueue.Reset();
-        PreemptedBySame = PreemptedByOther = PreemptedByHost = 0;
+        PreemptedBySame = PreemptedByOther = PreemptedByHost = PreemptedByUnknown = 0;
         Preemptors.Reset();
         ThrottleEvents = 0;
         ThrottledNs = 0;

@@ -19,6 +19,11 @@ public static class KernelInfo
 
     private const uint MapTypeRingBuf = 27; // BPF_MAP_TYPE_RINGBUF, include/uapi/linux/bpf.h
 
+    /// <summary>Whether the kernel has perf event array maps (4.3+), the transport before ring buffers.</summary>
+    public static bool HasPerfEventArray => Interop.Interop.ProbeMapType(MapTypePerfEventArray) == 1;
+
+    private const uint MapTypePerfEventArray = 4; // BPF_MAP_TYPE_PERF_EVENT_ARRAY, include/uapi/linux/bpf.h
+
     /// <summary>Number of possible CPUs: the stride of per-CPU map values.</summary>
     public static int PossibleCpus => Interop.Interop.PossibleCpus() is int n and > 0 ? n : Environment.ProcessorCount;
 

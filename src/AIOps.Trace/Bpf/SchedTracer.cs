@@ -4,12 +4,12 @@ using AIOps.Trace.Rings;
 namespace AIOps.Trace.Bpf;
 
 /// <summary>
-/// The loaded and attached scheduler programs of bpf/aiops_sched.bpf.c, their ring buffer and
-/// their counters. Chooses the attach mechanism and the throttle source once, at load.
+/// The loaded and attached scheduler programs of bpf/aiops_sched.bpf.c (or its perf buffer variant),
+/// their transport and their counters. Chooses the transport, the attach mechanism and the
+/// throttle source once, at load.
 /// </summary>
 public sealed class SchedTracer : IDisposable
 {
-    internal const string ObjectName = "aiops_sched.bpf.o";
     private const string FlushProgram = "aiops_flush";
 
     private static readonly string[] SchedEvents = ["wakeup", "wakeup_new", "switch"];
@@ -20,18 +20,18 @@ public sealed class SchedTracer : IDisposable
     private readonly int _statsFd;
     private readonly KernelStats[] _perCpuStats;
 
-    private SchedTracer(BpfObject obj, string attach, string? throttle, string throttleNote)
+    private SchedTracer(BpfObject obj, IEventReader events, string attach, string? throttle, string throttleNote)
     {
         _object = obj;
         Attach = attach;
         ThrottleMechanism = throttle;
         ThrottleNote = throttleNote;
-        Events = new RingBuffer(obj.MapFd("events"));
+        Events = events;
         _statsFd = obj.MapFd("stats");
         _perCpuStats = new KernelStats[KernelInfo.PossibleCpus];
     }
 
-    /// <summary>"tp_btf" or "raw_tp".</summary>
+    /// <summary>"tp_btf", "raw_tp" or "tracepoint".</summary>
     public string Attach { get; }
 
     /// <summary>"fentry" or "kprobe" when the eBPF throttle programs are attached; null otherwise.</summary>
@@ -40,7 +40,7 @@ public sealed class SchedTracer : IDisposable
     /// <summary>Why the throttle programs are (not) attached, for the snapshot and `doctor`.</summary>
     public string ThrottleNote { get; }
 
-    /// <summary>The transport the programs write batches and throttle records into.</summary>
+    /// <summary>The transport the programs write batches and throttle records into (<see cref="IEventReader.Transport"/> names it).</summary>
     public IEventReader Events { get; }
 
     /// <summary>Number of attached links (programs).</summary>
@@ -50,9 +50,8 @@ public sealed class SchedTracer : IDisposable
     public static SchedTracer Load(TracerOptions options)
     {
         options.Validate();
-        if (!KernelInfo.HasRingBuffer)
-            throw new BpfNotSupportedException($"create a BPF ring buffer on kernel {KernelInfo.Release} (needs 5.8+)", Interop.Ensure.EOPNOTSUPP, null);
-        byte[] elf = EmbeddedObject();
+        TracerTransport transport = TracerTransport.Choose(options.Transport);
+        byte[] elf = transport.EmbeddedObject();
         BpfException? first = null;
         foreach (string family in Families(options.Attach))
         {
@@ -66,11 +65,14 @@ public sealed class SchedTracer : IDisposable
                     notes.Add("kprobe: kernel has no kprobes (CONFIG_KPROBES unset)");
                     continue;
                 }
-                BpfObject obj = BpfObject.Open(elf, ObjectName);
+                BpfObject obj = BpfObject.Open(elf, transport.ObjectName);
+                IEventReader? events = null;
                 try
                 {
                     Configure(obj, options, family, throttle);
+                    transport.Configure(obj, options);
                     obj.Load();
+                    events = transport.OpenReader(obj, options);
                     foreach (string ev in SchedEvents)
                         obj.Attach($"aiops_{family}_{ev}");
                     if (throttle is not null)
@@ -81,10 +83,11 @@ public sealed class SchedTracer : IDisposable
                     string note = throttle is null
                         ? (options.TraceThrottling ? string.Join("; ", notes) : "disabled by option") + "; cpu.stat is the source"
                         : $"{throttle} on throttle_cfs_rq/unthrottle_cfs_rq";
-                    return new SchedTracer(obj, attach, throttle, note.TrimStart(';', ' '));
+                    return new SchedTracer(obj, events, attach, throttle, note.TrimStart(';', ' '));
                 }
                 catch (BpfException e)
                 {
+                    events?.Dispose();
                     obj.Dispose();
                     if (throttle is null)
                     {
@@ -116,28 +119,14 @@ public sealed class SchedTracer : IDisposable
             obj.SetAutoload($"aiops_{t}_throttle", t == throttle);
             obj.SetAutoload($"aiops_{t}_unthrottle", t == throttle);
         }
-        obj.SetMaxEntries("events", options.RingBytes);
         // Only the classic tracepoints need the per-task view map.
         if (family != "tp")
             obj.SetMaxEntries("task_views", 1);
         obj.SetConst("self_tgid", (uint)options.IgnoredProcessId);
         obj.SetConst("flush_interval_ns", (ulong)(options.FlushInterval.Ticks * 100));
-        // Wake the consumer well before the ring fills: it polls anyway, this is the backstop.
-        obj.SetConst("wakeup_bytes", (ulong)options.RingBytes / 4);
     }
 
-    /// <summary>The BPF object built from bpf/aiops_sched.bpf.c, carried inside this assembly.</summary>
-    internal static byte[] EmbeddedObject()
-    {
-        using Stream? s = typeof(SchedTracer).Assembly.GetManifestResourceStream(ObjectName);
-        if (s is null || s.Length == 0)
-            throw new InvalidOperationException($"{ObjectName} is not embedded in {typeof(SchedTracer).Assembly.GetName().Name}: build with ./build.sh --target=Build");
-        byte[] elf = new byte[s.Length];
-        s.ReadExactly(elf);
-        return elf;
-    }
-
-    /// <summary>Sends every CPU's partial batch into the ring, so a drain after it sees everything up to now.</summary>
+    /// <summary>Sends every CPU's partial batch into the transport, so a drain after it sees everything up to now.</summary>
     public void FlushAllCpus()
     {
         for (uint cpu = 0; cpu < (uint)_perCpuStats.Length; cpu++)

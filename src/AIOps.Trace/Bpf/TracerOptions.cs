@@ -13,17 +13,38 @@ public enum AttachMode
     Tracepoint,
 }
 
+/// <summary>How the programs hand records to user space.</summary>
+public enum TransportMode
+{
+    /// <summary>The BPF ring buffer where the kernel has it (5.8+), else perf buffers.</summary>
+    Auto,
+    /// <summary>One BPF ring buffer shared by all CPUs (5.8+).</summary>
+    RingBuf,
+    /// <summary>One perf ring per CPU (BPF_MAP_TYPE_PERF_EVENT_ARRAY, 4.4+).</summary>
+    PerfBuf,
+}
+
 /// <summary>Load-time settings of the kernel side.</summary>
 public sealed record TracerOptions
 {
     /// <summary>Attach mechanism; <see cref="AttachMode.Auto"/> picks the best the kernel has.</summary>
     public AttachMode Attach { get; init; } = AttachMode.Auto;
 
+    /// <summary>Transport; <see cref="TransportMode.Auto"/> picks the ring buffer where the kernel has one.</summary>
+    public TransportMode Transport { get; init; } = TransportMode.Auto;
+
     /// <summary>
     /// Ring buffer size in bytes (power of two, at least one page). 8 MiB holds about 2.5 s of
     /// samples at 600k switches/s, many times the poll interval.
     /// </summary>
     public uint RingBytes { get; init; } = 8u << 20;
+
+    /// <summary>
+    /// Perf buffer size per CPU in bytes (a power-of-two number of pages), used by the perf
+    /// transport. 1 MiB holds about 70 ms of one CPU's samples at 600k switches/s; the reader is
+    /// woken when a quarter of it waits, so it drains every 20 ms or so at that rate.
+    /// </summary>
+    public uint PerfBufferBytesPerCpu { get; init; } = 1u << 20;
 
     /// <summary>A CPU's partial batch older than this is sent without waiting to fill.</summary>
     public TimeSpan FlushInterval { get; init; } = TimeSpan.FromMilliseconds(50);
@@ -38,6 +59,9 @@ public sealed record TracerOptions
     {
         if (RingBytes < 4096 || (RingBytes & (RingBytes - 1)) != 0)
             throw new ArgumentException($"RingBytes must be a power of two of at least 4096, got {RingBytes}", nameof(RingBytes));
+        uint page = (uint)Environment.SystemPageSize;
+        if (PerfBufferBytesPerCpu < page || (PerfBufferBytesPerCpu & (PerfBufferBytesPerCpu - 1)) != 0)
+            throw new ArgumentException($"PerfBufferBytesPerCpu must be a power of two of at least {page}, got {PerfBufferBytesPerCpu}", nameof(PerfBufferBytesPerCpu));
         if (FlushInterval <= TimeSpan.Zero || FlushInterval > TimeSpan.FromSeconds(10))
             throw new ArgumentException($"FlushInterval must be in (0, 10s], got {FlushInterval}", nameof(FlushInterval));
     }

@@ -7,7 +7,14 @@ namespace AIOps.Trace.Cgroups;
 /// root, "/a/b" below it). Since Linux 5.5 a cgroup's id on 64-bit kernels is its kernfs node
 /// id (what BPF reads from <c>cgroup-&gt;kn-&gt;id</c>), which equals the inode number of its
 /// directory in cgroupfs (commit 40430452fd5d, "kernfs: use 64bit inos if ino_t is 64bit").
-/// Such ids are not reused while the kernel runs, so a cached entry cannot name another cgroup.
+/// Such ids are not reused while the kernel runs, so a cached entry cannot name another cgroup:
+/// kernfs allocates the low 32 bits from a cyclic idr (<c>idr_alloc_cyclic(&amp;root-&gt;ino_idr, kn, 1, 0, ...)</c>
+/// in fs/kernfs/dir.c <c>__kernfs_new_node</c>), which hands a freed number out again only after
+/// wrapping the whole 31-bit range, and bumps <c>root-&gt;id_highbits</c>, the upper 32 bits, on
+/// each wrap; <c>kernfs_id_ino</c> exposes all 64 bits as the inode number when ino_t is 64-bit,
+/// so a repeat needs about 2^63 cgroup creations. On 32-bit kernels ino_t is 32-bit and only the
+/// low half is visible, so an id can recur after 2^31 creations: the engine also checks that the
+/// figures at both ends of a window belong to the same id before it subtracts them.
 /// Safe for concurrent use.
 /// </summary>
 public sealed class CgroupIndex
@@ -43,6 +50,9 @@ public sealed class CgroupIndex
 
     /// <summary>Number of cgroups known since the last scan.</summary>
     public int Count => _byId.Count;
+
+    /// <summary>When the last scan began (a <see cref="TimeProvider"/> timestamp); 0 before the first.</summary>
+    internal long LastScan => Volatile.Read(ref _lastScan);
 
     /// <summary>Every cgroup known since the last scan: id to relative path.</summary>
     public IReadOnlyDictionary<ulong, string> Entries => _byId;
@@ -86,6 +96,9 @@ public sealed class CgroupIndex
 
     private void ScanLocked()
     {
+        // Stamped before the walk: a cgroup created during it may be missed, so only a scan
+        // that began after a cgroup's first event may conclude it is gone.
+        long started = _time.GetTimestamp();
         var byId = new Dictionary<ulong, string>(Math.Max(16, _byId.Count));
         var pending = new Stack<(string FullPath, string RelativePath)>();
         pending.Push((_root, "/"));
@@ -103,7 +116,7 @@ public sealed class CgroupIndex
         }
 
         _byId = byId;
-        _lastScan = _time.GetTimestamp();
+        Volatile.Write(ref _lastScan, started);
         _scanned = true;
     }
 }

@@ -3,7 +3,9 @@ using AIOps.Trace.Cgroups;
 namespace AIOps.Trace;
 
 /// <summary>A cgroup's own CPU counters at one moment: the kernel's truth that windows are differenced against.</summary>
-internal readonly record struct CgroupFigures(CpuStat? Stat, long UsageNs);
+/// <param name="Id">The cgroup id the counters were read under: a path removed and created again
+/// names a new cgroup whose counters restarted from zero, and must not be subtracted from the old one's.</param>
+internal readonly record struct CgroupFigures(CpuStat? Stat, long UsageNs, ulong Id = 0);
 
 /// <summary>Reads <see cref="CgroupFigures"/> for every cgroup of the cpu hierarchy.</summary>
 internal sealed class CgroupSampler
@@ -28,8 +30,8 @@ internal sealed class CgroupSampler
     {
         Index.Refresh();
         var all = new Dictionary<string, CgroupFigures>(Index.Count, StringComparer.Ordinal);
-        foreach ((ulong _, string path) in Index.Entries)
-            all[path] = Read(path);
+        foreach ((ulong id, string path) in Index.Entries)
+            all[path] = Read(path) with { Id = id };
         return all;
     }
 }

@@ -60,7 +60,10 @@ public sealed class ContainerSnapshot
     public long PreemptedBySame { get; set; }
     public long PreemptedByOther { get; set; }
     public long PreemptedByHost { get; set; }
-    public long Involuntary => PreemptedBySame + PreemptedByOther + PreemptedByHost;
+
+    /// <summary>Preemptions whose preemptor is unknown ("unattributed": procfs mode sees only counts).</summary>
+    public long PreemptedByUnknown { get; set; }
+    public long Involuntary => PreemptedBySame + PreemptedByOther + PreemptedByHost + PreemptedByUnknown;
 
     /// <summary>Other cgroups that preempted this one, most first.</summary>
     public List<Preemptor> TopPreemptors { get; } = new();
@@ -76,7 +79,7 @@ public sealed class ContainerSnapshot
         Identity = null;
         CgroupId = 0;
         RunQueue.Reset();
-        PreemptedBySame = PreemptedByOther = PreemptedByHost = 0;
+        PreemptedBySame = PreemptedByOther = PreemptedByHost = PreemptedByUnknown = 0;
         TopPreemptors.Clear();
         Throttling = default;
         CpuUsageNs = 0;

@@ -61,6 +61,7 @@ public static class SnapshotJson
         w.WriteNumber("cgroup_id", c.CgroupId);
         w.WriteString("name", c.Name);
         w.WriteString("runtime", c.Runtime);
+        WriteIdentity(w, c.Identity);
 
         LogLinearHistogram h = c.RunQueue;
         w.WriteStartObject("runq_latency_us");
@@ -88,6 +89,7 @@ public static class SnapshotJson
         w.WriteNumber("by_same_cgroup", c.PreemptedBySame);
         w.WriteNumber("by_other_cgroup", c.PreemptedByOther);
         w.WriteNumber("by_host", c.PreemptedByHost);
+        w.WriteNumber("by_unknown", c.PreemptedByUnknown);
         w.WriteStartArray("top_preemptors");
         foreach (Preemptor p in c.TopPreemptors)
         {
@@ -110,6 +112,27 @@ public static class SnapshotJson
 
         w.WriteNumber("cpu_usage_ns", c.CpuUsageNs);
         w.WriteEndObject();
+    }
+
+    // Who runs in the cgroup, as far as its path and the node's disk tell; null when unknown.
+    private static void WriteIdentity(Utf8JsonWriter w, Cgroups.ContainerIdentity? id)
+    {
+        w.WriteString("container_id", id?.ContainerId);
+        if (id?.PodUid is null)
+        {
+            w.WriteNull("pod");
+        }
+        else
+        {
+            w.WriteStartObject("pod");
+            w.WriteString("uid", id.PodUid);
+            w.WriteString("name", id.PodName);
+            w.WriteString("namespace", id.Namespace);
+            w.WriteString("qos", id.QosClass);
+            w.WriteEndObject();
+        }
+        w.WriteString("container_name", id?.ContainerName);
+        w.WriteString("image", id?.Image);
     }
 
     private static double Us(double ns) => Math.Round(ns / 1000.0, 3);

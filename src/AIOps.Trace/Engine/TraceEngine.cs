@@ -15,12 +15,16 @@ public sealed class TraceEngine : IDisposable
 {
     private const int TopPreemptors = 5;
 
+    // How soon a new cgroup's path is pinned after its first event (see CgroupPaths).
+    private static readonly TimeSpan NamingPeriod = TimeSpan.FromMilliseconds(100);
+
     private readonly EngineOptions _options;
     private readonly ISchedSource _source;
     private readonly CgroupSampler _cgroups;
     private readonly ContainerTable _table;
     private readonly Lock _gate = new();
     private readonly IdentityResolver _identity;
+    private readonly CgroupPaths _paths;
     private readonly Thread _reader;
     private readonly ObjectPool<ContainerSnapshot> _pool =
         new DefaultObjectPool<ContainerSnapshot>(new ContainerSnapshotPolicy(), maximumRetained: 4096);
@@ -41,6 +45,7 @@ public sealed class TraceEngine : IDisposable
         _table = table;
         _cgroups = cgroups;
         _identity = identity;
+        _paths = new CgroupPaths(cgroups.Index, table, _gate, NamingPeriod);
         _baseline = cgroups.ReadAll();
         _hostBaseline = HostCpu.Read(options.HostRoot);
         _windowStart = Stopwatch.GetTimestamp();
@@ -64,6 +69,19 @@ public sealed class TraceEngine : IDisposable
         lock (_gate)
             return _table.TryGet(cgroupId, out _);
     }
+
+    /// <summary>Accumulators, indexed cgroups, pinned paths, baseline figures, cached identities: for tests of bounded state under churn.</summary>
+    internal (int Tracked, int Indexed, int Pinned, int Baseline, int Identities) StateSizes
+    {
+        get
+        {
+            lock (_gate)
+                return (_table.Count, _cgroups.Index.Count, _paths.Count, _baseline.Count, _identity.CachedPaths);
+        }
+    }
+
+    /// <summary>The resolver naming cgroups from their path and the node's disk.</summary>
+    public IdentityResolver Identity => _identity;
 
     /// <summary>Programs attached (0 in procfs mode).</summary>
     public int AttachedPrograms => _source.AttachedPrograms;
@@ -112,6 +130,7 @@ public sealed class TraceEngine : IDisposable
         if (_readerFailure is { } failure)
             throw new InvalidOperationException("the ring reader stopped: " + failure.Message, failure);
 
+        _paths.NameNew();
         var fresh = new List<ContainerSnapshot>(_table.Count);
         var idle = new List<ulong>();
         long lost;
@@ -168,7 +187,8 @@ public sealed class TraceEngine : IDisposable
                 continue;
             ContainerSnapshot c = _pool.Get();
             c.CgroupPath = key;
-            c.CgroupId = _cgroups.Index.IdOf(key) ?? 0;
+            // The id the figures were read under: a second stat could race the cgroup's removal.
+            c.CgroupId = figures.TryGetValue(key, out CgroupFigures known) ? known.Id : _cgroups.Index.IdOf(key) ?? 0;
             byPath[key] = c;
         }
 
@@ -179,13 +199,17 @@ public sealed class TraceEngine : IDisposable
                 _pool.Return(c);
                 continue;
             }
-            figures.TryGetValue(path, out CgroupFigures end);
-            CgroupFigures start = _baseline.GetValueOrDefault(path);
+            // A cgroup removed during the window took its counters with it (usage unknown, -1);
+            // a path created again is another cgroup, whose counters restarted from zero.
+            if (!figures.TryGetValue(path, out CgroupFigures end) || (c.CgroupId != 0 && end.Id != c.CgroupId))
+                end = new CgroupFigures(null, -1, c.CgroupId);
+            CgroupFigures start = SameCgroup(_baseline, path, end.Id);
             c.CpuUsageNs = end.UsageNs < 0 ? -1 : end.UsageNs - Math.Max(0, start.UsageNs);
             c.Throttling = Throttling(start, end, c.Throttling);
-            ContainerIdentity id = _identity.Resolve(path);
+            // A cgroup gone before it was named has no path to look up or cache.
+            ContainerIdentity id = path.StartsWith(GonePrefix, StringComparison.Ordinal) ? ContainerNaming.FromPath(path) : _identity.Resolve(path);
             c.Identity = id;
-            c.Name = id.Name;
+            c.Name = id.KubernetesName ?? id.Name;
             c.Runtime = id.Runtime;
             snapshot.Containers.Add(c);
         }
@@ -206,14 +230,22 @@ public sealed class TraceEngine : IDisposable
         {
             if (_cgroups.Index.Entries.ContainsKey(id))
                 continue;
+            bool removed;
             lock (_gate)
-                if (_table.TryGet(id, out ContainerAccumulator acc) && acc.IsEmpty)
-                    _table.Remove(id);
+                removed = _table.TryGet(id, out ContainerAccumulator acc) && acc.IsEmpty && _table.Remove(id);
+            if (removed && _paths.PathOf(id) is { } path)
+                _identity.Forget(path);
+            if (removed)
+                _paths.Forget(id);
         }
     }
 
+    // The figures under path at the previous cut, if they were the same cgroup's; else zero.
+    private static CgroupFigures SameCgroup(Dictionary<string, CgroupFigures> baseline, string path, ulong id) =>
+        baseline.TryGetValue(path, out CgroupFigures f) && f.Id == id ? f : default;
+
     private long UsageDelta(string path, CgroupFigures end) =>
-        end.UsageNs - Math.Max(0, _baseline.GetValueOrDefault(path).UsageNs);
+        end.UsageNs - Math.Max(0, SameCgroup(_baseline, path, end.Id).UsageNs);
 
     private static ThrottlingFigures Throttling(CgroupFigures start, CgroupFigures end, ThrottlingFigures ebpf)
     {
@@ -231,13 +263,18 @@ public sealed class TraceEngine : IDisposable
         c.PreemptedBySame = acc.PreemptedBySame;
         c.PreemptedByOther = acc.PreemptedByOther;
         c.PreemptedByHost = acc.PreemptedByHost;
+        c.PreemptedByUnknown = acc.PreemptedByUnknown;
         int n = acc.Preemptors.CopyTop(_topScratch);
         for (int i = 0; i < n; i++)
             c.TopPreemptors.Add(new Preemptor("", _topScratch[i].Item1, _topScratch[i].Item2));
         c.Throttling = new ThrottlingFigures(0, 0, 0, acc.ThrottleEvents, (long)acc.ThrottledNs, "");
     }
 
-    private string Resolve(ulong id) => _cgroups.Index.TryResolve(id, out string? path) ? path : $"<gone:{id}>";
+    // A pinned path first: the cgroup may be gone from the tree by the time the window is cut.
+    private string Resolve(ulong id) =>
+        _paths.PathOf(id) ?? (_cgroups.Index.TryResolve(id, out string? path) ? path : $"{GonePrefix}{id}>");
+
+    private const string GonePrefix = "<gone:";
 
     private static string Normalize(string path) => "/" + path.Trim('/');
 
@@ -245,6 +282,7 @@ public sealed class TraceEngine : IDisposable
     {
         _stopping = true;
         _reader.Join();
+        _paths.Dispose();
         _source.Dispose();
     }
 

@@ -39,7 +39,9 @@ internal sealed class BpfSource : ISchedSource
 
     public KernelStats Counters => _counters;
 
-    public long Lost => (long)(_counters.LostSamples + _counters.LostThrottles) + _tracer.Events.LostRecords + _aggregator.MalformedRecords;
+    // A full perf buffer both fails the program's output (counted per sample by the programs)
+    // and makes perf write a LOST record for the same drop: count the programs' figure only.
+    public long Lost => (long)(_counters.LostSamples + _counters.LostThrottles) + _aggregator.MalformedRecords;
 
     public void Dispose() => _tracer.Dispose();
 }

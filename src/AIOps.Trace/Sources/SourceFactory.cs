@@ -29,5 +29,5 @@ internal static class SourceFactory
     }
 
     private static ISchedSource CreateProcfs(EngineOptions options, ContainerTable table, CgroupSampler cgroups, string why) =>
-        throw new NotSupportedException($"the procfs sampling mode is not built yet ({why})");
+        new ProcfsSource(options, table, cgroups.Index, why);
 }

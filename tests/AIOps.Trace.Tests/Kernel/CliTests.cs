@@ -30,6 +30,8 @@ public sealed class CliTests : KernelTestBase
     [InlineData("--duration", "0s", "--duration 0s is out of range")]
     [InlineData("--cgroup", "/aiops-no-such-cgroup", "cgroup '/aiops-no-such-cgroup' does not exist")]
     [InlineData("--attach", "kprobe", "--attach 'kprobe' is not known")]
+    [InlineData("--mode", "bpf", "--mode 'bpf' is not known: expected auto, ebpf or procfs")]
+    [InlineData("--transport", "bpf", "--transport 'bpf' is not known: expected auto, ringbuf or perfbuf")]
     [InlineData("--bogus", "1", "unknown option --bogus")]
     public void Bad_input_is_one_line_on_stderr_and_exit_code_2(string option, string value, string expected)
     {
@@ -52,7 +54,7 @@ public sealed class CliTests : KernelTestBase
         {
             File.SetUnixFileMode(home, (UnixFileMode)0x1FF);
             var env = new[] { "env", $"DOTNET_CLI_HOME={home}", "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all" };
-            (int code, string stdout, string stderr) = Run(env, ["snapshot", "--duration", "1s"]);
+            (int code, string stdout, string stderr) = Run(env, ["snapshot", "--duration", "1s", "--mode", "ebpf"]);
 
             Assert.Equal(2, code);
             Assert.Equal("", stdout);
@@ -62,6 +64,61 @@ public sealed class CliTests : KernelTestBase
         {
             Directory.Delete(home, recursive: true);
         }
+    }
+
+    [Fact]
+    public void Without_privileges_auto_mode_samples_procfs_and_says_so_once()
+    {
+        // procfs mode reads only world-readable files: user nobody gets a snapshot, not an error.
+        string home = Directory.CreateTempSubdirectory("aiops-nobody-").FullName;
+        try
+        {
+            File.SetUnixFileMode(home, (UnixFileMode)0x1FF);
+            var env = new[] { "env", $"DOTNET_CLI_HOME={home}", "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all" };
+            (int code, string stdout, string stderr) = Run(env, ["snapshot", "--duration", "1s", "--json"]);
+
+            Assert.True(code == 0, stderr);
+            string notice = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+            Assert.Equal("aiops-trace: tracing needs root, or CAP_BPF and CAP_PERFMON: run with sudo or grant the capabilities; sampling procfs instead (lower resolution)", notice);
+            using JsonDocument doc = JsonDocument.Parse(stdout);
+            JsonElement kernel = doc.RootElement.GetProperty("kernel");
+            Assert.Equal("procfs", kernel.GetProperty("attach").GetString());
+            Assert.Equal("none", kernel.GetProperty("ring").GetString());
+        }
+        finally
+        {
+            Directory.Delete(home, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Procfs_mode_json_carries_unattributed_preemptions()
+    {
+        TestCgroup web = NewCgroup("cli-pf");
+        Track(web.Start(TestCgroup.BusyLoop, cpu: 1));
+        Track(web.Start(TestCgroup.BusyLoop, cpu: 1));
+
+        (int code, string stdout, string stderr) = Cli("snapshot", "--duration", "2s", "--json", "--mode", "procfs", "--cgroup", web.RelativePath);
+
+        Assert.True(code == 0, stderr);
+        using JsonDocument doc = JsonDocument.Parse(stdout);
+        Assert.Equal("procfs", doc.RootElement.GetProperty("kernel").GetProperty("attach").GetString());
+        JsonElement c = Assert.Single(doc.RootElement.GetProperty("containers").EnumerateArray());
+        JsonElement p = c.GetProperty("preemptions");
+        Assert.True(p.GetProperty("involuntary").GetInt64() > 50, p.ToString());
+        Assert.Equal(p.GetProperty("involuntary").GetInt64(), p.GetProperty("by_unknown").GetInt64());
+        Assert.True(c.GetProperty("runq_latency_us").GetProperty("count").GetInt64() > 50);
+    }
+
+    [Fact]
+    public void Snapshot_with_transport_perfbuf_reports_the_perf_buffer()
+    {
+        (int code, string stdout, string stderr) = Cli("snapshot", "--duration", "1s", "--json", "--transport", "perfbuf");
+
+        Assert.True(code == 0, stderr);
+        using JsonDocument doc = JsonDocument.Parse(stdout);
+        Assert.Equal("perfbuf", doc.RootElement.GetProperty("kernel").GetProperty("ring").GetString());
+        Assert.Equal(0, doc.RootElement.GetProperty("lost_events").GetInt64());
     }
 
     [Fact]

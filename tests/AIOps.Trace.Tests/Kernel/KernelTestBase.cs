@@ -46,10 +46,14 @@ public abstract class KernelTestBase : IDisposable
 
     protected TraceEngine StartEngine(EngineOptions? options = null) => Own(TraceEngine.Start(options));
 
-    /// <summary>Starts the engine with a forced attach mechanism and checks it got that one.</summary>
-    protected TraceEngine StartEngine(AttachMode attach)
+    /// <summary>Starts the engine with a forced attach mechanism on the ring buffer and checks it got both.</summary>
+    protected TraceEngine StartEngine(AttachMode attach) => StartEngine(TransportMode.RingBuf, attach);
+
+    /// <summary>Starts the engine with a forced transport and attach mechanism (one tier) and checks it got both.</summary>
+    protected TraceEngine StartEngine(TransportMode transport, AttachMode attach)
     {
-        TraceEngine engine = StartEngine(new EngineOptions { Tracer = new TracerOptions { Attach = attach } });
+        TraceEngine engine = StartEngine(new EngineOptions { Tracer = new TracerOptions { Transport = transport, Attach = attach } });
+        Assert.Equal(AttachModes.Name(transport), engine.Kernel.Ring);
         Assert.Equal(AttachModes.Name(attach), engine.Kernel.Attach);
         return engine;
     }

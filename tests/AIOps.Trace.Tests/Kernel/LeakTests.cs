@@ -4,15 +4,25 @@ namespace AIOps.Trace.Tests.Kernel;
 public sealed class LeakTests : KernelTestBase
 {
     [Theory]
-    [InlineData(Bpf.AttachMode.TpBtf, "tp_btf")]
-    [InlineData(Bpf.AttachMode.RawTp, "raw_tp")]
-    [InlineData(Bpf.AttachMode.Tracepoint, "tracepoint")]
-    public void Each_attach_mode_loads_attaches_and_unloads_cleanly(Bpf.AttachMode mode, string expected)
+    [InlineData(Bpf.TransportMode.RingBuf, Bpf.AttachMode.TpBtf, "tp_btf")]
+    [InlineData(Bpf.TransportMode.RingBuf, Bpf.AttachMode.RawTp, "raw_tp")]
+    [InlineData(Bpf.TransportMode.RingBuf, Bpf.AttachMode.Tracepoint, "tracepoint")]
+    [InlineData(Bpf.TransportMode.PerfBuf, Bpf.AttachMode.TpBtf, "tp_btf")]
+    [InlineData(Bpf.TransportMode.PerfBuf, Bpf.AttachMode.RawTp, "raw_tp")]
+    [InlineData(Bpf.TransportMode.PerfBuf, Bpf.AttachMode.Tracepoint, "tracepoint")]
+    public void Each_attach_mode_loads_attaches_and_unloads_cleanly(Bpf.TransportMode transport, Bpf.AttachMode mode, string expected)
     {
-        var engine = TraceEngine.Start(new EngineOptions { Tracer = new Bpf.TracerOptions { Attach = mode } });
+        int perfEventsBefore = PerfEventFds();
+        var engine = TraceEngine.Start(new EngineOptions { Tracer = new Bpf.TracerOptions { Transport = transport, Attach = mode } });
         try
         {
             Assert.Equal(expected, engine.Kernel.Attach);
+            Assert.Equal(AttachModes.Name(transport), engine.Kernel.Ring);
+            // The perf transport holds one BPF output event per online CPU, the ring buffer none;
+            // libbpf attaches each classic tracepoint program through a tracepoint perf event.
+            int perCpuEvents = transport == Bpf.TransportMode.PerfBuf ? OnlineCpus() : 0;
+            int tracepointEvents = mode == Bpf.AttachMode.Tracepoint ? 3 : 0;
+            Assert.Equal(perfEventsBefore + perCpuEvents + tracepointEvents, PerfEventFds());
             IReadOnlyList<int> programs = BpfState.OurPrograms();
             // wakeup, wakeup_new, switch and the flush program (loaded, not attached).
             Assert.Equal(4, programs.Count);
@@ -27,7 +37,16 @@ public sealed class LeakTests : KernelTestBase
             engine.Dispose();
         }
         Assert.Empty(BpfState.OurProgramsAfterRelease());
+        Assert.Equal(perfEventsBefore, PerfEventFds());
     }
+
+    /// <summary>CPUs in /sys/devices/system/cpu/online ("0-3,6"): not Environment.ProcessorCount, which follows affinity and quotas.</summary>
+    private static int OnlineCpus() => File.ReadAllText("/sys/devices/system/cpu/online").Trim().Split(',')
+        .Sum(range => range.Split('-') is [string lo, string hi] ? int.Parse(hi) - int.Parse(lo) + 1 : 1);
+
+    /// <summary>This process's open perf event fds (the perf transport's per-CPU events).</summary>
+    private static int PerfEventFds() => new DirectoryInfo("/proc/self/fd").EnumerateFileSystemInfos()
+        .Count(fd => fd.LinkTarget == "anon_inode:[perf_event]");
 
     [Fact]
     public void A_removed_cgroup_is_forgotten_after_a_window_without_events()

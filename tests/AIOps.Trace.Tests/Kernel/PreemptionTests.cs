@@ -4,11 +4,11 @@ namespace AIOps.Trace.Tests.Kernel;
 public sealed class PreemptionTests : KernelTestBase
 {
     [Theory]
-    [MemberData(nameof(AttachModes.All), MemberType = typeof(AttachModes))]
-    public void Two_busy_loops_on_one_cpu_preempt_each_other_as_proc_status_says(AIOps.Trace.Bpf.AttachMode attach)
+    [MemberData(nameof(AttachModes.Tiers), MemberType = typeof(AttachModes))]
+    public void Two_busy_loops_on_one_cpu_preempt_each_other_as_proc_status_says(AIOps.Trace.Bpf.TransportMode transport, AIOps.Trace.Bpf.AttachMode attach)
     {
         TestCgroup a = NewCgroup("pre-a"), b = NewCgroup("pre-b");
-        TraceEngine engine = StartEngine(attach);
+        TraceEngine engine = StartEngine(transport, attach);
         var pa = Track(a.Start(TestCgroup.BusyLoop, cpu: 1));
         var pb = Track(b.Start(TestCgroup.BusyLoop, cpu: 1));
         Thread.Sleep(3000);

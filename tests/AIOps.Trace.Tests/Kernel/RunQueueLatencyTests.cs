@@ -8,11 +8,11 @@ public sealed class RunQueueLatencyTests : KernelTestBase
     private const int Seconds = 4;
 
     [Theory]
-    [MemberData(nameof(AttachModes.All), MemberType = typeof(AttachModes))]
-    public void Count_and_sum_match_the_tasks_schedstat(AIOps.Trace.Bpf.AttachMode attach)
+    [MemberData(nameof(AttachModes.Tiers), MemberType = typeof(AttachModes))]
+    public void Count_and_sum_match_the_tasks_schedstat(AIOps.Trace.Bpf.TransportMode transport, AIOps.Trace.Bpf.AttachMode attach)
     {
         TestCgroup a = NewCgroup("rq-a"), b = NewCgroup("rq-b");
-        TraceEngine engine = StartEngine(attach);
+        TraceEngine engine = StartEngine(transport, attach);
         var pa = Track(a.Start(TestCgroup.BusyLoop, cpu: 1));
         var pb = Track(b.Start(TestCgroup.BusyLoop, cpu: 1));
         Thread.Sleep(Seconds * 1000);
@@ -31,14 +31,14 @@ public sealed class RunQueueLatencyTests : KernelTestBase
     }
 
     [Theory]
-    [MemberData(nameof(AttachModes.All), MemberType = typeof(AttachModes))]
-    public void P50_and_p99_fall_in_runqlats_log2_buckets(AIOps.Trace.Bpf.AttachMode attach)
+    [MemberData(nameof(AttachModes.Tiers), MemberType = typeof(AttachModes))]
+    public void P50_and_p99_fall_in_runqlats_log2_buckets(AIOps.Trace.Bpf.TransportMode transport, AIOps.Trace.Bpf.AttachMode attach)
     {
         // perf's pipe benchmark in threaded mode: one process, hundreds of thousands of waits a
         // second spread over several log2 buckets. (Busy loops would not do: with a 4 ms tick
         // their waits pile up just below 4096 us, where timing noise decides the bucket.)
         TestCgroup a = NewCgroup("rq-pipe");
-        TraceEngine engine = StartEngine(attach);
+        TraceEngine engine = StartEngine(transport, attach);
         var pipe = Track(a.Start("perf bench sched pipe -T -l 1000000000", cpu: 1));
         Thread.Sleep(300);
         Freeze(pipe);

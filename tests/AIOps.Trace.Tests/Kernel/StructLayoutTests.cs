@@ -57,6 +57,35 @@ public sealed class StructLayoutTests
         Assert.Equal(typeof(T).GetFields(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance).Length, fields.Length);
     }
 
+    [Fact]
+    public void Perf_buffer_mirrors_match_the_shim_and_kernel_headers()
+    {
+        var c = new StringBuilder("#include <linux/perf_event.h>\n#include \"aiops.h\"\n#include <stddef.h>\n");
+        Check<Interop.Interop.PerfCpu>(c, "aiops_perf_cpu", ("Base", "base"), ("MmapSize", "mmap_size"), ("Cpu", "cpu"), ("Fd", "fd"));
+        (string field, int offset)[] page = [("data_head", Rings.PerfBuffer.DataHeadOffset), ("data_tail", Rings.PerfBuffer.DataTailOffset),
+            ("data_offset", Rings.PerfBuffer.DataOffsetOffset), ("data_size", Rings.PerfBuffer.DataSizeOffset)];
+        foreach ((string field, int offset) in page)
+            c.AppendLine($"_Static_assert(offsetof(struct perf_event_mmap_page, {field}) == {offset}, \"perf_event_mmap_page.{field}\");");
+        c.AppendLine($"_Static_assert(PERF_RECORD_SAMPLE == {Rings.PerfBuffer.RecordSample} && PERF_RECORD_LOST == {Rings.PerfBuffer.RecordLost}, \"record types\");");
+        c.AppendLine($"_Static_assert(sizeof(struct perf_event_header) == {Rings.PerfBuffer.HeaderSize}, \"perf_event_header\");");
+
+        string file = Path.Combine(Path.GetTempPath(), $"aiops-perf-layout-{Guid.NewGuid():N}.c");
+        File.WriteAllText(file, c.ToString());
+        try
+        {
+            var psi = new ProcessStartInfo("cc", $"-fsyntax-only -I {Path.Combine(RepoRoot(), "native")} {file}")
+            { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+            using Process p = Process.Start(psi)!;
+            string errors = p.StandardError.ReadToEnd();
+            p.WaitForExit();
+            Assert.True(p.ExitCode == 0, "layout differs from native/aiops.h or linux/perf_event.h:\n" + errors);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
     internal static string RepoRoot()
     {
         string? env = Environment.GetEnvironmentVariable("AIOPS_TRACE_REPO_ROOT");

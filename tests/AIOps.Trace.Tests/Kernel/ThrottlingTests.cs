@@ -4,13 +4,13 @@ namespace AIOps.Trace.Tests.Kernel;
 public sealed class ThrottlingTests : KernelTestBase
 {
     [Theory]
-    [MemberData(nameof(AttachModes.All), MemberType = typeof(AttachModes))]
-    public void Quota_of_20_percent_throttles_a_busy_loop_as_cpu_stat_says(AIOps.Trace.Bpf.AttachMode attach)
+    [MemberData(nameof(AttachModes.Tiers), MemberType = typeof(AttachModes))]
+    public void Quota_of_20_percent_throttles_a_busy_loop_as_cpu_stat_says(AIOps.Trace.Bpf.TransportMode transport, AIOps.Trace.Bpf.AttachMode attach)
     {
         TestCgroup web = NewCgroup("throttle");
         web.WriteCpu("cpu.cfs_period_us", "100000");
         web.WriteCpu("cpu.cfs_quota_us", "20000");
-        TraceEngine engine = StartEngine(attach);
+        TraceEngine engine = StartEngine(transport, attach);
         Dictionary<string, long> before = ProcFs.CpuStat(web.CpuDir);
 
         var loop = Track(web.Start(TestCgroup.BusyLoop));

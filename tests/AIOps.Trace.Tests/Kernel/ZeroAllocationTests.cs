@@ -2,14 +2,16 @@ using System.Diagnostics;
 
 namespace AIOps.Trace.Tests.Kernel;
 
-/// <summary>The reader thread allocates nothing while it drains a live ring under load.</summary>
+/// <summary>The reader thread allocates nothing while it drains a live ring (either transport) under load.</summary>
 public sealed class ZeroAllocationTests : KernelTestBase
 {
-    [Fact]
-    public void Reader_thread_allocates_nothing_draining_perf_bench_sched_pipe_for_5_s()
+    [Theory]
+    [InlineData(Bpf.TransportMode.RingBuf)]
+    [InlineData(Bpf.TransportMode.PerfBuf)]
+    public void Reader_thread_allocates_nothing_draining_perf_bench_sched_pipe_for_5_s(Bpf.TransportMode transport)
     {
         TestCgroup load = NewCgroup("pipe");
-        TraceEngine engine = StartEngine();
+        TraceEngine engine = StartEngine(transport, Bpf.AttachMode.TpBtf);
         Process bench = Track(load.Start("perf bench sched pipe -l 100000000", cpu: 1));
 
         // Warm-up: every cgroup that will show up has its accumulator, the JIT is done.

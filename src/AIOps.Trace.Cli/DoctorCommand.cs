@@ -1,0 +1,107 @@
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using AIOps.Trace.Bpf;
+
+namespace AIOps.Trace.Cli;
+
+/// <summary>
+/// `aiops-trace doctor`: what this machine lets the tracer use, each feature yes/no with why
+/// not, and the tier `snapshot` would pick. Always exit code 0: a missing feature is an answer.
+/// </summary>
+internal static class DoctorCommand
+{
+    public static readonly IReadOnlySet<string> Flags = new HashSet<string> { "json" };
+
+    public static int Run(Arguments a)
+    {
+        bool json = a.Flag("json");
+        a.RejectUnknown();
+
+        KernelFeatures f = KernelFeatures.Probe();
+        if (json)
+        {
+            using Stream stdout = Console.OpenStandardOutput();
+            using (var w = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+                WriteJson(w, f);
+            stdout.WriteByte((byte)'\n');
+        }
+        else
+        {
+            WriteText(Console.Out, f);
+        }
+        return Program.ExitOk;
+    }
+
+    internal static void WriteText(TextWriter o, KernelFeatures f)
+    {
+        o.WriteLine($"{"kernel release",-18} {f.Release}");
+        foreach (FeatureCheck c in f.Features)
+            o.WriteLine($"{c.Name,-18} {YesNo(c.Available),-4} {c.Detail}");
+        o.WriteLine($"{"cgroup layout",-18} {f.CgroupLayout}");
+        foreach (ControllerMount m in f.Controllers)
+            o.WriteLine($"  {m.Controller,-16} v{m.Version}   {m.MountPoint}");
+        o.WriteLine($"{"capabilities",-18} {string.Join("  ", f.Capabilities.Select(c => $"{c.Name} {YesNo(c.Available)}"))}");
+        TierChoice t = f.Tier;
+        o.WriteLine(t.Mode == "procfs"
+            ? $"{"chosen tier",-18} procfs sampling, throttling from {t.ThrottleSource} ({t.Why})"
+            : $"{"chosen tier",-18} eBPF: {t.Transport} + {t.Attach}, throttling from {t.ThrottleSource} ({t.Why})");
+        if (t.CannotMeasure.Count == 0)
+            o.WriteLine($"{"cannot measure",-18} nothing the engine reports is missing");
+        foreach (string gap in t.CannotMeasure)
+            o.WriteLine($"{"cannot measure",-18} {gap}");
+    }
+
+    /// <summary>
+    /// The same facts as one JSON object, written by hand (no reflection: NativeAOT-safe). The
+    /// relaxed encoder keeps "5.8+" readable; the output is a terminal or a file, never HTML.
+    /// </summary>
+    internal static void WriteJson(Utf8JsonWriter w, KernelFeatures f)
+    {
+        w.WriteStartObject();
+        w.WriteString("kernel_release", f.Release);
+        w.WriteStartObject("features");
+        foreach (FeatureCheck c in f.Features)
+        {
+            w.WriteStartObject(c.Name);
+            w.WriteBoolean("available", c.Available);
+            w.WriteString("detail", c.Detail);
+            w.WriteEndObject();
+        }
+        w.WriteEndObject();
+
+        w.WriteStartObject("cgroups");
+        w.WriteString("layout", f.CgroupLayout);
+        w.WriteStartArray("controllers");
+        foreach (ControllerMount m in f.Controllers)
+        {
+            w.WriteStartObject();
+            w.WriteString("controller", m.Controller);
+            w.WriteNumber("version", m.Version);
+            w.WriteString("mount_point", m.MountPoint);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteEndObject();
+
+        w.WriteStartObject("capabilities");
+        foreach (FeatureCheck c in f.Capabilities)
+            w.WriteBoolean(c.Name, c.Available);
+        w.WriteEndObject();
+
+        TierChoice t = f.Tier;
+        w.WriteStartObject("tier");
+        w.WriteString("mode", t.Mode);
+        w.WriteString("transport", t.Transport);
+        w.WriteString("attach", t.Attach);
+        w.WriteString("throttle_source", t.ThrottleSource);
+        w.WriteString("why", t.Why);
+        w.WriteStartArray("cannot_measure");
+        foreach (string gap in t.CannotMeasure)
+            w.WriteStringValue(gap);
+        w.WriteEndArray();
+        w.WriteEndObject();
+        w.WriteEndObject();
+    }
+
+    private static string YesNo(bool b) => b ? "yes" : "no";
+}

@@ -1,0 +1,216 @@
+using AIOps.Trace.Cgroups;
+
+namespace AIOps.Trace.Bpf;
+
+/// <summary>One probed feature: whether it is usable here, and why (not).</summary>
+public sealed record FeatureCheck(string Name, bool Available, string Detail);
+
+/// <summary>A cgroup controller and where its hierarchy is mounted.</summary>
+public sealed record ControllerMount(string Controller, int Version, string MountPoint);
+
+/// <summary>
+/// What `snapshot` in auto mode would use here: the eBPF tier (transport, attach, throttle
+/// source) or the procfs sampler, and what that tier cannot measure.
+/// </summary>
+public sealed record TierChoice(string Mode, string Transport, string Attach, string ThrottleSource, string Why, IReadOnlyList<string> CannotMeasure);
+
+/// <summary>
+/// Everything `aiops-trace doctor` reports: the kernel features the tracer could use, the cgroup
+/// layout, the capabilities held and the tier auto mode picks. Files are read under a root
+/// (tests point it at a fake tree); BPF probes go through <see cref="BpfProbes"/>.
+/// </summary>
+public sealed record KernelFeatures(
+    string Release,
+    FeatureCheck Btf,
+    FeatureCheck BpfSyscall,
+    FeatureCheck RingBuffer,
+    FeatureCheck PerfEventArray,
+    FeatureCheck TpBtf,
+    FeatureCheck RawTp,
+    FeatureCheck Tracepoint,
+    FeatureCheck Tracefs,
+    FeatureCheck Kprobes,
+    FeatureCheck Fentry,
+    string CgroupLayout,
+    IReadOnlyList<ControllerMount> Controllers,
+    IReadOnlyList<FeatureCheck> Capabilities,
+    TierChoice Tier)
+{
+    // Program and map types, include/uapi/linux/bpf.h (fixed ABI).
+    internal const uint ProgTracepoint = 5, ProgRawTracepoint = 17, ProgTracing = 26;
+    internal const uint MapArray = 2, MapPerfEventArray = 4, MapRingBuf = 27;
+
+    // Capability bits, include/uapi/linux/capability.h.
+    private static readonly (string Name, int Bit)[] CapabilityBits =
+        [("CAP_SYS_ADMIN", 21), ("CAP_SYS_RESOURCE", 24), ("CAP_PERFMON", 38), ("CAP_BPF", 39)];
+
+    /// <summary>The feature checks in the order doctor prints them.</summary>
+    public IReadOnlyList<FeatureCheck> Features => [Btf, BpfSyscall, RingBuffer, PerfEventArray, TpBtf, RawTp, Tracepoint, Tracefs, Kprobes, Fentry];
+
+    /// <summary>Probes this machine. Loads (and unloads) the tracer once to learn what the kernel really accepts.</summary>
+    public static KernelFeatures Probe(string root = "/") => Probe(root, BpfProbes.Real);
+
+    internal static KernelFeatures Probe(string root, BpfProbes probes)
+    {
+        ArgumentNullException.ThrowIfNull(root);
+        string At(string path) => root.Trim('/').Length == 0 ? path : root.TrimEnd('/') + path;
+
+        string release = ReadText(At("/proc/sys/kernel/osrelease"))?.Trim() ?? "unknown";
+        IReadOnlyList<FeatureCheck> caps = ReadCapabilities(At("/proc/self/status"));
+        bool privileged = caps.Any(c => c.Available && c.Name is "CAP_SYS_ADMIN" or "CAP_BPF");
+
+        bool btf = File.Exists(At(KernelInfo.VmlinuxBtfPath));
+        var btfCheck = new FeatureCheck("btf", btf, btf
+            ? KernelInfo.VmlinuxBtfPath
+            : $"{KernelInfo.VmlinuxBtfPath} is missing (CONFIG_DEBUG_INFO_BTF unset): no CO-RE, no tp_btf");
+
+        FeatureCheck Map(string name, uint type, string what) => ProbeResult(name, probes.MapType(type), what, privileged);
+        FeatureCheck Prog(string name, uint type, string what) => ProbeResult(name, probes.ProgType(type), what, privileged);
+
+        FeatureCheck syscall = Map("bpf_syscall", MapArray, "bpf(BPF_MAP_CREATE) of an array map");
+        FeatureCheck ring = Map("ringbuf", MapRingBuf, "BPF_MAP_TYPE_RINGBUF (5.8+)");
+        FeatureCheck perf = Map("perf_event_array", MapPerfEventArray, "BPF_MAP_TYPE_PERF_EVENT_ARRAY (4.3+)");
+        FeatureCheck raw = Prog("raw_tp", ProgRawTracepoint, "BPF_PROG_TYPE_RAW_TRACEPOINT (4.17+)");
+
+        string? tracefsDir = new[] { "/sys/kernel/tracing", "/sys/kernel/debug/tracing" }.FirstOrDefault(d => Directory.Exists(At(d + "/events")));
+        var tracefs = new FeatureCheck("tracefs", tracefsDir is not null, tracefsDir is not null
+            ? $"mounted at {tracefsDir}"
+            : "neither /sys/kernel/tracing nor /sys/kernel/debug/tracing is mounted (mount -t tracefs tracefs /sys/kernel/tracing)");
+        FeatureCheck tpProg = Prog("tracepoint", ProgTracepoint, "BPF_PROG_TYPE_TRACEPOINT");
+        FeatureCheck tracepoint = tpProg.Available && !tracefs.Available
+            ? tpProg with { Available = false, Detail = "the program type loads, but tracefs is not mounted" }
+            : tpProg;
+
+        bool kprobes = Directory.Exists(At("/sys/bus/event_source/devices/kprobe"));
+        var kprobeCheck = new FeatureCheck("kprobes", kprobes, kprobes
+            ? "kprobe PMU present"
+            : "/sys/bus/event_source/devices/kprobe is missing (CONFIG_KPROBES unset)");
+
+        TracerTrial? trial = probes.LoadTracer();
+        FeatureCheck tpBtf = TpBtfCheck(btf, trial, Prog("tp_btf", ProgTracing, "BPF_PROG_TYPE_TRACING"));
+        FeatureCheck fentry = FentryCheck(btf, trial);
+
+        (string layout, IReadOnlyList<ControllerMount> controllers) = ReadCgroups(root);
+        TierChoice tier = ChooseTier(trial, syscall, ring, perf, tpBtf, raw, tracepoint, fentry, kprobeCheck);
+        return new KernelFeatures(release, btfCheck, syscall, ring, perf, tpBtf, raw, tracepoint, tracefs, kprobeCheck, fentry,
+            layout, controllers, caps, tier);
+    }
+
+    private static FeatureCheck ProbeResult(string name, int result, string what, bool privileged) => result switch
+    {
+        1 => new FeatureCheck(name, true, what),
+        // libbpf reports a refused probe as 0 whatever the errno, so without privileges 0 says nothing.
+        0 when !privileged => new FeatureCheck(name, false, $"{what}: refused, and this process lacks CAP_BPF and CAP_SYS_ADMIN"),
+        0 => new FeatureCheck(name, false, $"{what}: the kernel refuses it"),
+        int e when e == ProbeUnavailable => new FeatureCheck(name, false, "libaiops_shim.so (libbpf) could not be loaded"),
+        int e => new FeatureCheck(name, false, $"{what}: probe failed with {Interop.Ensure.ErrnoName(-e)}"),
+    };
+
+    internal const int ProbeUnavailable = int.MinValue;
+
+    private static FeatureCheck TpBtfCheck(bool btf, TracerTrial? trial, FeatureCheck prog)
+    {
+        if (!btf)
+            return new FeatureCheck("tp_btf", false, "no (needs BTF)");
+        if (trial is { Loaded: true })
+            return trial.Attach == "tp_btf"
+                ? new FeatureCheck("tp_btf", true, "the tracer attached with tp_btf")
+                : new FeatureCheck("tp_btf", false, $"the tracer fell back to {trial.Attach}");
+        // libbpf probes BPF_PROG_TYPE_TRACING as an fentry program, which some kernels refuse
+        // while tp_btf loads: without a tracer load the prog-type probe is only a hint.
+        return prog with { Detail = prog.Detail + " (prog-type probe; the tracer was not loaded)" };
+    }
+
+    private static FeatureCheck FentryCheck(bool btf, TracerTrial? trial)
+    {
+        if (!btf)
+            return new FeatureCheck("fentry", false, "no (needs BTF)");
+        if (trial is null)
+            return new FeatureCheck("fentry", false, "not probed (the tracer was not loaded)");
+        if (!trial.Loaded)
+            return new FeatureCheck("fentry", false, "not probed: the tracer did not load (" + trial.Error + ")");
+        if (trial.ThrottleMechanism == "fentry")
+            return new FeatureCheck("fentry", true, trial.ThrottleNote);
+        // The note lists each throttle mechanism tried and why it failed, "; "-separated.
+        string? why = trial.ThrottleNote.Split("; ").FirstOrDefault(p => p.StartsWith("fentry", StringComparison.Ordinal));
+        return new FeatureCheck("fentry", false, why ?? trial.ThrottleNote);
+    }
+
+    private static TierChoice ChooseTier(TracerTrial? trial, FeatureCheck syscall, FeatureCheck ring, FeatureCheck perf,
+        FeatureCheck tpBtf, FeatureCheck raw, FeatureCheck tracepoint, FeatureCheck fentry, FeatureCheck kprobes)
+    {
+        if (trial is { Loaded: false })
+            return Procfs("eBPF did not load: " + trial.Error);
+        string transport, attach, throttle, why;
+        if (trial is { Loaded: true })
+        {
+            (transport, attach, why) = (trial.Transport, trial.Attach, "the tracer loaded and attached");
+            throttle = trial.ThrottleMechanism is null ? "cgroupfs" : "ebpf+cgroupfs";
+        }
+        else
+        {
+            // Not loaded (tests): predict from the probes in the order the loader tries.
+            if (!syscall.Available)
+                return Procfs("the bpf syscall is not usable: " + syscall.Detail);
+            string? t = ring.Available ? "ringbuf" : perf.Available ? "perfbuf" : null;
+            string? a = tpBtf.Available ? "tp_btf" : raw.Available ? "raw_tp" : tracepoint.Available ? "tracepoint" : null;
+            if (t is null || a is null)
+                return Procfs(t is null ? "no ring buffer or perf event array" : "no attach mechanism for the scheduler tracepoints");
+            (transport, attach, why) = (t, a, "predicted from the probes (the tracer was not loaded)");
+            throttle = fentry.Available || kprobes.Available ? "ebpf+cgroupfs" : "cgroupfs";
+        }
+        var cannot = new List<string>();
+        if (throttle == "cgroupfs")
+            cannot.Add("per-CPU throttle events (no fentry or kprobe on throttle_cfs_rq): throttling only from cpu.stat");
+        if (attach == "tracepoint")
+            cannot.Add("the cgroup of a task not yet seen leaving a CPU (classic tracepoints carry pids only): such waits are counted as unknown_cgroup");
+        return new TierChoice("ebpf", transport, attach, throttle, why, cannot);
+    }
+
+    private static TierChoice Procfs(string why) => new("procfs", "none", "procfs", "cgroupfs", why,
+    [
+        "single run-queue waits: percentiles are of per-task means over each sampling interval",
+        "who preempted: involuntary preemptions are unattributed",
+        "the last interval of tasks that exit between samples",
+        "per-CPU throttle events: throttling only from cpu.stat",
+    ]);
+
+    private static IReadOnlyList<FeatureCheck> ReadCapabilities(string statusPath)
+    {
+        ulong? eff = null;
+        foreach (string line in (ReadText(statusPath) ?? "").Split('\n'))
+            if (line.StartsWith("CapEff:", StringComparison.Ordinal) && ulong.TryParse(line.AsSpan(7).Trim(), System.Globalization.NumberStyles.HexNumber, null, out ulong v))
+                eff = v;
+        return CapabilityBits.Select(c => new FeatureCheck(c.Name, eff is ulong e && (e & (1UL << c.Bit)) != 0,
+            eff is null ? $"{statusPath} has no CapEff line" : $"bit {c.Bit} of CapEff")).ToList();
+    }
+
+    private static (string Layout, IReadOnlyList<ControllerMount> Controllers) ReadCgroups(string root)
+    {
+        CgroupMounts mounts;
+        try
+        {
+            mounts = CgroupMounts.Discover(root);
+        }
+        catch (IOException)
+        {
+            return ("unknown", []);
+        }
+        var list = new List<ControllerMount>();
+        foreach (CgroupMount m in mounts.Mounts)
+        {
+            IEnumerable<string> names = m.Version == 1
+                ? m.Controllers
+                : (ReadText(m.PathOf("/", "cgroup.controllers")) ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            list.AddRange(names.Select(n => new ControllerMount(n, m.Version, m.MountPoint)));
+        }
+        return (mounts.Layout, list);
+    }
+
+    private static string? ReadText(string path)
+    {
+        try { return File.ReadAllText(path); }
+        catch (IOException) { return null; }
+        catch (UnauthorizedAccessException) { return null; }
+    }
+}
