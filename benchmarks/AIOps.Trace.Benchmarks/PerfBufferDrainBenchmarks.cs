@@ -36,21 +36,12 @@ public class PerfBufferDrainBenchmarks
         _ring = new SyntheticPerfRing(Cpus, RingBytes);
         for (int cpu = 0; cpu < Cpus; cpu++)
             _ring.Reset(cpu, Start);
-        var rng = new Random(42);
-        var samples = new Sample[BatchHeader.MaxSamples];
         var all = new List<byte>();
-        for (int b = 0; b < Batches; b++)
+        List<byte[]> records = SampleWorkload.Batches(Batches, Cpus);
+        for (int b = 0; b < records.Count; b++)
         {
-            for (int i = 0; i < samples.Length; i++)
-            {
-                ulong cgroup = 1000 + (ulong)rng.Next(32);
-                samples[i] = rng.Next(4) == 0
-                    ? new Sample { CgroupId = cgroup, Kind = SampleKind.PreemptedByOtherCgroup, Value = 1000 + (ulong)rng.Next(32) }
-                    : new Sample { CgroupId = cgroup, Kind = SampleKind.RunQueue, Value = (ulong)(Math.Exp(rng.NextDouble() * 14) * 100) };
-            }
-            byte[] record = SyntheticRing.Batch(samples, cpu: (uint)(b % Cpus));
-            _ring.WriteSample(b % Cpus, record);
-            all.AddRange(record);
+            _ring.WriteSample(b % Cpus, records[b]);
+            all.AddRange(records[b]);
         }
         for (int cpu = 0; cpu < Cpus; cpu++)
             _written[cpu] = _ring.Head(cpu);
@@ -65,20 +56,7 @@ public class PerfBufferDrainBenchmarks
 
     /// <summary>Baseline: the same samples summed straight from a managed array, no ring and no aggregation.</summary>
     [Benchmark(Baseline = true, OperationsPerInvoke = Batches * BatchHeader.MaxSamples)]
-    public ulong SumFlatArray()
-    {
-        ulong sum = 0;
-        ReadOnlySpan<byte> rest = _flat;
-        while (rest.Length > 0)
-        {
-            BatchHeader h = MemoryMarshal.Read<BatchHeader>(rest);
-            int size = 24 + (int)h.Count * 24;
-            foreach (Sample s in MemoryMarshal.Cast<byte, Sample>(rest.Slice(24, size - 24)))
-                sum += s.Value;
-            rest = rest[size..];
-        }
-        return sum;
-    }
+    public ulong SumFlatArray() => SampleWorkload.SumFlat(_flat);
 
     /// <summary>The perf reader alone: heads, headers, spans (a scratch copy for wrapped records), tails.</summary>
     [Benchmark(OperationsPerInvoke = Batches * BatchHeader.MaxSamples)]
@@ -107,12 +85,5 @@ public class PerfBufferDrainBenchmarks
             _ring.Reset(cpu, Start);
             _ring.SetHead(cpu, _written[cpu]);
         }
-    }
-
-    private struct CountingHandler : IRecordHandler
-    {
-        public long Records;
-
-        public void OnRecord(ReadOnlySpan<byte> record) => Records += record.Length;
     }
 }

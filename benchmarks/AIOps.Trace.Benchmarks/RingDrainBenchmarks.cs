@@ -29,19 +29,9 @@ public class RingDrainBenchmarks
     public void Setup()
     {
         _ring = new SyntheticRing(4u << 20);
-        var rng = new Random(42);
-        var samples = new Sample[BatchHeader.MaxSamples];
         var all = new List<byte>();
-        for (int b = 0; b < Batches; b++)
+        foreach (byte[] record in SampleWorkload.Batches(Batches))
         {
-            for (int i = 0; i < samples.Length; i++)
-            {
-                ulong cgroup = 1000 + (ulong)rng.Next(32);
-                samples[i] = rng.Next(4) == 0
-                    ? new Sample { CgroupId = cgroup, Kind = SampleKind.PreemptedByOtherCgroup, Value = 1000 + (ulong)rng.Next(32) }
-                    : new Sample { CgroupId = cgroup, Kind = SampleKind.RunQueue, Value = (ulong)(Math.Exp(rng.NextDouble() * 14) * 100) };
-            }
-            byte[] record = SyntheticRing.Batch(samples);
             _ring.Write(record);
             all.AddRange(record);
         }
@@ -57,20 +47,7 @@ public class RingDrainBenchmarks
 
     /// <summary>Baseline: the same samples summed straight from a managed array, no ring and no aggregation.</summary>
     [Benchmark(Baseline = true, OperationsPerInvoke = Batches * BatchHeader.MaxSamples)]
-    public ulong SumFlatArray()
-    {
-        ulong sum = 0;
-        ReadOnlySpan<byte> rest = _flat;
-        while (rest.Length > 0)
-        {
-            BatchHeader h = MemoryMarshal.Read<BatchHeader>(rest);
-            int size = 24 + (int)h.Count * 24;
-            foreach (Sample s in MemoryMarshal.Cast<byte, Sample>(rest.Slice(24, size - 24)))
-                sum += s.Value;
-            rest = rest[size..];
-        }
-        return sum;
-    }
+    public ulong SumFlatArray() => SampleWorkload.SumFlat(_flat);
 
     /// <summary>The ring reader alone: lease, headers, spans, commits.</summary>
     [Benchmark(OperationsPerInvoke = Batches * BatchHeader.MaxSamples)]
@@ -91,12 +68,5 @@ public class RingDrainBenchmarks
         _ring.ProducerPosition = _written;
         _ring.Ring.Drain(ref _aggregator);
         return _aggregator.Samples;
-    }
-
-    private struct CountingHandler : IRecordHandler
-    {
-        public long Records;
-
-        public void OnRecord(ReadOnlySpan<byte> record) => Records += record.Length;
     }
 }

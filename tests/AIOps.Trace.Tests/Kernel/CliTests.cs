@@ -7,23 +7,9 @@ namespace AIOps.Trace.Tests.Kernel;
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class CliTests : KernelTestBase
 {
-    private static (int ExitCode, string Stdout, string Stderr) Cli(params string[] args) => Run([], args);
+    private static (int ExitCode, string Stdout, string Stderr) Cli(params string[] args) => CliProcess.Run([], args);
 
-    /// <summary>Runs the CLI, optionally behind a command prefix (e.g. setpriv to drop root).</summary>
-    private static (int ExitCode, string Stdout, string Stderr) Run(string[] prefix, string[] args)
-    {
-        string dll = Path.Combine(AppContext.BaseDirectory, "aiops-trace.dll");
-        var psi = new ProcessStartInfo(prefix.Length > 0 ? prefix[0] : "dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (string word in prefix.Skip(1).Concat(prefix.Length > 0 ? ["dotnet"] : []))
-            psi.ArgumentList.Add(word);
-        psi.ArgumentList.Add(dll);
-        foreach (string a in args)
-            psi.ArgumentList.Add(a);
-        using Process p = Process.Start(psi)!;
-        Task<string> stdout = p.StandardOutput.ReadToEndAsync(), stderr = p.StandardError.ReadToEndAsync();
-        Assert.True(p.WaitForExit(60_000), "aiops-trace did not finish in 60 s");
-        return (p.ExitCode, stdout.Result, stderr.Result);
-    }
+    private static (int ExitCode, string Stdout, string Stderr) Run(string[] prefix, string[] args) => CliProcess.Run(prefix, args);
 
     [Theory]
     [InlineData("--duration", "abc", "--duration 'abc' is not a duration")]

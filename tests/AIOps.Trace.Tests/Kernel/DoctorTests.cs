@@ -6,17 +6,7 @@ namespace AIOps.Trace.Tests.Kernel;
 /// <summary>`aiops-trace doctor` run as a process on this machine, whose features PERF-NOTES.md records.</summary>
 public sealed class DoctorTests : KernelTestBase
 {
-    private static (int ExitCode, string Stdout, string Stderr) Cli(params string[] args)
-    {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "aiops-trace.dll"));
-        foreach (string a in args)
-            psi.ArgumentList.Add(a);
-        using Process p = Process.Start(psi)!;
-        Task<string> stdout = p.StandardOutput.ReadToEndAsync(), stderr = p.StandardError.ReadToEndAsync();
-        Assert.True(p.WaitForExit(60_000), "aiops-trace did not finish in 60 s");
-        return (p.ExitCode, stdout.Result, stderr.Result);
-    }
+    private static (int ExitCode, string Stdout, string Stderr) Cli(params string[] args) => CliProcess.Run(args);
 
     [Fact]
     public void Doctor_json_reports_what_this_kernel_has()
