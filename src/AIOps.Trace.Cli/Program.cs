@@ -128,11 +128,17 @@ internal static class Program
             string other => throw new UsageException($"--mode '{other}' is not known: expected auto, ebpf or procfs"),
         };
         IReadOnlyList<string> cgroups = a.Values("cgroup");
+        // A sidecar sees the host's filesystem under a mount (e.g. /host): /proc, the cgroup
+        // mounts, the kubelet's pod logs and the runtimes' state are read under it.
+        string hostRoot = a.Value("host-root") ?? "/";
+        if (!Directory.Exists(hostRoot))
+            throw new UsageException($"--host-root '{hostRoot}' is not a directory: expected where the host's / is mounted, e.g. /host");
         return new EngineOptions
         {
             Mode = mode,
             Tracer = new TracerOptions { Attach = attach, Transport = transport },
             Cgroups = cgroups.Count == 0 ? null : cgroups,
+            HostRoot = hostRoot,
         };
     }
 

@@ -19,6 +19,7 @@ public sealed class CliTests : KernelTestBase
     [InlineData("--mode", "bpf", "--mode 'bpf' is not known: expected auto, ebpf or procfs")]
     [InlineData("--transport", "bpf", "--transport 'bpf' is not known: expected auto, ringbuf or perfbuf")]
     [InlineData("--bogus", "1", "unknown option --bogus")]
+    [InlineData("--host-root", "/aiops-no-such-dir", "--host-root '/aiops-no-such-dir' is not a directory")]
     public void Bad_input_is_one_line_on_stderr_and_exit_code_2(string option, string value, string expected)
     {
         (int code, string stdout, string stderr) = Cli("snapshot", "--duration", "1s", option, value);
