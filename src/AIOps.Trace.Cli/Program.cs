@@ -29,6 +29,7 @@ internal static class Program
 
         --mode: ebpf (fails when BPF cannot load), procfs (samples /proc, no BPF, lower
         resolution) or auto (eBPF, else procfs; the default)
+        --host-root DIR (snapshot, watch, diagnose): where the host's / is mounted, e.g. a sidecar's /host
         """;
 
     public static int Main(string[] args)
