@@ -195,8 +195,8 @@ Task("Scenarios")
     .IsDependentOn("Build")
     .Does(() =>
 {
-    var rows = artifacts.Combine("scenarios").CombineWithFilePath("cpu.tsv");
-    if (FileExists(rows)) DeleteFile(rows);
+    var rows = artifacts.Combine("scenarios");
+    if (DirectoryExists(rows)) CleanDirectory(rows);
     Exception runFailure = null;
     try
     {
@@ -307,17 +307,25 @@ double? NumberAt(JsonElement element, string objectName, string property) =>
 
 // Rows are "scenario, expected, decided, detail": prints expected x decided counts and the accuracy,
 // and writes the same table to artifacts/scenarios/matrix.txt for the README.
-void PrintConfusionMatrix(FilePath rowsFile)
+// One matrix per resource, from the "scenario, expected, decided" rows each scenario test
+// appends to artifacts/scenarios/<resource>.tsv.
+void PrintConfusionMatrix(DirectoryPath rowsFolder)
 {
-    if (!FileExists(rowsFile)) { Console.WriteLine("no scenario rows were written"); return; }
-    var rows = System.IO.File.ReadAllLines(rowsFile.FullPath).Select(l => l.Split('\t')).Where(f => f.Length >= 3).ToList();
-    var expected = rows.Select(r => r[1]).Distinct().OrderBy(x => x).ToList();
-    var decided = rows.Select(r => r[2]).Union(expected).Distinct().OrderBy(x => x).ToList();
+    var files = DirectoryExists(rowsFolder) ? System.IO.Directory.GetFiles(rowsFolder.FullPath, "*.tsv").OrderBy(f => f).ToList() : new List<string>();
+    if (files.Count == 0) { Console.WriteLine("no scenario rows were written"); return; }
     var text = new System.Text.StringBuilder();
-    text.AppendLine($"cpu: {rows.Count(r => r[1] == r[2])}/{rows.Count} decided right ({100.0 * rows.Count(r => r[1] == r[2]) / Math.Max(1, rows.Count):0.#}%)");
-    text.AppendLine("expected \\ decided".PadRight(28) + string.Join(" ", decided.Select(d => d.PadLeft(26))));
-    foreach (var e in expected)
-        text.AppendLine(e.PadRight(28) + string.Join(" ", decided.Select(d => rows.Count(r => r[1] == e && r[2] == d).ToString().PadLeft(26))));
+    foreach (var file in files)
+    {
+        var resource = System.IO.Path.GetFileNameWithoutExtension(file);
+        var rows = System.IO.File.ReadAllLines(file).Select(l => l.Split('\t')).Where(f => f.Length >= 3).ToList();
+        var expected = rows.Select(r => r[1]).Distinct().OrderBy(x => x).ToList();
+        var decided = rows.Select(r => r[2]).Union(expected).Distinct().OrderBy(x => x).ToList();
+        text.AppendLine($"{resource}: {rows.Count(r => r[1] == r[2])}/{rows.Count} decided right ({100.0 * rows.Count(r => r[1] == r[2]) / Math.Max(1, rows.Count):0.#}%)");
+        text.AppendLine("expected \\ decided".PadRight(28) + string.Join(" ", decided.Select(d => d.PadLeft(26))));
+        foreach (var e in expected)
+            text.AppendLine(e.PadRight(28) + string.Join(" ", decided.Select(d => rows.Count(r => r[1] == e && r[2] == d).ToString().PadLeft(26))));
+        text.AppendLine();
+    }
     Console.WriteLine(text);
-    System.IO.File.WriteAllText(rowsFile.GetDirectory().CombineWithFilePath("matrix.txt").FullPath, text.ToString());
+    System.IO.File.WriteAllText(rowsFolder.CombineWithFilePath("matrix.txt").FullPath, text.ToString());
 }

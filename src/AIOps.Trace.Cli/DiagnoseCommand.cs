@@ -21,6 +21,8 @@ internal static class DiagnoseCommand
         a.RejectUnknown();
 
         using TraceEngine engine = Program.StartEngine(options);
+        var resources = new ResourceSampler(ResourceProbes.Default(new ResourceProbeContext(engine.Mounts, options.HostRoot)));
+        resources.Baseline(engine.CgroupPaths());
         PerCpuTime cpusBefore = PerCpuTime.Read(options.HostRoot);
         using CancellationTokenSource cts = Program.CancelOnSignal(out IDisposable signals);
         using (signals)
@@ -29,9 +31,8 @@ internal static class DiagnoseCommand
         IReadOnlyDictionary<int, double> cpuBusy = PerCpuTime.Read(options.HostRoot).BusySince(cpusBefore);
 
         List<ContainerSnapshot> chosen = Choose(window, wanted);
-        var results = WindowDiagnosis.Diagnose(window, new CgroupReader(engine.Mounts), cpuBusy)
+        List<ContainerDiagnosis> results = WindowDiagnosis.Diagnose(window, new CgroupReader(engine.Mounts), cpuBusy, resources: resources)
             .Where(r => chosen.Contains(r.Container))
-            .Select(r => (r.Container, r.Cpu, Evidence: r.CpuEvidence))
             .ToList();
 
         if (json)
@@ -61,19 +62,24 @@ internal static class DiagnoseCommand
             (close.Length > 0 ? "; closest: " + string.Join(", ", close) : ""));
     }
 
-    private static void WriteText(EngineSnapshot window, List<(ContainerSnapshot Container, ResourceDiagnosis Cpu, CpuEvidence Evidence)> results)
+    private static void WriteText(EngineSnapshot window, List<ContainerDiagnosis> results)
     {
         TextWriter o = Console.Out;
         o.WriteLine($"window {window.WindowSeconds:0.0}s, {window.Host.Cpus} CPUs, host idle {window.Host.IdleRatio:P0}, lost events {window.LostEvents}");
-        foreach (var (c, cpu, e) in results.OrderBy(r => r.Cpu.Outcome == Outcomes.NotThrottled).ThenByDescending(r => r.Evidence.RunQueueP99Us))
+        foreach (ContainerDiagnosis d in results.OrderBy(r => r.Cpu.Outcome == Outcomes.NotThrottled).ThenByDescending(r => r.CpuEvidence.RunQueueP99Us))
         {
+            ContainerSnapshot c = d.Container;
+            CpuEvidence e = d.CpuEvidence;
             o.WriteLine();
             o.WriteLine($"{c.CgroupPath} ({c.Runtime} {c.Name})  run-queue latency p50 {e.RunQueueP50Us:0} us, p99 {e.RunQueueP99Us:0} us, cpu {e.CpuUsageCores:0.00} cores");
-            DiagnosisWriter.WriteText(o, cpu);
+            if (c.Ended)
+                o.WriteLine("  ended during the window: what was seen until its cgroup was removed");
+            foreach (ResourceDiagnosis r in d.All)
+                DiagnosisWriter.WriteText(o, r);
         }
     }
 
-    private static void WriteJson(EngineSnapshot window, List<(ContainerSnapshot Container, ResourceDiagnosis Cpu, CpuEvidence Evidence)> results)
+    private static void WriteJson(EngineSnapshot window, List<ContainerDiagnosis> results)
     {
         using Stream stdout = Console.OpenStandardOutput();
         using (var w = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = true }))
@@ -82,14 +88,20 @@ internal static class DiagnoseCommand
             w.WriteNumber("window_s", Math.Round(window.WindowSeconds, 3));
             w.WriteNumber("lost_events", window.LostEvents);
             w.WriteStartArray("containers");
-            foreach (var (c, cpu, e) in results)
+            foreach (ContainerDiagnosis d in results)
             {
+                ContainerSnapshot c = d.Container;
+                CpuEvidence e = d.CpuEvidence;
                 w.WriteStartObject();
                 w.WriteString("cgroup_path", c.CgroupPath);
                 w.WriteString("name", c.Name);
                 w.WriteString("runtime", c.Runtime);
-                w.WritePropertyName("cpu");
-                DiagnosisWriter.WriteJson(w, cpu);
+                w.WriteBoolean("ended", c.Ended);
+                foreach (ResourceDiagnosis r in d.All)
+                {
+                    w.WritePropertyName(r.Resource);
+                    DiagnosisWriter.WriteJson(w, r);
+                }
                 w.WriteStartObject("cpu_evidence");
                 w.WriteNumber("runq_p50_us", Math.Round(e.RunQueueP50Us, 1));
                 w.WriteNumber("runq_p99_us", Math.Round(e.RunQueueP99Us, 1));

@@ -73,6 +73,9 @@ public sealed class ContainerSnapshot
     /// <summary>CPU time used in the window (cpuacct.usage or cpu.stat usage_usec); -1 when unknown.</summary>
     public long CpuUsageNs { get; set; }
 
+    /// <summary>The cgroup was removed before the window ended: these are the last figures seen for it.</summary>
+    public bool Ended { get; set; }
+
     internal void Reset()
     {
         CgroupPath = Name = Runtime = "";
@@ -83,6 +86,7 @@ public sealed class ContainerSnapshot
         TopPreemptors.Clear();
         Throttling = default;
         CpuUsageNs = 0;
+        Ended = false;
     }
 }
 

@@ -111,6 +111,8 @@ public static class SnapshotJson
         w.WriteEndObject();
 
         w.WriteNumber("cpu_usage_ns", c.CpuUsageNs);
+        if (c.Ended)
+            w.WriteBoolean("ended", true);
         w.WriteEndObject();
     }
 

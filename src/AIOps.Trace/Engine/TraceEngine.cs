@@ -80,6 +80,13 @@ public sealed class TraceEngine : IDisposable
         }
     }
 
+    /// <summary>Every cgroup path in the cpu hierarchy as last scanned (a baseline for the resource probes).</summary>
+    public IReadOnlyList<string> CgroupPaths()
+    {
+        _cgroups.Index.Refresh();
+        return _cgroups.Index.Entries.Values.ToArray();
+    }
+
     /// <summary>The resolver naming cgroups from their path and the node's disk.</summary>
     public IdentityResolver Identity => _identity;
 
@@ -202,7 +209,10 @@ public sealed class TraceEngine : IDisposable
             // A cgroup removed during the window took its counters with it (usage unknown, -1);
             // a path created again is another cgroup, whose counters restarted from zero.
             if (!figures.TryGetValue(path, out CgroupFigures end) || (c.CgroupId != 0 && end.Id != c.CgroupId))
+            {
                 end = new CgroupFigures(null, -1, c.CgroupId);
+                c.Ended = true;
+            }
             CgroupFigures start = SameCgroup(_baseline, path, end.Id);
             c.CpuUsageNs = end.UsageNs < 0 ? -1 : end.UsageNs - Math.Max(0, start.UsageNs);
             c.Throttling = Throttling(start, end, c.Throttling);
