@@ -72,6 +72,9 @@ public sealed class NetworkLab : IDisposable
             Ip($"link add {lab.ContainerInterface} netns {lab.ContainerNamespace} type veth peer name {lab.PeerInterface} netns {lab.PeerNamespace}");
             Ip($"-n {lab.ContainerNamespace} addr add {ContainerAddress}/30 dev {lab.ContainerInterface}");
             Ip($"-n {lab.PeerNamespace} addr add {PeerAddress}/30 dev {lab.PeerInterface}");
+            // One segment per packet, as on a real wire: a veth passes whole 64 KiB GSO packets, so a
+            // dropped packet would lose dozens of segments at once and the loss come in few, large bursts.
+            Ip($"-n {lab.ContainerNamespace} link set {lab.ContainerInterface} gso_max_segs 1");
             Ip($"-n {lab.ContainerNamespace} link set {lab.ContainerInterface} up");
             Ip($"-n {lab.PeerNamespace} link set {lab.PeerInterface} up");
             lab._processes.Add(Process.Start(new ProcessStartInfo("ip", $"netns exec {lab.PeerNamespace} iperf3 -s -B {PeerAddress}")
