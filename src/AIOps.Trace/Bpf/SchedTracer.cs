@@ -117,10 +117,11 @@ public sealed class SchedTracer : IDisposable
         throw first!;
     }
 
-    // libbpf's own words when the target BTF is unusable: a parse failure or CO-RE relocations it cannot resolve.
+    // libbpf's own words when the target BTF is unusable: a parse failure or CO-RE relocations it
+    // cannot resolve. Not the kernel's own BTF missing for fentry: that attempt falls back as usual.
     internal static string? BtfProblem(string log) => log
         .Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-        .FirstOrDefault(l => (l.Contains("BTF", StringComparison.Ordinal) || l.Contains("CO-RE", StringComparison.Ordinal) || l.Contains("relo #", StringComparison.Ordinal))
+        .FirstOrDefault(l => (l.Contains("target BTF", StringComparison.Ordinal) || l.Contains("CO-RE", StringComparison.Ordinal) || l.Contains("relo #", StringComparison.Ordinal))
                              && (l.Contains("fail", StringComparison.Ordinal) || l.Contains("no matching", StringComparison.Ordinal) || l.Contains("error", StringComparison.Ordinal)));
 
     private static IEnumerable<string> Families(AttachMode mode) => mode switch

@@ -83,7 +83,7 @@ internal sealed class HostFiles
     {
         var info = new FileInfo(dir);
         if (info.LinkTarget is string target && !Path.Exists(dir))
-            return $"it is a symlink to {target}, which does not exist";
+            return $"it is a symlink to {target} that does not resolve (dangling, or a loop)";
         if (info.Exists)
             return "it is a file, not a directory";
         return e is DirectoryNotFoundException ? null : e.Message;
