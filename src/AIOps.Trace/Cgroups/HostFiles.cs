@@ -78,13 +78,25 @@ internal sealed class HostFiles
         }
     }
 
+    private static bool Resolves(FileInfo link)
+    {
+        try
+        {
+            return link.ResolveLinkTarget(returnFinalTarget: true) is { } final && (Directory.Exists(final.FullName) || File.Exists(final.FullName));
+        }
+        catch (IOException)
+        {
+            return false; // a loop
+        }
+    }
+
     // Why a directory that could not be listed is unusable, or null when it simply does not exist.
     private static string? Unusable(string dir, Exception e)
     {
         var info = new FileInfo(dir);
-        if (info.LinkTarget is string target && !Path.Exists(dir))
+        if (info.LinkTarget is string target && !Resolves(info))
             return $"it is a symlink to {target} that does not resolve (dangling, or a loop)";
-        if (info.Exists)
+        if (info.Exists && !Directory.Exists(dir))
             return "it is a file, not a directory";
         return e is DirectoryNotFoundException ? null : e.Message;
     }
