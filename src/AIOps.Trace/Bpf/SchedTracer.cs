@@ -121,8 +121,12 @@ public sealed class SchedTracer : IDisposable
     // cannot resolve. Not the kernel's own BTF missing for fentry: that attempt falls back as usual.
     internal static string? BtfProblem(string log) => log
         .Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-        .FirstOrDefault(l => (l.Contains("target BTF", StringComparison.Ordinal) || l.Contains("CO-RE", StringComparison.Ordinal) || l.Contains("relo #", StringComparison.Ordinal))
-                             && (l.Contains("fail", StringComparison.Ordinal) || l.Contains("no matching", StringComparison.Ordinal) || l.Contains("error", StringComparison.Ordinal)));
+        .FirstOrDefault(l => BtfFailures.Any(f => l.Contains(f, StringComparison.Ordinal)));
+
+    // "no matching targets found" alone is not one: a bpf_core_field_exists fallback (task.bpf.h)
+    // legitimately matches nothing on kernels that have the other spelling.
+    private static readonly string[] BtfFailures =
+        ["failed to parse target BTF", "failed to resolve CO-RE relocation", "failed to perform CO-RE relocations", "target candidate search failed"];
 
     private static IEnumerable<string> Families(AttachMode mode) => mode switch
     {

@@ -43,6 +43,8 @@ public sealed class IdentityResolver
         _files = new HostFiles(hostRoot);
         _time = time;
         _capacity = capacity;
+        // Look once now, so an unusable /var/log/pods is reported before the first pod needs it.
+        KubeletLogs.Pods(_files);
     }
 
     /// <summary>Where the host's / is mounted (a sidecar sees the host under e.g. /host).</summary>
