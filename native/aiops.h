@@ -24,6 +24,14 @@ int32_t aiops_abi_version(void);
 /* Opens an ELF BPF object held in memory (copied by libbpf). 0 or -errno; *out on success. */
 int32_t aiops_object_open(const void *data, uint64_t size, const char *name, struct bpf_object **out);
 
+/* As aiops_object_open, but CO-RE relocations are resolved against the BTF file at btf_path
+ * (bpf_object_open_opts.btf_custom_path: a raw BTF blob or an ELF with .BTF, e.g. a BTFHub
+ * file) instead of the kernel's /sys/kernel/btf/vmlinux; NULL means the kernel's. The file is
+ * read at aiops_object_load, which fails with -errno (and libbpf's reason in its log) when it
+ * is missing or not BTF. 0 or -errno; *out on success. */
+int32_t aiops_object_open_btf(const void *data, uint64_t size, const char *name, const char *btf_path,
+			      struct bpf_object **out);
+
 /* Frees the object; its programs are unloaded once no link uses them. */
 void aiops_object_close(struct bpf_object *obj);
 
@@ -96,6 +104,9 @@ int32_t aiops_close(int32_t fd);
 /* Feature probes (each a tiny load, as libbpf does). 1 supported, 0 not, or -errno. */
 int32_t aiops_probe_map_type(uint32_t map_type);
 int32_t aiops_probe_prog_type(uint32_t prog_type);
+/* Whether programs of prog_type may call helper_id (enum bpf_func_id). 1, 0, or -errno
+ * (-EOPNOTSUPP when the program type itself is missing). */
+int32_t aiops_probe_helper(uint32_t prog_type, uint32_t helper_id);
 
 /* Perf buffers (BPF_MAP_TYPE_PERF_EVENT_ARRAY), the transport of kernels without the BPF ring
  * buffer. One ring per CPU: a perf_event_mmap_page (data_head at offset 1024, data_tail at 1032,

@@ -17,7 +17,13 @@ int32_t aiops_abi_version(void)
 
 int32_t aiops_object_open(const void *data, uint64_t size, const char *name, struct bpf_object **out)
 {
-	LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = name);
+	return aiops_object_open_btf(data, size, name, NULL, out);
+}
+
+int32_t aiops_object_open_btf(const void *data, uint64_t size, const char *name, const char *btf_path,
+			      struct bpf_object **out)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = name, .btf_custom_path = btf_path);
 	struct bpf_object *obj;
 
 	if (!data || !size || !out)
@@ -198,4 +204,9 @@ int32_t aiops_probe_map_type(uint32_t map_type)
 int32_t aiops_probe_prog_type(uint32_t prog_type)
 {
 	return libbpf_probe_bpf_prog_type((enum bpf_prog_type)prog_type, NULL);
+}
+
+int32_t aiops_probe_helper(uint32_t prog_type, uint32_t helper_id)
+{
+	return libbpf_probe_bpf_helper((enum bpf_prog_type)prog_type, (enum bpf_func_id)helper_id, NULL);
 }

@@ -28,6 +28,7 @@ internal static class DiagnoseCommand
         using (signals)
             cts.Token.WaitHandle.WaitOne(duration);
         using EngineSnapshot window = engine.CollectWindow();
+        new IdentityWarnings(engine).PrintNew();
         IReadOnlyDictionary<int, double> cpuBusy = PerCpuTime.Read(options.HostRoot).BusySince(cpusBefore);
 
         List<ContainerSnapshot> chosen = Choose(window, wanted);

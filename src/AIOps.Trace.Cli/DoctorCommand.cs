@@ -15,9 +15,11 @@ internal static class DoctorCommand
     public static int Run(Arguments a)
     {
         bool json = a.Flag("json");
+        string? btf = a.Value("btf");
         a.RejectUnknown();
 
-        KernelFeatures f = KernelFeatures.Probe();
+        // A --btf that is missing, corrupt or has no file for this kernel is bad input (exit 2), not a finding.
+        KernelFeatures f = KernelFeatures.Probe("/", btf);
         if (json)
         {
             using Stream stdout = Console.OpenStandardOutput();
@@ -45,6 +47,7 @@ internal static class DoctorCommand
         o.WriteLine(t.Mode == "procfs"
             ? $"{"chosen tier",-18} procfs sampling, throttling from {t.ThrottleSource} ({t.Why})"
             : $"{"chosen tier",-18} eBPF: {t.Transport} + {t.Attach}, throttling from {t.ThrottleSource} ({t.Why})");
+        o.WriteLine($"{"cgroup ids",-18} {t.CgroupId}: {t.CgroupIdWhy}");
         if (t.CannotMeasure.Count == 0)
             o.WriteLine($"{"cannot measure",-18} nothing the engine reports is missing");
         foreach (string gap in t.CannotMeasure)
@@ -95,6 +98,8 @@ internal static class DoctorCommand
         w.WriteString("attach", t.Attach);
         w.WriteString("throttle_source", t.ThrottleSource);
         w.WriteString("why", t.Why);
+        w.WriteString("cgroup_id", t.CgroupId);
+        w.WriteString("cgroup_id_why", t.CgroupIdWhy);
         w.WriteStartArray("cannot_measure");
         foreach (string gap in t.CannotMeasure)
             w.WriteStringValue(gap);

@@ -24,12 +24,14 @@ internal static class Program
           diagnose   trace a window, then say per container why it is slow on CPU, with the evidence
                      --duration 10s  --container NAME|PATH  --json  (and the snapshot options)
           doctor     what this kernel and process allow, and the tier snapshot would use
-                     --json
+                     --json  --btf PATH
           help       this text
 
         --mode: ebpf (fails when BPF cannot load), procfs (samples /proc, no BPF, lower
         resolution) or auto (eBPF, else procfs; the default)
         --host-root DIR (snapshot, watch, diagnose): where the host's / is mounted, e.g. a sidecar's /host
+        --btf PATH (snapshot, watch, diagnose, doctor): BTF for kernels without /sys/kernel/btf/vmlinux: a BTF
+        file, or a BTFHub archive directory (<distro>/<version>/<arch>/<uname -r>.btf[.tar.xz])
         """;
 
     public static int Main(string[] args)
@@ -62,6 +64,10 @@ internal static class Program
         {
             return Fail(e.Message);
         }
+        catch (BtfFileException e)
+        {
+            return Fail(e.Message);
+        }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException or IOException or UnauthorizedAccessException)
         {
             return Fail(e.Message);
@@ -75,17 +81,17 @@ internal static class Program
     }
 
     /// <summary>Checks what loading BPF needs before trying, so the error names the cause.</summary>
-    internal static void RequireTracingPrivileges()
+    internal static void RequireTracingPrivileges(string? btfPath = null)
     {
-        if (MissingForTracing() is string why)
+        if (MissingForTracing(btfPath) is string why)
             throw new UsageException(why);
     }
 
     /// <summary>Why eBPF cannot load here (no BTF, no privileges), or null when it may.</summary>
-    private static string? MissingForTracing()
+    private static string? MissingForTracing(string? btfPath)
     {
-        if (!KernelInfo.HasVmlinuxBtf)
-            return $"this kernel has no BTF ({KernelInfo.VmlinuxBtfPath} is missing): CO-RE programs cannot load";
+        if (!KernelInfo.HasVmlinuxBtf && btfPath is null)
+            return $"this kernel has no BTF ({KernelInfo.VmlinuxBtfPath} is missing): CO-RE programs cannot load without --btf PATH";
         if (Environment.IsPrivilegedProcess)
             return null;
         const int CapPerfmon = 38, CapBpf = 39, CapSysAdmin = 21;
@@ -134,10 +140,13 @@ internal static class Program
         string hostRoot = a.Value("host-root") ?? "/";
         if (!Directory.Exists(hostRoot))
             throw new UsageException($"--host-root '{hostRoot}' is not a directory: expected where the host's / is mounted, e.g. /host");
+        // A bad --btf is bad input whatever the mode picks later: say so now, in one line.
+        if (a.Value("btf") is string btf)
+            BtfFile.Resolve(btf, KernelInfo.Release).Dispose();
         return new EngineOptions
         {
             Mode = mode,
-            Tracer = new TracerOptions { Attach = attach, Transport = transport },
+            Tracer = new TracerOptions { Attach = attach, Transport = transport, BtfPath = a.Value("btf") },
             Cgroups = cgroups.Count == 0 ? null : cgroups,
             HostRoot = hostRoot,
         };
@@ -149,8 +158,8 @@ internal static class Program
         // Only eBPF needs privileges: procfs mode reads world-readable files, and auto mode
         // without them samples procfs rather than failing.
         if (options.Mode == EngineMode.Ebpf)
-            RequireTracingPrivileges();
-        else if (options.Mode == EngineMode.Auto && MissingForTracing() is string why)
+            RequireTracingPrivileges(options.Tracer.BtfPath);
+        else if (options.Mode == EngineMode.Auto && MissingForTracing(options.Tracer.BtfPath) is string why)
         {
             Console.Error.WriteLine($"aiops-trace: {why}; sampling procfs instead (lower resolution)");
             options = options with { Mode = EngineMode.Procfs };

@@ -20,6 +20,7 @@ internal static class SnapshotCommand
             cts.Token.WaitHandle.WaitOne(duration);
 
         using EngineSnapshot snapshot = engine.CollectWindow();
+        new IdentityWarnings(engine).PrintNew();
         if (json)
         {
             using Stream stdout = Console.OpenStandardOutput();

@@ -18,9 +18,11 @@ internal static class WatchCommand
             Console.Out.WriteLine(engine.Kernel.Attach == "procfs"
                 ? $"aiops-trace: sampling procfs (no BPF), throttling from {engine.Kernel.ThrottleSource}; Ctrl-C stops"
                 : $"aiops-trace: tracing with {engine.Kernel.Attach} + {engine.Kernel.Ring}, throttling from {engine.Kernel.ThrottleSource}; Ctrl-C stops");
+            var warnings = new IdentityWarnings(engine);
             while (!cts.Token.WaitHandle.WaitOne(interval))
             {
                 using EngineSnapshot s = engine.CollectWindow();
+                warnings.PrintNew();
                 TextReport.Write(Console.Out, s);
             }
         }

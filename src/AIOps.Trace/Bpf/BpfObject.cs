@@ -25,12 +25,13 @@ internal sealed unsafe class BpfObject : IDisposable
 
     public int LinkCount => _links.Count;
 
-    public static BpfObject Open(ReadOnlySpan<byte> elf, string name)
+    /// <param name="btfPath">BTF for CO-RE relocations instead of the kernel's (libbpf's btf_custom_path); null for the kernel's.</param>
+    public static BpfObject Open(ReadOnlySpan<byte> elf, string name, string? btfPath = null)
     {
         CheckAbi();
         IntPtr obj;
         fixed (byte* p = elf)
-            Ensure.Success(Interop.Interop.ObjectOpen(p, (ulong)elf.Length, name, out obj), $"open {name}");
+            Ensure.Success(Interop.Interop.ObjectOpenBtf(p, (ulong)elf.Length, name, btfPath, out obj), $"open {name}");
         return new BpfObject(new SafeBpfObjectHandle(obj), name);
     }
 

@@ -11,15 +11,21 @@ internal sealed record TracerTrial(bool Loaded, string Transport, string Attach,
 
 /// <summary>
 /// The kernel-touching probes behind <see cref="KernelFeatures"/>, one seam tests replace: map
-/// and program type probes (1 supported, 0 not, -errno, or <see cref="KernelFeatures.ProbeUnavailable"/>
-/// without the shim) and one tracer load (null when not tried).
+/// and program type probes and a helper probe (program type, helper id) (1 supported, 0 not,
+/// -errno, or <see cref="KernelFeatures.ProbeUnavailable"/> without the shim) and one tracer load
+/// (null when not tried). A null <paramref name="HelperProbe"/> reports every helper present.
 /// </summary>
-internal sealed record BpfProbes(Func<uint, int> MapType, Func<uint, int> ProgType, Func<TracerTrial?> LoadTracer)
+internal sealed record BpfProbes(Func<uint, int> MapType, Func<uint, int> ProgType, Func<TracerTrial?> LoadTracer,
+    Func<uint, uint, int>? HelperProbe = null)
 {
-    public static BpfProbes Real { get; } = new(
+    public Func<uint, uint, int> Helper => HelperProbe ?? ((_, _) => 1);
+
+    /// <summary>The real probes; the tracer is loaded with <paramref name="options"/> (its BTF, say).</summary>
+    public static BpfProbes ForTracer(TracerOptions options) => new(
         t => Shim(() => Interop.Interop.ProbeMapType(t)),
         t => Shim(() => Interop.Interop.ProbeProgType(t)),
-        TryLoadTracer);
+        () => TryLoadTracer(options),
+        (p, h) => Shim(() => Interop.Interop.ProbeHelper(p, h)));
 
     private static int Shim(Func<int> probe)
     {
@@ -37,11 +43,11 @@ internal sealed record BpfProbes(Func<uint, int> MapType, Func<uint, int> ProgTy
     /// The honest probe of fentry, tp_btf and the transport: load what `snapshot` would load,
     /// note what the loader chose, unload.
     /// </summary>
-    private static TracerTrial TryLoadTracer()
+    private static TracerTrial TryLoadTracer(TracerOptions options)
     {
         try
         {
-            using SchedTracer tracer = SchedTracer.Load(new TracerOptions());
+            using SchedTracer tracer = SchedTracer.Load(options);
             return new TracerTrial(true, tracer.Events.Transport, tracer.Attach, tracer.ThrottleMechanism, tracer.ThrottleNote, "");
         }
         catch (Exception e) when (e is BpfException or DllNotFoundException or InvalidOperationException)

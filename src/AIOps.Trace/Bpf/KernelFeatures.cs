@@ -10,9 +10,11 @@ public sealed record ControllerMount(string Controller, int Version, string Moun
 
 /// <summary>
 /// What `snapshot` in auto mode would use here: the eBPF tier (transport, attach, throttle
-/// source) or the procfs sampler, and what that tier cannot measure.
+/// source) or the procfs sampler, what that tier cannot measure, and how it learns a task's
+/// cgroup (<paramref name="CgroupId"/>: "co-re" or "procfs", <paramref name="CgroupIdWhy"/> says why).
 /// </summary>
-public sealed record TierChoice(string Mode, string Transport, string Attach, string ThrottleSource, string Why, IReadOnlyList<string> CannotMeasure);
+public sealed record TierChoice(string Mode, string Transport, string Attach, string ThrottleSource, string Why, IReadOnlyList<string> CannotMeasure,
+    string CgroupId = "procfs", string CgroupIdWhy = "/proc/<pid>/cgroup, the cgroup directory's inode");
 
 /// <summary>
 /// Everything `aiops-trace doctor` reports: the kernel features the tracer could use, the cgroup
@@ -31,6 +33,7 @@ public sealed record KernelFeatures(
     FeatureCheck Tracefs,
     FeatureCheck Kprobes,
     FeatureCheck Fentry,
+    FeatureCheck CgroupIdHelper,
     string CgroupLayout,
     IReadOnlyList<ControllerMount> Controllers,
     IReadOnlyList<FeatureCheck> Capabilities,
@@ -40,17 +43,25 @@ public sealed record KernelFeatures(
     internal const uint ProgTracepoint = 5, ProgRawTracepoint = 17, ProgTracing = 26;
     internal const uint MapArray = 2, MapPerfEventArray = 4, MapRingBuf = 27;
 
+    // enum bpf_func_id, include/uapi/linux/bpf.h: bpf_get_current_cgroup_id (4.18).
+    internal const uint HelperGetCurrentCgroupId = 80;
+
     // Capability bits, include/uapi/linux/capability.h.
     private static readonly (string Name, int Bit)[] CapabilityBits =
         [("CAP_SYS_ADMIN", 21), ("CAP_SYS_RESOURCE", 24), ("CAP_PERFMON", 38), ("CAP_BPF", 39)];
 
     /// <summary>The feature checks in the order doctor prints them.</summary>
-    public IReadOnlyList<FeatureCheck> Features => [Btf, BpfSyscall, RingBuffer, PerfEventArray, TpBtf, RawTp, Tracepoint, Tracefs, Kprobes, Fentry];
+    public IReadOnlyList<FeatureCheck> Features => [Btf, BpfSyscall, RingBuffer, PerfEventArray, TpBtf, RawTp, Tracepoint, Tracefs, Kprobes, Fentry, CgroupIdHelper];
 
-    /// <summary>Probes this machine. Loads (and unloads) the tracer once to learn what the kernel really accepts.</summary>
-    public static KernelFeatures Probe(string root = "/") => Probe(root, BpfProbes.Real);
+    /// <summary>
+    /// Probes this machine. Loads (and unloads) the tracer once to learn what the kernel really
+    /// accepts, with the external BTF <paramref name="btfPath"/> when given (see
+    /// <see cref="TracerOptions.BtfPath"/>; a bad one throws <see cref="BtfFileException"/>).
+    /// </summary>
+    public static KernelFeatures Probe(string root = "/", string? btfPath = null) =>
+        Probe(root, BpfProbes.ForTracer(new TracerOptions { BtfPath = btfPath }), btfPath);
 
-    internal static KernelFeatures Probe(string root, BpfProbes probes)
+    internal static KernelFeatures Probe(string root, BpfProbes probes, string? btfPath = null)
     {
         ArgumentNullException.ThrowIfNull(root);
         string At(string path) => root.Trim('/').Length == 0 ? path : root.TrimEnd('/') + path;
@@ -59,10 +70,9 @@ public sealed record KernelFeatures(
         IReadOnlyList<FeatureCheck> caps = ReadCapabilities(At("/proc/self/status"));
         bool privileged = caps.Any(c => c.Available && c.Name is "CAP_SYS_ADMIN" or "CAP_BPF");
 
+        // tp_btf and fentry need the kernel's own BTF; CO-RE (every tier) needs it or an external one.
         bool btf = File.Exists(At(KernelInfo.VmlinuxBtfPath));
-        var btfCheck = new FeatureCheck("btf", btf, btf
-            ? KernelInfo.VmlinuxBtfPath
-            : $"{KernelInfo.VmlinuxBtfPath} is missing (CONFIG_DEBUG_INFO_BTF unset): no CO-RE, no tp_btf");
+        FeatureCheck btfCheck = BtfCheck(btf, btfPath, release);
 
         FeatureCheck Map(string name, uint type, string what) => ProbeResult(name, probes.MapType(type), what, privileged);
         FeatureCheck Prog(string name, uint type, string what) => ProbeResult(name, probes.ProgType(type), what, privileged);
@@ -71,6 +81,8 @@ public sealed record KernelFeatures(
         FeatureCheck ring = Map("ringbuf", MapRingBuf, "BPF_MAP_TYPE_RINGBUF (5.8+)");
         FeatureCheck perf = Map("perf_event_array", MapPerfEventArray, "BPF_MAP_TYPE_PERF_EVENT_ARRAY (4.3+)");
         FeatureCheck raw = Prog("raw_tp", ProgRawTracepoint, "BPF_PROG_TYPE_RAW_TRACEPOINT (4.17+)");
+        FeatureCheck helper = ProbeResult("cgroup_id_helper", probes.Helper(ProgTracepoint, HelperGetCurrentCgroupId),
+            "bpf_get_current_cgroup_id (4.18+)", privileged);
 
         string? tracefsDir = new[] { "/sys/kernel/tracing", "/sys/kernel/debug/tracing" }.FirstOrDefault(d => Directory.Exists(At(d + "/events")));
         var tracefs = new FeatureCheck("tracefs", tracefsDir is not null, tracefsDir is not null
@@ -91,9 +103,45 @@ public sealed record KernelFeatures(
         FeatureCheck fentry = FentryCheck(btf, trial);
 
         (string layout, IReadOnlyList<ControllerMount> controllers) = ReadCgroups(root);
-        TierChoice tier = ChooseTier(trial, syscall, ring, perf, tpBtf, raw, tracepoint, fentry, kprobeCheck);
-        return new KernelFeatures(release, btfCheck, syscall, ring, perf, tpBtf, raw, tracepoint, tracefs, kprobeCheck, fentry,
+        TierChoice tier = ChooseTier(trial, btfCheck, syscall, ring, perf, tpBtf, raw, tracepoint, fentry, kprobeCheck);
+        if (tier.Mode == "ebpf")
+        {
+            (string source, string why) = ChooseCgroupId(helper, layout);
+            tier = tier with { CgroupId = source, CgroupIdWhy = why };
+        }
+        return new KernelFeatures(release, btfCheck, syscall, ring, perf, tpBtf, raw, tracepoint, tracefs, kprobeCheck, fentry, helper,
             layout, controllers, caps, tier);
+    }
+
+    private static FeatureCheck BtfCheck(bool kernelBtf, string? btfPath, string release)
+    {
+        if (btfPath is not null)
+        {
+            using ResolvedBtf external = BtfFile.Resolve(btfPath, release);
+            string file = external.Origin == external.Path ? external.Path : $"{external.Origin} (extracted for the load)";
+            return new FeatureCheck("btf", true, kernelBtf
+                ? $"external: {file} (--btf), used for CO-RE instead of {KernelInfo.VmlinuxBtfPath}"
+                : $"external: {file} (--btf; {KernelInfo.VmlinuxBtfPath} is missing, so no tp_btf or fentry)");
+        }
+        return kernelBtf
+            ? new FeatureCheck("btf", true, KernelInfo.VmlinuxBtfPath)
+            : new FeatureCheck("btf", false,
+                $"{KernelInfo.VmlinuxBtfPath} is missing (CONFIG_DEBUG_INFO_BTF unset): the CO-RE programs need --btf PATH (a BTF file or a BTFHub archive directory), else procfs sampling; no tp_btf or fentry");
+    }
+
+    /// <summary>
+    /// How the programs learn a task's cgroup. Always from the task through CO-RE
+    /// (bpf/task.bpf.h: <c>task-&gt;sched_task_group-&gt;css.cgroup-&gt;kn-&gt;id</c>); the reason
+    /// depends on what the helper would have given.
+    /// </summary>
+    internal static (string Source, string Why) ChooseCgroupId(FeatureCheck helper, string layout)
+    {
+        const string how = "read from the task through CO-RE (task->sched_task_group->css.cgroup->kn->id)";
+        if (!helper.Available)
+            return ("co-re", $"bpf_get_current_cgroup_id is missing (kernels before 4.18): {how}");
+        if (layout is "v1" or "hybrid")
+            return ("co-re", $"bpf_get_current_cgroup_id names the unified hierarchy's cgroup, but the cpu controller is on cgroup v1 here: {how}");
+        return ("co-re", $"{how}: the cpu controller's cgroup, which bpf_get_current_cgroup_id does not give for a cgroup without the cpu controller enabled");
     }
 
     private static FeatureCheck ProbeResult(string name, int result, string what, bool privileged) => result switch
@@ -136,7 +184,7 @@ public sealed record KernelFeatures(
         return new FeatureCheck("fentry", false, why ?? trial.ThrottleNote);
     }
 
-    private static TierChoice ChooseTier(TracerTrial? trial, FeatureCheck syscall, FeatureCheck ring, FeatureCheck perf,
+    private static TierChoice ChooseTier(TracerTrial? trial, FeatureCheck btf, FeatureCheck syscall, FeatureCheck ring, FeatureCheck perf,
         FeatureCheck tpBtf, FeatureCheck raw, FeatureCheck tracepoint, FeatureCheck fentry, FeatureCheck kprobes)
     {
         if (trial is { Loaded: false })
@@ -152,6 +200,8 @@ public sealed record KernelFeatures(
             // Not loaded (tests): predict from the probes in the order the loader tries.
             if (!syscall.Available)
                 return Procfs("the bpf syscall is not usable: " + syscall.Detail);
+            if (!btf.Available)
+                return Procfs($"no BTF for the CO-RE programs ({KernelInfo.VmlinuxBtfPath} is missing and no --btf was given)");
             string? t = ring.Available ? "ringbuf" : perf.Available ? "perfbuf" : null;
             string? a = tpBtf.Available ? "tp_btf" : raw.Available ? "raw_tp" : tracepoint.Available ? "tracepoint" : null;
             if (t is null || a is null)

@@ -20,9 +20,10 @@ public sealed class SchedTracer : IDisposable
     private readonly int _statsFd;
     private readonly KernelStats[] _perCpuStats;
 
-    private SchedTracer(BpfObject obj, IEventReader events, string attach, string? throttle, string throttleNote)
+    private SchedTracer(BpfObject obj, IEventReader events, string attach, string? throttle, string throttleNote, string btf)
     {
         _object = obj;
+        Btf = btf;
         Attach = attach;
         ThrottleMechanism = throttle;
         ThrottleNote = throttleNote;
@@ -33,6 +34,9 @@ public sealed class SchedTracer : IDisposable
 
     /// <summary>"tp_btf", "raw_tp" or "tracepoint".</summary>
     public string Attach { get; }
+
+    /// <summary>The BTF CO-RE relocations were resolved against: /sys/kernel/btf/vmlinux or the external file (and the archive it came from).</summary>
+    public string Btf { get; }
 
     /// <summary>"fentry" or "kprobe" when the eBPF throttle programs are attached; null otherwise.</summary>
     public string? ThrottleMechanism { get; }
@@ -50,6 +54,14 @@ public sealed class SchedTracer : IDisposable
     public static SchedTracer Load(TracerOptions options)
     {
         options.Validate();
+        // CO-RE needs a description of this kernel's types: its own, or one given from outside.
+        using ResolvedBtf? external = options.BtfPath is { } btfPath ? BtfFile.Resolve(btfPath, KernelInfo.Release) : null;
+        if (external is null && !KernelInfo.HasVmlinuxBtf)
+            throw new BpfNotSupportedException(
+                $"load the CO-RE programs on kernel {KernelInfo.Release}: it has no BTF ({KernelInfo.VmlinuxBtfPath} is missing); give one with --btf PATH (a BTF file or a BTFHub archive directory)",
+                Interop.Ensure.EOPNOTSUPP, null);
+        string btf = external is null ? KernelInfo.VmlinuxBtfPath
+            : external.Origin == external.Path ? external.Path : $"{external.Path} (from {external.Origin})";
         TracerTransport transport = TracerTransport.Choose(options.Transport);
         byte[] elf = transport.EmbeddedObject();
         BpfException? first = null;
@@ -65,7 +77,7 @@ public sealed class SchedTracer : IDisposable
                     notes.Add("kprobe: kernel has no kprobes (CONFIG_KPROBES unset)");
                     continue;
                 }
-                BpfObject obj = BpfObject.Open(elf, transport.ObjectName);
+                BpfObject obj = BpfObject.Open(elf, transport.ObjectName, external?.Path);
                 IEventReader? events = null;
                 try
                 {
@@ -83,12 +95,16 @@ public sealed class SchedTracer : IDisposable
                     string note = throttle is null
                         ? (options.TraceThrottling ? string.Join("; ", notes) : "disabled by option") + "; cpu.stat is the source"
                         : $"{throttle} on throttle_cfs_rq/unthrottle_cfs_rq";
-                    return new SchedTracer(obj, events, attach, throttle, note.TrimStart(';', ' '));
+                    return new SchedTracer(obj, events, attach, throttle, note.TrimStart(';', ' '), btf);
                 }
                 catch (BpfException e)
                 {
                     events?.Dispose();
                     obj.Dispose();
+                    // A BTF that parses but does not describe this kernel fails every attempt alike.
+                    if (external is not null && BtfProblem(e.Log) is string why)
+                        throw new BtfFileException(external.Origin,
+                            $"BTF file '{external.Origin}' does not fit this kernel's programs ({why}): expected the BTF of kernel {KernelInfo.Release}");
                     if (throttle is null)
                     {
                         first ??= e;
@@ -100,6 +116,17 @@ public sealed class SchedTracer : IDisposable
         }
         throw first!;
     }
+
+    // libbpf's own words when the target BTF is unusable: a parse failure or CO-RE relocations it
+    // cannot resolve. Not the kernel's own BTF missing for fentry: that attempt falls back as usual.
+    internal static string? BtfProblem(string log) => log
+        .Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+        .FirstOrDefault(l => BtfFailures.Any(f => l.Contains(f, StringComparison.Ordinal)));
+
+    // "no matching targets found" alone is not one: a bpf_core_field_exists fallback (task.bpf.h)
+    // legitimately matches nothing on kernels that have the other spelling.
+    private static readonly string[] BtfFailures =
+        ["failed to parse target BTF", "failed to resolve CO-RE relocation", "failed to perform CO-RE relocations", "target candidate search failed"];
 
     private static IEnumerable<string> Families(AttachMode mode) => mode switch
     {

@@ -52,6 +52,15 @@ public sealed record TracerOptions
     /// <summary>Try the eBPF throttle programs (fentry, then kprobe) on throttle_cfs_rq/unthrottle_cfs_rq.</summary>
     public bool TraceThrottling { get; init; } = true;
 
+    /// <summary>
+    /// External BTF for CO-RE relocations (libbpf's btf_custom_path), for kernels without
+    /// /sys/kernel/btf/vmlinux, or to force one: a BTF file, or a directory laid out as BTFHub's
+    /// archive from which the running kernel's <c>&lt;uname -r&gt;.btf[.tar.xz]</c> is taken
+    /// (see <see cref="BtfFile"/>). Null uses the kernel's own. tp_btf and fentry still need the
+    /// kernel's own BTF; without it the loader attaches with raw_tp or classic tracepoints.
+    /// </summary>
+    public string? BtfPath { get; init; }
+
     /// <summary>Process whose threads the programs ignore: the engine's own (its wake-ups would trace themselves).</summary>
     public int IgnoredProcessId { get; init; } = Environment.ProcessId;
 

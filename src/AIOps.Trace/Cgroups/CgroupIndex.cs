@@ -91,7 +91,32 @@ public sealed class CgroupIndex
     {
         ArgumentNullException.ThrowIfNull(relativePath);
         string rel = relativePath.Trim('/');
-        return _fs.Inode(rel.Length == 0 ? _root : (_root == "/" ? "/" : _root + "/") + rel);
+        return Inode(rel.Length == 0 ? _root : (_root == "/" ? "/" : _root + "/") + rel);
+    }
+
+    // A cgroup removed mid-scan is a cgroup that is not there, whatever the file system layer throws.
+    private ulong? Inode(string path)
+    {
+        try
+        {
+            return _fs.Inode(path);
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    private IEnumerable<string> Children(string path)
+    {
+        try
+        {
+            return _fs.EnumerateDirectories(path).ToList();
+        }
+        catch (IOException)
+        {
+            return [];
+        }
     }
 
     private void ScanLocked()
@@ -105,10 +130,10 @@ public sealed class CgroupIndex
         while (pending.TryPop(out var dir))
         {
             // A directory removed since its parent was listed has no inode: skip its subtree.
-            if (_fs.Inode(dir.FullPath) is not ulong id)
+            if (Inode(dir.FullPath) is not ulong id)
                 continue;
             byId[id] = dir.RelativePath;
-            foreach (string child in _fs.EnumerateDirectories(dir.FullPath))
+            foreach (string child in Children(dir.FullPath))
             {
                 string name = Path.GetFileName(child.TrimEnd('/'));
                 pending.Push((child, dir.RelativePath == "/" ? "/" + name : dir.RelativePath + "/" + name));

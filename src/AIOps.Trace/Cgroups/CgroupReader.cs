@@ -30,7 +30,7 @@ public sealed class CgroupReader
         // v2 has cpu.stat in every cgroup even without the cpu controller (usage only, no
         // throttling keys), so the unified mount is the fallback.
         CgroupMount? mount = _mounts.ForController("cpu") ?? _mounts.Unified;
-        string? text = mount is null ? null : _fs.ReadAllText(mount.PathOf(relPath, "cpu.stat"));
+        string? text = mount is null ? null : Read(mount.PathOf(relPath, "cpu.stat"));
         return text is null ? null : CpuStat.Parse(text);
     }
 
@@ -41,7 +41,7 @@ public sealed class CgroupReader
         if (cpuacct is { Version: 1 } && ReadLong(cpuacct, relPath, "cpuacct.usage") is long usage)
             return usage;
 
-        if (_mounts.Unified is { } unified && _fs.ReadAllText(unified.PathOf(relPath, "cpu.stat")) is { } text)
+        if (_mounts.Unified is { } unified && Read(unified.PathOf(relPath, "cpu.stat")) is { } text)
             return CpuStat.Parse(text).UsageNs;
 
         return -1;
@@ -65,7 +65,7 @@ public sealed class CgroupReader
                 };
                 break;
             case { Version: 2 } v2:
-                if (_fs.ReadAllText(v2.PathOf(relPath, "cpu.max")) is { } max)
+                if (Read(v2.PathOf(relPath, "cpu.max")) is { } max)
                 {
                     (long quota, long period) = CpuLimits.ParseCpuMax(max);
                     limits = limits with { QuotaUs = quota, PeriodUs = period };
@@ -78,16 +78,30 @@ public sealed class CgroupReader
         // cgroup actually gets after its ancestors' restrictions.
         string? cpus = _mounts.ForController("cpuset") switch
         {
-            { Version: 1 } m => _fs.ReadAllText(m.PathOf(relPath, "cpuset.cpus")),
-            { Version: 2 } m => _fs.ReadAllText(m.PathOf(relPath, "cpuset.cpus.effective")),
+            { Version: 1 } m => Read(m.PathOf(relPath, "cpuset.cpus")),
+            { Version: 2 } m => Read(m.PathOf(relPath, "cpuset.cpus.effective")),
             _ => null,
         };
         return limits with { CpusetCpus = cpus?.Trim() };
     }
 
+    // A cgroup removed while it is read makes its files fail with ENOENT or ENODEV: whatever the
+    // file system layer lets through, a vanished file is a missing one, never an error.
+    private string? Read(string path)
+    {
+        try
+        {
+            return _fs.ReadAllText(path);
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
     private long? ReadLong(CgroupMount mount, string relPath, string fileName)
     {
-        string? text = _fs.ReadAllText(mount.PathOf(relPath, fileName));
+        string? text = Read(mount.PathOf(relPath, fileName));
         return text is not null && long.TryParse(text.AsSpan().Trim(), out long value) ? value : null;
     }
 }

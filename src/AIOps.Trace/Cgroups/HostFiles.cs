@@ -15,6 +15,9 @@ internal sealed class HostFiles
 
     private long _failed;
     private long _missing;
+    private readonly Lock _warnLock = new();
+    private readonly Dictionary<string, string> _warnings = new(StringComparer.Ordinal);
+    private string[] _warningList = [];
 
     public HostFiles(string hostRoot)
     {
@@ -33,6 +36,20 @@ internal sealed class HostFiles
     /// <summary>Counts a failure found by a caller (a malformed value inside a readable file).</summary>
     public void CountFailure() => Interlocked.Increment(ref _failed);
 
+    /// <summary>Why lookups of the node's disk gave less than they should, once per cause (first seen first).</summary>
+    public IReadOnlyList<string> Warnings => Volatile.Read(ref _warningList);
+
+    /// <summary>Records a warning once per <paramref name="key"/>; later ones with the same key are dropped.</summary>
+    public void Warn(string key, string message)
+    {
+        lock (_warnLock)
+        {
+            if (!_warnings.TryAdd(key, message))
+                return;
+            Volatile.Write(ref _warningList, [.. _warningList, message]);
+        }
+    }
+
     /// <summary><paramref name="hostPath"/> ("/var/log/pods") under the host root.</summary>
     public string Under(string hostPath) => Path.Join(HostRoot, hostPath);
 
@@ -47,16 +64,41 @@ internal sealed class HostFiles
                 entries[i] = Path.GetFileName(entries[i]);
             return entries;
         }
-        catch (DirectoryNotFoundException)
-        {
-            Interlocked.Increment(ref _missing);
-            return [];
-        }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
+            // Absent is normal (no such runtime on this node); anything else in its place is not.
+            if (Unusable(dir, e) is not string why)
+            {
+                Interlocked.Increment(ref _missing);
+                return [];
+            }
             Interlocked.Increment(ref _failed);
+            Warn("list:" + dir, $"cannot list {dir}: {why}; the names it holds are unknown, identity comes from the cgroup path alone");
             return [];
         }
+    }
+
+    private static bool Resolves(FileInfo link)
+    {
+        try
+        {
+            return link.ResolveLinkTarget(returnFinalTarget: true) is { } final && (Directory.Exists(final.FullName) || File.Exists(final.FullName));
+        }
+        catch (IOException)
+        {
+            return false; // a loop
+        }
+    }
+
+    // Why a directory that could not be listed is unusable, or null when it simply does not exist.
+    private static string? Unusable(string dir, Exception e)
+    {
+        var info = new FileInfo(dir);
+        if (info.LinkTarget is string target && !Resolves(info))
+            return $"it is a symlink to {target} that does not resolve (dangling, or a loop)";
+        if (info.Exists && !Directory.Exists(dir))
+            return "it is a file, not a directory";
+        return e is DirectoryNotFoundException ? null : e.Message;
     }
 
     /// <summary>Whether a host directory exists (a directory we may not list still exists).</summary>

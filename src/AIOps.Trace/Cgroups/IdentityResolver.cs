@@ -43,6 +43,8 @@ public sealed class IdentityResolver
         _files = new HostFiles(hostRoot);
         _time = time;
         _capacity = capacity;
+        // Look once now, so an unusable /var/log/pods is reported before the first pod needs it.
+        KubeletLogs.Pods(_files);
     }
 
     /// <summary>Where the host's / is mounted (a sidecar sees the host under e.g. /host).</summary>
@@ -50,6 +52,13 @@ public sealed class IdentityResolver
 
     /// <summary>Disk lookups that found a file or directory but could not read or parse it (permissions, malformed JSON).</summary>
     public long FailedLookups => _files.Failed;
+
+    /// <summary>
+    /// Why the node's disk gave less than it should, once per cause: a <c>/var/log/pods</c> that
+    /// is a file, a dangling symlink or unreadable, entries not named as the kubelet names them,
+    /// and the like. Identity then falls back to what the cgroup path tells.
+    /// </summary>
+    public IReadOnlyList<string> Warnings => _files.Warnings;
 
     /// <summary>Disk lookups whose file or directory did not exist (normal on a node without that runtime).</summary>
     public long MissingLookups => _files.Missing;

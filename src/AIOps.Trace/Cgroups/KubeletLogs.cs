@@ -30,7 +30,10 @@ internal static class KubeletLogs
         {
             string[] parts = dir.Split('_');
             if (parts.Length != 3 || parts[0].Length == 0 || parts[1].Length == 0 || parts[2].Length == 0)
+            {
+                files.Warn("pods-names", $"{files.Under(PodsDir)} holds entries not named <namespace>_<pod>_<uid> (e.g. '{dir}'): ignored");
                 continue;
+            }
             string uid = parts[2].Replace('_', '-');
             string[] containers = files.List($"{PodsDir}/{dir}", directories: true);
             Array.Sort(containers, StringComparer.Ordinal);

@@ -18,6 +18,8 @@ public static class SnapshotJson
         w.WriteStartObject("kernel");
         w.WriteString("release", s.Kernel.Release);
         w.WriteBoolean("btf", s.Kernel.Btf);
+        if (s.Kernel.BtfFile is not null)
+            w.WriteString("btf_file", s.Kernel.BtfFile);
         w.WriteString("ring", s.Kernel.Ring);
         w.WriteString("attach", s.Kernel.Attach);
         w.WriteString("throttle_source", s.Kernel.ThrottleSource);

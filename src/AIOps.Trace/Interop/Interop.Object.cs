@@ -7,6 +7,9 @@ internal static partial class Interop
     [LibraryImport(Shim, EntryPoint = "aiops_object_open", StringMarshalling = StringMarshalling.Utf8)]
     internal static unsafe partial int ObjectOpen(byte* data, ulong size, string name, out IntPtr obj);
 
+    [LibraryImport(Shim, EntryPoint = "aiops_object_open_btf", StringMarshalling = StringMarshalling.Utf8)]
+    internal static unsafe partial int ObjectOpenBtf(byte* data, ulong size, string name, string? btfPath, out IntPtr obj);
+
     [LibraryImport(Shim, EntryPoint = "aiops_object_close")]
     internal static partial void ObjectClose(IntPtr obj);
 
@@ -33,4 +36,7 @@ internal static partial class Interop
 
     [LibraryImport(Shim, EntryPoint = "aiops_probe_prog_type")]
     internal static partial int ProbeProgType(uint progType);
+
+    [LibraryImport(Shim, EntryPoint = "aiops_probe_helper")]
+    internal static partial int ProbeHelper(uint progType, uint helperId);
 }

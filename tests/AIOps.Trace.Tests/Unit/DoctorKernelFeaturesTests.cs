@@ -1,3 +1,4 @@
+using System.Text.Json;
 using AIOps.Trace.Bpf;
 
 namespace AIOps.Trace.Tests.Unit;
@@ -20,7 +21,7 @@ public sealed class DoctorKernelFeaturesTests : IDisposable
     private static readonly BpfProbes Kernel54 = new(_ => 1, t => t == KernelFeatures.ProgTracing ? 0 : 1, () => null);
 
     [Fact]
-    public void Without_btf_tp_btf_is_out_and_raw_tp_is_the_attach()
+    public void Without_btf_the_doctor_names_the_missing_btf_and_chooses_procfs()
     {
         Write("/proc/sys/kernel/osrelease", "5.4.0-fake\n");
         Write("/proc/self/status", "Name:\tx\nCapEff:\t000001ffffffffff\n");
@@ -37,14 +38,137 @@ public sealed class DoctorKernelFeaturesTests : IDisposable
         Assert.True(f.Tracepoint.Available);
         Assert.False(f.Kprobes.Available);
         Assert.False(f.Fentry.Available);
-        Assert.Equal("ebpf", f.Tier.Mode);
-        Assert.Equal("raw_tp", f.Tier.Attach);
-        Assert.Equal("ringbuf", f.Tier.Transport);
-        Assert.Equal("cgroupfs", f.Tier.ThrottleSource);
+        // The CO-RE programs cannot load without a description of the kernel's types.
+        Assert.Equal("procfs", f.Tier.Mode);
         Assert.Contains(f.Tier.CannotMeasure, g => g.Contains("throttling only from cpu.stat"));
         Assert.All(f.Capabilities, c => Assert.True(c.Available, c.Name));
         // No mountinfo under the fake root.
         Assert.Equal("unknown", f.CgroupLayout);
+
+        // What a user reads: the missing feature, what would fix it, and the fallback taken.
+        string text = Text(f);
+        Assert.Matches(@"(?m)^btf\s+no\s+/sys/kernel/btf/vmlinux is missing \(CONFIG_DEBUG_INFO_BTF unset\): the CO-RE programs need --btf PATH \(a BTF file or a BTFHub archive directory\), else procfs sampling", text);
+        Assert.Matches(@"(?m)^chosen tier\s+procfs sampling, throttling from cgroupfs \(no BTF for the CO-RE programs \(/sys/kernel/btf/vmlinux is missing and no --btf was given\)\)$", text);
+        using JsonDocument json = Json(f);
+        JsonElement btf = json.RootElement.GetProperty("features").GetProperty("btf");
+        Assert.False(btf.GetProperty("available").GetBoolean());
+        Assert.Contains("--btf PATH", btf.GetProperty("detail").GetString());
+        Assert.Equal("procfs", json.RootElement.GetProperty("tier").GetProperty("mode").GetString());
+        Assert.Contains("no --btf was given", json.RootElement.GetProperty("tier").GetProperty("why").GetString());
+    }
+
+    [Fact]
+    public void Without_kernel_btf_an_external_btf_brings_back_the_ebpf_tier_on_raw_tp()
+    {
+        Write("/proc/sys/kernel/osrelease", "5.4.0-fake\n");
+        Write("/proc/self/status", "CapEff:\t000001ffffffffff\n");
+        Write("/sys/kernel/tracing/events/sched/README", "");
+        string external = Path.Combine(_root, "btfhub");
+        Directory.CreateDirectory(Path.Combine(external, $"ubuntu/20.04/{BtfFile.Arch}"));
+        File.Copy("/sys/kernel/btf/vmlinux", Path.Combine(external, $"ubuntu/20.04/{BtfFile.Arch}/5.4.0-fake.btf"));
+
+        KernelFeatures f = KernelFeatures.Probe(_root, Kernel54, external);
+
+        Assert.True(f.Btf.Available);
+        Assert.Equal($"external: {external}/ubuntu/20.04/{BtfFile.Arch}/5.4.0-fake.btf (--btf; /sys/kernel/btf/vmlinux is missing, so no tp_btf or fentry)", f.Btf.Detail);
+        Assert.False(f.TpBtf.Available);
+        Assert.Equal(("ebpf", "ringbuf", "raw_tp"), (f.Tier.Mode, f.Tier.Transport, f.Tier.Attach));
+        Assert.Matches(@"(?m)^chosen tier\s+eBPF: ringbuf \+ raw_tp", Text(f));
+    }
+
+    [Fact]
+    public void A_bad_external_btf_is_an_error_not_a_finding()
+    {
+        Write("/proc/sys/kernel/osrelease", "5.4.0-fake\n");
+        Write("/btf/junk.btf", "this is not BTF at all");
+        var e = Assert.Throws<BtfFileException>(() => KernelFeatures.Probe(_root, Kernel54, _root + "/btf/junk.btf"));
+        Assert.Contains("is not BTF", e.Message);
+        e = Assert.Throws<BtfFileException>(() => KernelFeatures.Probe(_root, Kernel54, _root + "/btf"));
+        Assert.Contains("holds no BTF for kernel 5.4.0-fake", e.Message);
+    }
+
+    [Fact]
+    public void Without_the_bpf_syscall_the_doctor_names_it_and_chooses_procfs()
+    {
+        // A kernel built without CONFIG_BPF_SYSCALL (or a seccomp filter) answers every bpf() with ENOSYS.
+        Write("/sys/kernel/btf/vmlinux", "");
+        Write("/proc/self/status", "CapEff:\t000001ffffffffff\n");
+        const int ENOSYS = 38;
+        var noSyscall = new BpfProbes(_ => -ENOSYS, _ => -ENOSYS, () => null, (_, _) => -ENOSYS);
+
+        KernelFeatures f = KernelFeatures.Probe(_root, noSyscall);
+
+        Assert.False(f.BpfSyscall.Available);
+        Assert.Equal("procfs", f.Tier.Mode);
+        string text = Text(f);
+        Assert.Matches(@"(?m)^bpf_syscall\s+no\s+bpf\(BPF_MAP_CREATE\) of an array map: probe failed with ENOSYS$", text);
+        Assert.Matches(@"(?m)^chosen tier\s+procfs sampling, throttling from cgroupfs \(the bpf syscall is not usable: bpf\(BPF_MAP_CREATE\) of an array map: probe failed with ENOSYS\)$", text);
+        Assert.Matches(@"(?m)^cannot measure\s+who preempted", text);
+        Assert.Matches(@"(?m)^cgroup ids\s+procfs: ", text);
+        using JsonDocument json = Json(f);
+        JsonElement tier = json.RootElement.GetProperty("tier");
+        Assert.Equal(("procfs", "none", "procfs"), (tier.GetProperty("mode").GetString(), tier.GetProperty("transport").GetString(), tier.GetProperty("attach").GetString()));
+        Assert.StartsWith("the bpf syscall is not usable", tier.GetProperty("why").GetString());
+        Assert.Contains("ENOSYS", json.RootElement.GetProperty("features").GetProperty("bpf_syscall").GetProperty("detail").GetString());
+    }
+
+    [Fact]
+    public void A_tracer_that_could_not_load_makes_procfs_the_tier_with_its_reason()
+    {
+        Write("/sys/kernel/btf/vmlinux", "");
+        var failed = new BpfProbes(_ => 1, _ => 1, () => new TracerTrial(false, "none", "none", null, "", "load aiops_sched.bpf.o failed: EPERM"));
+        KernelFeatures f = KernelFeatures.Probe(_root, failed);
+        Assert.Matches(@"(?m)^chosen tier\s+procfs sampling, throttling from cgroupfs \(eBPF did not load: load aiops_sched.bpf.o failed: EPERM\)$", Text(f));
+    }
+
+    [Fact]
+    public void Before_4_18_the_cgroup_id_helper_is_missing_and_ids_come_through_co_re()
+    {
+        Write("/sys/kernel/btf/vmlinux", "");
+        Write("/sys/kernel/tracing/events/sched/README", "");
+        Write("/proc/self/status", "CapEff:\t000001ffffffffff\n");
+        // A 4.14-like kernel: no ring buffer, no raw_tp, no tracing programs, no cgroup id helper.
+        var kernel414 = new BpfProbes(
+            m => m == KernelFeatures.MapRingBuf ? 0 : 1,
+            p => p == KernelFeatures.ProgTracepoint ? 1 : 0,
+            () => null,
+            (p, h) => h == KernelFeatures.HelperGetCurrentCgroupId ? 0 : 1);
+
+        KernelFeatures f = KernelFeatures.Probe(_root, kernel414);
+
+        Assert.False(f.CgroupIdHelper.Available);
+        Assert.Equal(("ebpf", "perfbuf", "tracepoint"), (f.Tier.Mode, f.Tier.Transport, f.Tier.Attach));
+        Assert.Equal("co-re", f.Tier.CgroupId);
+        Assert.StartsWith("bpf_get_current_cgroup_id is missing (kernels before 4.18): read from the task through CO-RE", f.Tier.CgroupIdWhy);
+        Assert.Matches(@"(?m)^cgroup_id_helper\s+no\s+bpf_get_current_cgroup_id \(4\.18\+\): the kernel refuses it$", Text(f));
+        Assert.Equal("co-re", Json(f).RootElement.GetProperty("tier").GetProperty("cgroup_id").GetString());
+    }
+
+    [Theory]
+    [InlineData(true, "hybrid", "names the unified hierarchy's cgroup, but the cpu controller is on cgroup v1")]
+    [InlineData(true, "v1", "names the unified hierarchy's cgroup, but the cpu controller is on cgroup v1")]
+    [InlineData(true, "v2", "which bpf_get_current_cgroup_id does not give for a cgroup without the cpu controller enabled")]
+    [InlineData(false, "v2", "is missing (kernels before 4.18)")]
+    public void Cgroup_ids_are_read_through_co_re_whatever_the_helper_and_layout(bool helper, string layout, string why)
+    {
+        (string source, string reason) = KernelFeatures.ChooseCgroupId(new FeatureCheck("cgroup_id_helper", helper, ""), layout);
+        Assert.Equal("co-re", source);
+        Assert.Contains(why, reason);
+    }
+
+    private static string Text(KernelFeatures f)
+    {
+        var o = new StringWriter();
+        AIOps.Trace.Cli.DoctorCommand.WriteText(o, f);
+        return o.ToString();
+    }
+
+    private static JsonDocument Json(KernelFeatures f)
+    {
+        var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer))
+            AIOps.Trace.Cli.DoctorCommand.WriteJson(w, f);
+        return JsonDocument.Parse(buffer.ToArray());
     }
 
     [Fact]

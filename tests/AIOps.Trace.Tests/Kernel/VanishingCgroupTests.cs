@@ -1,0 +1,72 @@
+using AIOps.Trace.Cgroups;
+using AIOps.Trace.Diagnosis;
+
+namespace AIOps.Trace.Tests.Kernel;
+
+/// <summary>
+/// Real cgroups removed between the steps that read them: the figures, limits, identity and
+/// diagnosis of a window, and the readers one by one. The container is reported with what was
+/// seen, or skipped; nothing throws.
+/// </summary>
+public sealed class VanishingCgroupTests : KernelTestBase
+{
+    [Fact]
+    public void A_cgroup_removed_between_reads_reads_as_gone()
+    {
+        TestCgroup cg = NewCgroup("vanish-read");
+        cg.WriteCpu("cpu.cfs_quota_us", "50000");
+        CgroupMounts mounts = CgroupMounts.Discover();
+        var reader = new CgroupReader(mounts);
+        var index = new CgroupIndex(mounts.ForController("cpu")!.MountPoint);
+        Track(cg.Start(TestCgroup.BusyLoop)).WaitForExit(300);
+
+        Assert.NotNull(reader.ReadCpuStat(cg.RelativePath));
+        Assert.True(reader.ReadCpuUsageNs(cg.RelativePath) > 0);
+        Assert.Equal(50000, reader.ReadCpuLimits(cg.RelativePath).QuotaUs);
+        ulong id = index.IdOf(cg.RelativePath) ?? throw new InvalidOperationException("no inode for the test cgroup");
+
+        cg.Dispose();
+
+        Assert.Null(reader.ReadCpuStat(cg.RelativePath));
+        Assert.Equal(-1, reader.ReadCpuUsageNs(cg.RelativePath));
+        Assert.Equal(CpuLimits.Unknown, reader.ReadCpuLimits(cg.RelativePath));
+        Assert.Null(index.IdOf(cg.RelativePath));
+        index.Refresh();
+        Assert.False(index.Entries.ContainsKey(id));
+    }
+
+    [Theory]
+    [InlineData(EngineMode.Ebpf)]
+    [InlineData(EngineMode.Procfs)]
+    public void A_container_removed_mid_window_is_reported_with_what_was_seen_and_diagnosed(EngineMode mode)
+    {
+        TestCgroup stays = NewCgroup("vanish-stays"), goes = NewCgroup("vanish-goes");
+        TraceEngine engine = StartEngine(new EngineOptions { Mode = mode, PollInterval = TimeSpan.FromMilliseconds(100) });
+        PerCpuTime before = PerCpuTime.Read();
+        Track(stays.Start(TestCgroup.BusyLoop, cpu: 1));
+        var doomed = Track(goes.Start(TestCgroup.BusyLoop, cpu: 1));
+        Thread.Sleep(1500);
+        doomed.Kill();
+        doomed.WaitForExit();
+        goes.Dispose(); // rmdir in every hierarchy, while the engine still holds its accumulator
+
+        using EngineSnapshot window = engine.CollectWindow();
+        IReadOnlyList<ContainerDiagnosis> diagnoses = WindowDiagnosis.Diagnose(window, new CgroupReader(engine.Mounts), PerCpuTime.Read().BusySince(before));
+
+        ContainerSnapshot gone = Assert.Single(window.Containers, c => c.CgroupPath == goes.RelativePath);
+        Assert.True(gone.Ended);
+        Assert.Equal(-1, gone.CpuUsageNs); // its counters went with it
+        Assert.True(gone.Involuntary > 0 || gone.RunQueue.Count > 0, "what was seen before it went is kept");
+        Assert.Equal(ContainerNaming.FromPath(goes.RelativePath).Name, gone.Identity!.Name);
+        ContainerSnapshot live = Assert.Single(window.Containers, c => c.CgroupPath == stays.RelativePath);
+        Assert.False(live.Ended);
+        Assert.True(live.CpuUsageNs > 0);
+        Assert.Contains(diagnoses, d => d.Container.CgroupPath == goes.RelativePath);
+
+        // The next window forgets it: no event, no directory.
+        Thread.Sleep(300);
+        engine.CollectWindow().Dispose();
+        using EngineSnapshot next = engine.CollectWindow();
+        Assert.DoesNotContain(next.Containers, c => c.CgroupPath == goes.RelativePath);
+    }
+}
