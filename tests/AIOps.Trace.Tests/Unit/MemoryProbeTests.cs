@@ -259,6 +259,13 @@ public sealed class MemoryProbeTests
     public void Keyed_files_parse(string text, string key, long value) => Assert.Equal(value, MemoryFiles.KeyedValue(text, key));
 
     [Fact]
+    public void The_default_probes_include_memory()
+    {
+        var context = new ResourceProbeContext(CgroupMounts.Parse(CgroupsMountsTests.PureV2, readFile: _ => "memory\n"), "/");
+        Assert.Single(ResourceProbes.Default(context), p => p is MemoryProbe && p.Resource == "memory");
+    }
+
+    [Fact]
     public void Vmstat_without_the_reclaim_counters_is_unknown() =>
         Assert.Equal(-1, MemoryFiles.HostReclaimScanned("nr_free_pages 1\npgscan_kswapd 5\n"));
 
