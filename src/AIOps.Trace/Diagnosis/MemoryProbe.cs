@@ -66,8 +66,10 @@ public sealed class MemoryProbe : IResourceProbe
         _thresholds = thresholds;
     }
 
+    /// <inheritdoc />
     public string Resource => MemoryDiagnosis.Resource;
 
+    /// <inheritdoc />
     public IResourceReading? Read(string cgroupPath)
     {
         ArgumentNullException.ThrowIfNull(cgroupPath);
@@ -87,6 +89,7 @@ public sealed class MemoryProbe : IResourceProbe
         return cgroup with { HostPsiSomeAvg10 = avg10, HostPsiSomeTotalUs = totalUs, HostAvailableRatio = available, HostReclaimScanned = reclaim };
     }
 
+    /// <inheritdoc />
     public ResourceDiagnosis Diagnose(string cgroupPath, IResourceReading? start, IResourceReading end, double seconds)
     {
         if (end is not MemoryReading now)
@@ -134,7 +137,9 @@ public sealed class MemoryProbe : IResourceProbe
             HostPsiSomePercent = psi,
             HostAvailableRatio = end.HostAvailableRatio,
             // Host reclaim needs a start: the total since boot says nothing about this window.
-            HostReclaimPages = start is null || end.HostReclaimScanned < 0 ? -1 : Delta(start.HostReclaimScanned, end.HostReclaimScanned),
+            HostReclaimPages = start is null || start.HostReclaimScanned < 0 || end.HostReclaimScanned < 0
+                ? -1
+                : Delta(start.HostReclaimScanned, end.HostReclaimScanned),
         };
     }
 

@@ -243,6 +243,16 @@ public sealed class MemoryProbeTests
         Assert.Equal(-1, e.HighEvents);
     }
 
+    [Fact]
+    public void Host_reclaim_is_unknown_unless_both_readings_have_it()
+    {
+        var start = new MemoryReading(0, 1, 10, 100, 0, -1, 0, 0, 1000, 0.5, -1);
+        MemoryReading end = start with { Timestamp = Stopwatch.Frequency, HostReclaimScanned = 9_000_000 };
+
+        Assert.Equal(-1, MemoryProbe.Evidence(start, end, 1).HostReclaimPages); // not nine million pages in one second
+        Assert.Equal(0, MemoryProbe.Evidence(start with { HostReclaimScanned = 9_000_000 }, end, 1).HostReclaimPages);
+    }
+
     [Theory]
     [InlineData("9223372036854771712", -1L)]
     [InlineData("9223372036854710272", -1L)] // PAGE_COUNTER_MAX with 64 KiB pages
