@@ -17,11 +17,22 @@ public sealed record MemoryEvidence
     /// <summary>memory.high breaches (v2 memory.events high), delta; -1 on v1, which has no memory.high.</summary>
     public long HighEvents { get; init; } = -1;
 
-    /// <summary>Host PSI memory "some" avg10, percent; -1 when PSI is off.</summary>
-    public double HostPsiSomeAvg10 { get; init; } = -1;
+    /// <summary>
+    /// Share of the window (percent) in which some task on the host stalled on memory: host PSI
+    /// "some", from its stall-time total (avg10 when there is no start reading); -1 when PSI is off.
+    /// </summary>
+    public double HostPsiSomePercent { get; init; } = -1;
 
     /// <summary>MemAvailable / MemTotal of the host; -1 unknown.</summary>
     public double HostAvailableRatio { get; init; } = -1;
+
+    /// <summary>
+    /// Pages the host's own reclaim scanned over the window (/proc/vmstat pgscan_kswapd +
+    /// pgscan_direct, which leave out reclaim inside a cgroup's limit); -1 unknown. Host PSI
+    /// also counts tasks stalled at their own cgroup's limit, so PSI without host reclaim is a
+    /// limited neighbour, not host pressure.
+    /// </summary>
+    public long HostReclaimPages { get; init; } = -1;
 }
 
 public sealed record MemoryThresholds
@@ -29,7 +40,7 @@ public sealed record MemoryThresholds
     /// <summary>Usage / limit at or above which the container is at its limit.</summary>
     public double AtLimitRatio { get; init; } = 0.90;
 
-    /// <summary>PSI some avg10 (%) at or above which the host is under memory pressure.</summary>
+    /// <summary>PSI "some" share of the window (%) at or above which the host is under memory pressure.</summary>
     public double HostPsiPercent { get; init; } = 10;
 
     /// <summary>MemAvailable share below which the host is under memory pressure (when PSI is off).</summary>
@@ -63,10 +74,11 @@ public static class MemoryDiagnosis
         if (e.HighEvents >= 0 && path.Ask("memory.high breaches", "high_events", e.HighEvents, 1))
             return path.Decide(Resource, Outcomes.HighThrottled, $"high throttled: memory.high was exceeded {e.HighEvents} times; the kernel throttles its allocations");
 
-        if (e.HostPsiSomeAvg10 >= 0)
+        if (e.HostPsiSomePercent >= 0)
         {
-            if (path.Ask("host memory pressure (PSI)", "host_psi_some_avg10", e.HostPsiSomeAvg10, t.HostPsiPercent))
-                return path.Decide(Resource, Outcomes.HostPressure, $"host pressure: tasks on the host stalled on memory {e.HostPsiSomeAvg10:0.#}% of the last 10 s");
+            if (path.Ask("host memory pressure (PSI)", "host_psi_some_pct", e.HostPsiSomePercent, t.HostPsiPercent)
+                && (e.HostReclaimPages < 0 || path.Ask("host reclaiming (not only cgroup limits)", "host_reclaim_pages", e.HostReclaimPages, 1)))
+                return path.Decide(Resource, Outcomes.HostPressure, $"host pressure: tasks on the host stalled on memory {e.HostPsiSomePercent:0.#}% of the time");
         }
         else if (e.HostAvailableRatio >= 0)
         {

@@ -35,7 +35,7 @@ public static class ResourceProbes
     public static IReadOnlyList<IResourceProbe> Default(ResourceProbeContext context)
     {
         var probes = new List<IResourceProbe>();
-        // Each resource adds its probe here (memory, disk, network).
+        probes.Add(new MemoryProbe(context));
         probes.Add(new NetworkProbe(context));
         return probes;
     }

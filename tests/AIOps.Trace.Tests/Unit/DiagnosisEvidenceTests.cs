@@ -96,7 +96,7 @@ public sealed class DiagnosisEvidenceTests
     [Fact]
     public void The_json_form_has_outcome_path_and_null_for_missing_values()
     {
-        ResourceDiagnosis d = MemoryDiagnosis.Diagnose(new MemoryEvidence { OomKills = -1, HostPsiSomeAvg10 = -1, HostAvailableRatio = -1 });
+        ResourceDiagnosis d = MemoryDiagnosis.Diagnose(new MemoryEvidence { OomKills = -1, HostPsiSomePercent = -1, HostAvailableRatio = -1 });
         var buffer = new ArrayBufferWriter<byte>();
         using (var w = new Utf8JsonWriter(buffer))
             DiagnosisWriter.WriteJson(w, d);

@@ -7,7 +7,7 @@ public sealed class DiagnosisResourceTests
 {
     private static readonly MemoryEvidence QuietMemory = new()
     {
-        OomKills = 0, UsageBytes = 100 << 20, LimitBytes = 512 << 20, LimitHits = 0, HighEvents = 0, HostPsiSomeAvg10 = 0.2, HostAvailableRatio = 0.6,
+        OomKills = 0, UsageBytes = 100 << 20, LimitBytes = 512 << 20, LimitHits = 0, HighEvents = 0, HostPsiSomePercent = 0.2, HostAvailableRatio = 0.6,
     };
 
     [Theory]
@@ -30,9 +30,12 @@ public sealed class DiagnosisResourceTests
         { "at limit, not hit", QuietMemory with { UsageBytes = 500 << 20 }, Outcomes.NotLimited },
         { "high", QuietMemory with { HighEvents = 7 }, Outcomes.HighThrottled },
         { "v1 has no high", QuietMemory with { HighEvents = -1 }, Outcomes.NotLimited },
-        { "psi", QuietMemory with { HostPsiSomeAvg10 = 35 }, Outcomes.HostPressure },
-        { "no psi, low available", QuietMemory with { HostPsiSomeAvg10 = -1, HostAvailableRatio = 0.02 }, Outcomes.HostPressure },
-        { "no psi, no meminfo", QuietMemory with { HostPsiSomeAvg10 = -1, HostAvailableRatio = -1 }, Outcomes.Undecidable },
+        { "psi", QuietMemory with { HostPsiSomePercent = 35 }, Outcomes.HostPressure },
+        { "psi while the host reclaims", QuietMemory with { HostPsiSomePercent = 35, HostReclaimPages = 4096 }, Outcomes.HostPressure },
+        { "psi from cgroup limits only (no host reclaim)", QuietMemory with { HostPsiSomePercent = 35, HostReclaimPages = 0 }, Outcomes.NotLimited },
+        { "low psi, host reclaims", QuietMemory with { HostPsiSomePercent = 2, HostReclaimPages = 4096 }, Outcomes.NotLimited },
+        { "no psi, low available", QuietMemory with { HostPsiSomePercent = -1, HostAvailableRatio = 0.02 }, Outcomes.HostPressure },
+        { "no psi, no meminfo", QuietMemory with { HostPsiSomePercent = -1, HostAvailableRatio = -1 }, Outcomes.Undecidable },
         { "no oom counter", QuietMemory with { OomKills = -1 }, Outcomes.Undecidable },
         { "unlimited", QuietMemory with { LimitBytes = -1 }, Outcomes.NotLimited },
     };

@@ -1,0 +1,92 @@
+using System.Diagnostics;
+using AIOps.Trace.Cgroups;
+using AIOps.Trace.Diagnosis;
+
+namespace AIOps.Trace.Tests.Kernel.Scenarios;
+
+/// <summary>
+/// The memory diagnosis proven on induced faults in real v1 memory cgroups: each scenario runs
+/// for real and the memory tree, fed by the probe <see cref="ResourceProbes.Default"/> registers,
+/// must decide its outcome. Runs AIOPS_SCENARIO_RUNS times (default 1) and appends the rows the
+/// Scenarios target turns into the memory confusion matrix.
+/// </summary>
+[Trait("Category", "Scenario")]
+public sealed class MemoryScenarioTests : KernelTestBase
+{
+    private static readonly string[] LimitedOutcomes =
+        [Outcomes.OomAtLimit, Outcomes.LimitReclaim, Outcomes.HighThrottled, Outcomes.HostPressure];
+
+    public static TheoryData<string> Names => new(MemoryScenario.All.Select(s => s.Name));
+
+    [Theory]
+    [MemberData(nameof(Names))]
+    public void Scenario_is_decided_right(string name)
+    {
+        MemoryScenario scenario = MemoryScenario.All.Single(s => s.Name == name);
+        int runs = int.TryParse(Environment.GetEnvironmentVariable("AIOPS_SCENARIO_RUNS"), out int n) && n > 0 ? n : 1;
+        TraceEngine engine = StartEngine();
+        var decided = new List<string>();
+        for (int i = 0; i < runs; i++)
+            decided.Add(RunOnce(engine, scenario, out string detail) + "\t" + detail);
+        RecordRows(scenario, decided);
+
+        List<string> outcomes = decided.Select(d => d.Split('\t')[0]).ToList();
+        int right = outcomes.Count(o => o == scenario.Expected);
+        // Target: right in at least 19 of 20 runs, and never a different limited outcome.
+        Assert.True(right >= Math.Ceiling(0.95 * runs), $"{name}: {right}/{runs} decided {scenario.Expected}:\n{string.Join('\n', decided)}");
+        Assert.DoesNotContain(outcomes, o => o != scenario.Expected && LimitedOutcomes.Contains(o) && LimitedOutcomes.Contains(scenario.Expected));
+    }
+
+    private string RunOnce(TraceEngine engine, MemoryScenario scenario, out string detail)
+    {
+        var processes = new List<Process>();
+        // On the root file system, not tmpfs: tmpfs reads holes from the shared zero page and
+        // would charge nothing to the cgroup.
+        string sparse = $"/var/tmp/aiops-memory-scenario-{Guid.NewGuid():N}";
+        using TestCgroup target = TestCgroup.Create("t"), neighbour = TestCgroup.Create("n");
+        try
+        {
+            using (var f = new FileStream(sparse, FileMode.CreateNew))
+                f.SetLength(MemoryScenario.SparseFileBytes);
+            scenario.Arrange(new ScenarioSetup(target, neighbour, processes), sparse);
+            Thread.Sleep(700); // workloads reach their limits
+            engine.CollectWindow().Dispose();
+            var resources = new ResourceSampler(ResourceProbes.Default(new ResourceProbeContext(engine.Mounts, "/")));
+            resources.Baseline(engine.CgroupPaths());
+            PerCpuTime before = PerCpuTime.Read();
+            Thread.Sleep(3000);
+            using EngineSnapshot window = engine.CollectWindow();
+            IReadOnlyDictionary<int, double> busy = PerCpuTime.Read().BusySince(before);
+
+            ResourceDiagnosis? memory = WindowDiagnosis.Diagnose(window, new CgroupReader(engine.Mounts), busy, resources: resources)
+                .SingleOrDefault(r => r.Container.CgroupPath == target.RelativePath)?.For(MemoryDiagnosis.Resource);
+            if (memory is null)
+            {
+                detail = "target not in the window, or no memory verdict";
+                return "missing";
+            }
+            detail = string.Join("; ", memory.Path.Select(s => $"{s.Metric}={s.Value:0.###}")) + " | " + memory.Summary;
+            return memory.Outcome;
+        }
+        finally
+        {
+            // The workload may have been OOM-killed already: killing what is left must not throw.
+            foreach (Process p in processes)
+            {
+                try { p.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
+                p.WaitForExit(5000);
+                p.Dispose();
+            }
+            File.Delete(sparse);
+        }
+    }
+
+    /// <summary>Appends "scenario, expected, decided, detail" rows for the Scenarios target's confusion matrix.</summary>
+    private static void RecordRows(MemoryScenario scenario, List<string> decided)
+    {
+        string dir = Path.Combine(StructLayoutTests.RepoRoot(), "artifacts", "scenarios");
+        Directory.CreateDirectory(dir);
+        File.AppendAllLines(Path.Combine(dir, "memory.tsv"),
+            decided.Select(d => $"{scenario.Name}\t{scenario.Expected}\t{d}"));
+    }
+}
