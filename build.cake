@@ -405,6 +405,11 @@ void PrintConfusionMatrix(DirectoryPath rowsFolder)
         {
             kernels.AppendLine($"| {release} | {boot["seconds"]} s | doctor printed no JSON: {doctorText ?? "nothing"} |||||||||");
         }
+        Check("-", "doctor --json", doctorText == null ? "nothing" : doctorText.TrimStart().StartsWith("{") ? "printed" : "no JSON", "-", "a JSON document",
+            doctorText != null && doctorText.TrimStart().StartsWith("{"));
+        var requested = matrixTiers.Split(',', StringSplitOptions.RemoveEmptyEntries).Length;
+        var ran = lines.Count(l => l.StartsWith("tier "));
+        Check("-", "tiers run", $"{ran}", $"{requested} asked (--tiers={matrixTiers})", "all", ran == requested);
 
         foreach (var tier in lines.Where(l => l.StartsWith("tier ")).Select(l => l.Split(' ')[1]))
         {
