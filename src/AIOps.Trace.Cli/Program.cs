@@ -23,14 +23,17 @@ internal static class Program
                      --transport auto|ringbuf|perfbuf  --mode auto|ebpf|procfs
           diagnose   trace a window, then say per container why it is slow on CPU, with the evidence
                      --duration 10s  --container NAME|PATH  --json  (and the snapshot options)
+          serve      the sidecar: Prometheus /metrics, JSON API, live stream, until SIGTERM or Ctrl-C
+                     --listen 127.0.0.1:9464  --interval 1s  --token-file FILE (required off loopback)
+                     --node NAME  (and the watch options)
           doctor     what this kernel and process allow, and the tier snapshot would use
                      --json  --btf PATH
           help       this text
 
         --mode: ebpf (fails when BPF cannot load), procfs (samples /proc, no BPF, lower
         resolution) or auto (eBPF, else procfs; the default)
-        --host-root DIR (snapshot, watch, diagnose): where the host's / is mounted, e.g. a sidecar's /host
-        --btf PATH (snapshot, watch, diagnose, doctor): BTF for kernels without /sys/kernel/btf/vmlinux: a BTF
+        --host-root DIR (snapshot, watch, diagnose, serve): where the host's / is mounted, e.g. a sidecar's /host
+        --btf PATH (snapshot, watch, diagnose, serve, doctor): BTF for kernels without /sys/kernel/btf/vmlinux: a BTF
         file, or a BTFHub archive directory (<distro>/<version>/<arch>/<uname -r>.btf[.tar.xz])
         """;
 
@@ -49,6 +52,7 @@ internal static class Program
                 "watch" => WatchCommand.Run(new Arguments(args[1..], WatchCommand.Flags)),
                 "doctor" => DoctorCommand.Run(new Arguments(args[1..], DoctorCommand.Flags)),
                 "diagnose" => DiagnoseCommand.Run(new Arguments(args[1..], DiagnoseCommand.Flags)),
+                "serve" => ServeCommand.Run(new Arguments(args[1..], ServeCommand.Flags)),
                 _ => throw new UsageException($"unknown command '{args[0]}': expected snapshot, watch, doctor or help"),
             };
         }
