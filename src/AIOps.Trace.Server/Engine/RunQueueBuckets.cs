@@ -1,0 +1,62 @@
+using AIOps.Trace.Aggregation;
+
+namespace AIOps.Trace.Server.Engine;
+
+/// <summary>
+/// The run-queue latency buckets the sidecar publishes (Prometheus <c>le</c>, the stream, the
+/// JSON API): power-of-two microseconds from 1 µs to 2^22 µs (about 4.2 s), plus one bucket
+/// above. Powers of two of a microsecond are exact edges of the engine's log-linear histogram,
+/// so no fine bucket straddles one of these limits and folding loses nothing but resolution.
+/// </summary>
+public static class RunQueueBuckets
+{
+    /// <summary>Finite upper bounds in microseconds; bucket <c>Bounds.Length</c> holds everything above the last.</summary>
+    public static readonly long[] BoundsMicroseconds = Enumerable.Range(0, 23).Select(i => 1L << i).ToArray();
+
+    /// <summary>The same bounds in seconds, for the Prometheus histogram.</summary>
+    public static readonly double[] BoundsSeconds = BoundsMicroseconds.Select(us => us / 1e6).ToArray();
+
+    /// <summary>Buckets, the overflow one included.</summary>
+    public static int Count => BoundsMicroseconds.Length + 1;
+
+    /// <summary>
+    /// Calls <paramref name="visit"/> once per non-empty fine bucket of <paramref name="window"/>
+    /// with the published bucket it falls in, its representative value in ns (the bucket
+    /// midpoint clamped to the window's min and max, as the engine's quantiles use) and its count.
+    /// </summary>
+    public static void Fold(LogLinearHistogram window, Action<int, double, long> visit)
+    {
+        if (window.Count == 0)
+            return;
+        ReadOnlySpan<long> fine = window.Buckets;
+        for (int i = 0; i < fine.Length; i++)
+        {
+            long n = fine[i];
+            if (n == 0)
+                continue;
+            double representative;
+            if (i == fine.Length - 1)
+                representative = window.Max;
+            else
+            {
+                ulong lower = LogLinearHistogram.BucketLowerBound(i);
+                double mid = lower + (LogLinearHistogram.BucketUpperBound(i) - (double)lower) / 2.0;
+                representative = Math.Clamp(mid, window.Min, window.Max);
+            }
+            visit(IndexOf(representative), representative, n);
+        }
+    }
+
+    /// <summary>
+    /// The published bucket of a value in ns: the first whose bound it does not exceed, as
+    /// Prometheus places an observation, so the stream, the API and /metrics count alike.
+    /// </summary>
+    public static int IndexOf(double valueNs)
+    {
+        long[] bounds = BoundsMicroseconds;
+        for (int j = 0; j < bounds.Length; j++)
+            if (valueNs <= bounds[j] * 1000.0)
+                return j;
+        return bounds.Length;
+    }
+}
