@@ -172,16 +172,17 @@ Task("Publish")
 });
 
 Task("Run")
-    .Description("Publishes, then runs the main job, `aiops-trace watch`, in the foreground; Ctrl-C stops it.")
+    .Description("Publishes, then runs the main job, the sidecar `aiops-trace serve`, in the foreground; Ctrl-C stops it.")
     .IsDependentOn("Publish")
     .Does(() =>
 {
-    // The live per-container view until the sidecar's `serve` exists. Stopped with Ctrl-C: exit 0,
-    // or 128 + SIGINT when it does not catch it, is a normal stop.
-    var (exitCode, interrupted) = RunOnConsole(cliBinary.FullPath, "watch");
+    // The sidecar on loopback: it prints its URL (dashboard, /metrics, /api/v1) once listening.
+    // Ctrl-C stops the server and detaches the programs: exit 0, or 128 + SIGINT when it does not
+    // catch it, is a normal stop.
+    var (exitCode, interrupted) = RunOnConsole(cliBinary.FullPath, "serve");
     if (exitCode != 0 && !(interrupted && exitCode == 130))
     {
-        throw new Exception($"`aiops-trace watch` exited with code {exitCode}.");
+        throw new Exception($"`aiops-trace serve` exited with code {exitCode}.");
     }
 });
 

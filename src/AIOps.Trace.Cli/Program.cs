@@ -23,6 +23,9 @@ internal static class Program
                      --transport auto|ringbuf|perfbuf  --mode auto|ebpf|procfs
           diagnose   trace a window, then say per container why it is slow on CPU, with the evidence
                      --duration 10s  --container NAME|PATH  --json  (and the snapshot options)
+          serve      the sidecar: Prometheus /metrics, JSON API, live stream, until SIGTERM or Ctrl-C
+                     --listen 127.0.0.1:9464  --interval 1s  --token-file FILE (required off loopback)
+                     --node NAME  (and the watch options)
           top        a live table of every container, longest p99 run-queue latency first, until Ctrl-C
                      --interval 1s  --once (one table, then exit; also when stdout is not a terminal)  --rows 40
                      (and --cgroup, --attach, --transport, --mode as for watch)
@@ -32,7 +35,7 @@ internal static class Program
 
         --mode: ebpf (fails when BPF cannot load), procfs (samples /proc, no BPF, lower
         resolution) or auto (eBPF, else procfs; the default)
-        --host-root DIR (snapshot, watch, top, diagnose): where the host's / is mounted, e.g. a sidecar's /host
+        --host-root DIR (snapshot, watch, top, diagnose, serve): where the host's / is mounted, e.g. a sidecar's /host
         """;
 
     public static int Main(string[] args)
@@ -50,6 +53,7 @@ internal static class Program
                 "watch" => WatchCommand.Run(new Arguments(args[1..], WatchCommand.Flags)),
                 "doctor" => DoctorCommand.Run(new Arguments(args[1..], DoctorCommand.Flags)),
                 "diagnose" => DiagnoseCommand.Run(new Arguments(args[1..], DiagnoseCommand.Flags)),
+                "serve" => ServeCommand.Run(new Arguments(args[1..], ServeCommand.Flags)),
                 "top" => TopCommand.Run(new Arguments(args[1..], TopCommand.Flags)),
                 _ => throw new UsageException($"unknown command '{args[0]}': expected snapshot, watch, doctor or help"),
             };

@@ -1,0 +1,73 @@
+using System.Globalization;
+using System.Net;
+using AIOps.Trace.Server;
+
+namespace AIOps.Trace.Cli;
+
+/// <summary>
+/// `aiops-trace serve`: the sidecar. The engine runs inside an HTTP server (metrics, JSON API,
+/// live stream) until SIGTERM or Ctrl-C; then the server stops and the engine detaches.
+/// </summary>
+internal static class ServeCommand
+{
+    public static readonly IReadOnlySet<string> Flags = new HashSet<string>();
+
+    public const string DefaultListen = "127.0.0.1:9464";
+
+    public static int Run(Arguments a)
+    {
+        TimeSpan interval = a.Duration("interval", TimeSpan.FromSeconds(1), TimeSpan.FromMilliseconds(100), TimeSpan.FromMinutes(10));
+        IPEndPoint listen = ParseListen(a.Value("listen") ?? DefaultListen);
+        string? token = a.Value("token-file") is { } file ? ReadToken(file) : null;
+        string node = a.Value("node") ?? Environment.GetEnvironmentVariable("NODE_NAME") ?? Environment.MachineName;
+        if (node.Length == 0)
+            throw new UsageException("--node '' is empty: expected the node's name");
+        EngineOptions engineOptions = Program.EngineOptions(a);
+        a.RejectUnknown();
+
+        var options = new SidecarOptions(listen, interval, token, node, engineOptions.HostRoot);
+        // Refused before anything is loaded: an open port without a token is never a default.
+        if (options.Refusal() is { } refusal)
+            throw new UsageException(refusal);
+
+        using TraceEngine engine = Program.StartEngine(engineOptions);
+        string how = engine.Kernel.Attach == "procfs"
+            ? "sampling procfs (no BPF)"
+            : $"tracing with {engine.Kernel.Attach} + {engine.Kernel.Ring}";
+        SidecarHost.RunAsync(engine, options, url =>
+        {
+            Console.Out.WriteLine($"aiops-trace: serving {url} ({how}, a window every {interval.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)}s" +
+                $"{(token is null ? "" : ", bearer token required")}); metrics at {url}metrics; Ctrl-C or SIGTERM stops");
+            Console.Out.Flush();
+        }).GetAwaiter().GetResult();
+        Console.Out.WriteLine("aiops-trace: stopped; programs detached");
+        return Program.ExitOk;
+    }
+
+    /// <summary>"HOST:PORT" with an IPv4 address, [IPv6] or localhost; port 0 picks a free one.</summary>
+    internal static IPEndPoint ParseListen(string text)
+    {
+        int colon = text.LastIndexOf(':');
+        if (colon > 0 && text[..colon] == "localhost" && int.TryParse(text[(colon + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out int port) && port <= 65535)
+            return new IPEndPoint(IPAddress.Loopback, port);
+        if (colon > 0 && IPEndPoint.TryParse(text, out IPEndPoint? e) && (text.Contains(']') || !text[..colon].Contains(':')))
+            return e;
+        throw new UsageException($"--listen '{text}' is not an address: expected HOST:PORT, e.g. {DefaultListen}, 0.0.0.0:9464 or [::1]:9464");
+    }
+
+    private static string ReadToken(string file)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText(file).Trim();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new UsageException($"--token-file '{file}' cannot be read: {e.Message}");
+        }
+        if (text.Length < 16 || text.Any(char.IsWhiteSpace))
+            throw new UsageException($"--token-file '{file}' does not hold a token: expected one line of at least 16 characters without spaces");
+        return text;
+    }
+}

@@ -1,0 +1,113 @@
+using System.Diagnostics;
+using System.Text.Json;
+using AIOps.Trace.Cgroups;
+using AIOps.Trace.Diagnosis;
+using AIOps.Trace.Server.Api;
+using AIOps.Trace.Server.Metrics;
+using AIOps.Trace.Server.Streaming;
+using Microsoft.Extensions.Hosting;
+
+namespace AIOps.Trace.Server.Engine;
+
+/// <summary>
+/// The engine as a hosted service: every interval it cuts a window, diagnoses it, folds it into
+/// the per-container state, updates the metrics, publishes the API view and pushes a frame.
+/// It never waits on a client: the view is swapped whole and frames are offered, not sent.
+/// </summary>
+public sealed class EngineService(TraceEngine engine, SidecarOptions options, SidecarMetrics metrics, StreamHub hub) : BackgroundService
+{
+    private readonly SidecarState _state = new(options.Node, metrics);
+    private volatile SidecarView _view = SidecarView.Empty;
+    private volatile string? _failure;
+    private long _windows, _lostTotal, _readerFailures;
+
+    public DateTimeOffset Started { get; } = DateTimeOffset.UtcNow;
+
+    /// <summary>The last window's view.</summary>
+    public SidecarView View => _view;
+
+    /// <summary>Containers held (for tests of bounded state).</summary>
+    internal int Tracked => _state.Count;
+
+    /// <summary>Why the sidecar is not ready, or null when it is.</summary>
+    public string? NotReady =>
+        _failure is { } f ? "the engine stopped: " + f
+        : engine.AttachedPrograms == 0 && engine.Kernel.Attach != "procfs" ? "no program is attached"
+        : _view.Window is null ? "no window was cut yet"
+        : null;
+
+    public EngineInfo Info() => new(
+        engine.Kernel.Attach == "procfs" ? "procfs" : "ebpf", engine.Kernel.Attach, engine.Kernel.Ring, engine.Kernel.ThrottleSource,
+        engine.AttachedPrograms, NotReady is null, Interlocked.Read(ref _windows), Interlocked.Read(ref _lostTotal),
+        Interlocked.Read(ref _readerFailures), _failure, hub.Clients, hub.DroppedFrames, Started);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await Task.Yield();
+        metrics.AttachedPrograms.Set(engine.AttachedPrograms);
+        var resources = new ResourceSampler(ResourceProbes.Default(new ResourceProbeContext(engine.Mounts, options.HostRoot)));
+        resources.Baseline(engine.CgroupPaths());
+        var cgroups = new CgroupReader(engine.Mounts);
+        PerCpuTime cpus = PerCpuTime.Read(options.HostRoot);
+        using var timer = new PeriodicTimer(options.Interval);
+        try
+        {
+            while (_failure is null && await timer.WaitForNextTickAsync(stoppingToken))
+                cpus = Cut(cgroups, resources, cpus);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private PerCpuTime Cut(CgroupReader cgroups, ResourceSampler resources, PerCpuTime cpusBefore)
+    {
+        long started = Stopwatch.GetTimestamp();
+        EngineSnapshot window;
+        try
+        {
+            window = engine.CollectWindow();
+        }
+        catch (InvalidOperationException e)
+        {
+            // The ring reader died: no later window can be trusted. Say so everywhere and stop.
+            Interlocked.Increment(ref _readerFailures);
+            metrics.ReaderFailures.Inc();
+            metrics.Ready.Set(0);
+            _failure = e.Message;
+            Console.Error.WriteLine("aiops-trace: " + e.Message.ReplaceLineEndings(" "));
+            return cpusBefore;
+        }
+        using (window)
+        {
+            PerCpuTime cpus = PerCpuTime.Read(options.HostRoot);
+            IReadOnlyList<ContainerDiagnosis> diagnoses;
+            try
+            {
+                diagnoses = WindowDiagnosis.Diagnose(window, cgroups, cpus.BusySince(cpusBefore), resources: resources);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // A cgroup vanishing under the reader: this window goes without verdicts, the figures still count.
+                Console.Error.WriteLine($"aiops-trace: window {Interlocked.Read(ref _windows) + 1} not diagnosed: {e.Message.ReplaceLineEndings(" ")}");
+                diagnoses = [];
+            }
+            var live = new HashSet<string>(engine.CgroupPaths(), StringComparer.Ordinal);
+            long seq = Interlocked.Increment(ref _windows);
+            var info = new WindowInfo(seq, DateTimeOffset.UtcNow, Math.Round(window.WindowSeconds, 4), window.LostEvents, window.Host.Cpus,
+                Math.Round(window.Host.IdleRatio, 3), Math.Round(Stopwatch.GetElapsedTime(started).TotalSeconds, 4));
+            (StreamFrame frame, SidecarView view) = _state.Apply(info, window, diagnoses, live);
+
+            Interlocked.Add(ref _lostTotal, window.LostEvents);
+            metrics.LostEvents.Inc(window.LostEvents);
+            metrics.Windows.Inc();
+            metrics.WindowSeconds.Set(window.WindowSeconds);
+            metrics.CutSeconds.Set(Stopwatch.GetElapsedTime(started).TotalSeconds);
+            metrics.AttachedPrograms.Set(engine.AttachedPrograms);
+            _view = view;
+            metrics.Ready.Set(NotReady is null ? 1 : 0);
+            hub.Publish(JsonSerializer.SerializeToUtf8Bytes(frame, ApiJson.Default.StreamFrame));
+            return cpus;
+        }
+    }
+}

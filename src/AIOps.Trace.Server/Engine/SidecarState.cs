@@ -1,0 +1,146 @@
+using System.Globalization;
+using AIOps.Trace.Diagnosis;
+using AIOps.Trace.Server.Api;
+using AIOps.Trace.Server.Metrics;
+
+namespace AIOps.Trace.Server.Engine;
+
+/// <summary>What the API serves between two windows: immutable, replaced whole by each window.</summary>
+public sealed record SidecarView(long Seq, WindowInfo? Window, IReadOnlyList<ContainerView> Containers,
+    IReadOnlyDictionary<string, ContainerDetailDocument> Details)
+{
+    public static readonly SidecarView Empty = new(0, null, [], new Dictionary<string, ContainerDetailDocument>());
+}
+
+/// <summary>
+/// Folds each window into per-container state kept since start, keeps the metrics in step and
+/// returns the stream frame and the API view for it. State is bounded: a container whose cgroup
+/// is gone is reported once more (<c>ended</c>), then dropped everywhere. Single-threaded: the
+/// engine loop calls it.
+/// </summary>
+internal sealed class SidecarState(string node, SidecarMetrics metrics)
+{
+    private readonly Dictionary<string, ContainerState> _byId = new(StringComparer.Ordinal);
+
+    /// <summary>Containers held (for tests of bounded state).</summary>
+    public int Count => _byId.Count;
+
+    /// <summary>Folds one window in.</summary>
+    /// <param name="live">Every cgroup path that exists now: a held container absent from it has ended.</param>
+    public (StreamFrame Frame, SidecarView View) Apply(WindowInfo info, EngineSnapshot window,
+        IReadOnlyList<ContainerDiagnosis> diagnoses, IReadOnlySet<string> live)
+    {
+        // Those reported as ended by the previous window go now.
+        var removed = new List<string>();
+        foreach (ContainerState gone in _byId.Values.Where(s => s.Ended).ToList())
+        {
+            _byId.Remove(gone.Id);
+            metrics.Remove(gone.Labels, gone.Diagnosis.Select(d => KeyValuePair.Create(d.Key, d.Value.Outcome)));
+            removed.Add(gone.Id);
+        }
+
+        var verdicts = diagnoses.ToDictionary(d => d.Container); // ContainerSnapshot compares by reference
+        var deltas = new List<ContainerDelta>(window.Containers.Count);
+        var touched = new HashSet<string>(StringComparer.Ordinal);
+        foreach (ContainerSnapshot c in window.Containers)
+        {
+            ContainerState s = Touch(c, info.End);
+            if (!touched.Add(s.Id))
+                continue; // one cgroup id, one entry per window
+            verdicts.TryGetValue(c, out ContainerDiagnosis? d);
+            deltas.Add(Fold(s, c, d, info));
+        }
+
+        // A container that did not run this window may still have gone: its cgroup says so.
+        foreach (ContainerState s in _byId.Values)
+        {
+            if (touched.Contains(s.Id) || s.Ended || live.Contains(s.Cgroup))
+                continue;
+            s.Ended = true;
+            deltas.Add(new ContainerDelta(s.Id, s.Cgroup, s.Name, s.Identity?.ContainerName, s.Identity?.PodName, s.Identity?.Namespace, true,
+                new Dictionary<string, long>(), 0, 0, new PreemptionCounts(0, 0, 0, 0), 0, 0, 0, null, s.CpuOutcome));
+        }
+        metrics.Containers.Set(_byId.Count);
+
+        var frame = new StreamFrame(info.Seq, info.End, info.WindowS, info.LostEvents, deltas, removed);
+        var views = _byId.Values.OrderBy(s => s.Cgroup, StringComparer.Ordinal).Select(s => (State: s, View: s.View())).ToList();
+        var details = views.ToDictionary(v => v.State.Id, v => new ContainerDetailDocument(node, info.Seq, RunQueueBuckets.BoundsMicroseconds,
+            v.View, (long[])v.State.Buckets.Clone(), new Dictionary<string, ResourceDiagnosis>(v.State.Diagnosis), v.State.CpuEvidence,
+            v.State.TopPreemptors), StringComparer.Ordinal);
+        return (frame, new SidecarView(info.Seq, info, views.Select(v => v.View).ToList(), details));
+    }
+
+    /// <summary>The id the API names a container by: its cgroup id, or a digest of its path when the id is unknown.</summary>
+    internal static string IdOf(ContainerSnapshot c) =>
+        c.CgroupId != 0 ? c.CgroupId.ToString(CultureInfo.InvariantCulture)
+            : "p" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(c.CgroupPath)))[..16];
+
+    private ContainerState Touch(ContainerSnapshot c, DateTimeOffset now)
+    {
+        string id = IdOf(c);
+        if (!_byId.TryGetValue(id, out ContainerState? s))
+        {
+            s = new ContainerState(id, c.CgroupPath, now);
+            _byId[id] = s;
+            s.Labels = [c.Identity?.ContainerName ?? c.Name, c.Identity?.PodName ?? "", c.Identity?.Namespace ?? "", c.CgroupPath];
+        }
+        // The identity may be learnt later (the kubelet's files appear after the cgroup): the
+        // JSON follows it, the metric labels stay as first seen.
+        if (c.Identity is not null)
+            s.Identity = c.Identity;
+        s.Name = c.Name;
+        s.Runtime = c.Runtime;
+        return s;
+    }
+
+    private ContainerDelta Fold(ContainerState s, ContainerSnapshot c, ContainerDiagnosis? d, WindowInfo info)
+    {
+        var runq = new Dictionary<string, long>(StringComparer.Ordinal);
+        var observations = new List<(double, long)>();
+        RunQueueBuckets.Fold(c.RunQueue, (bucket, valueNs, count) =>
+        {
+            s.Buckets[bucket] += count;
+            string key = bucket.ToString(CultureInfo.InvariantCulture);
+            runq[key] = runq.GetValueOrDefault(key) + count;
+            observations.Add((valueNs, count));
+        });
+        s.RunQueue.Add(c.RunQueue);
+        s.Same += c.PreemptedBySame;
+        s.Other += c.PreemptedByOther;
+        s.Host += c.PreemptedByHost;
+        s.Unknown += c.PreemptedByUnknown;
+        ThrottlingFigures t = c.Throttling;
+        long periods = Math.Max(0, t.Periods), throttledPeriods = Math.Max(0, t.ThrottledPeriods), throttledNs = Math.Max(0, t.ThrottledNs);
+        long cpuNs = Math.Max(0, c.CpuUsageNs);
+        s.Periods += periods;
+        s.ThrottledPeriods += throttledPeriods;
+        s.ThrottledNs += throttledNs;
+        s.CpuNs += cpuNs;
+        metrics.AddWindow(s.Labels, new ContainerWindow(observations, c.PreemptedBySame, c.PreemptedByOther, c.PreemptedByHost,
+            c.PreemptedByUnknown, periods, throttledPeriods, throttledNs, cpuNs));
+
+        double? cores = c.CpuUsageNs < 0 || info.WindowS <= 0 ? null : Math.Round(c.CpuUsageNs / 1e9 / info.WindowS, 3);
+        var preempted = new PreemptionCounts(c.PreemptedBySame, c.PreemptedByOther, c.PreemptedByHost, c.PreemptedByUnknown);
+        s.LastWindow = new WindowFigures(info.Seq, info.WindowS, c.RunQueue.Count, ContainerState.Us(c.RunQueue.ValueAtQuantile(0.5)),
+            ContainerState.Us(c.RunQueue.ValueAtQuantile(0.99)), ContainerState.Us(c.RunQueue.Max), preempted,
+            periods, throttledPeriods, throttledNs / 1e9, cores);
+        s.TopPreemptors = c.TopPreemptors.Select(p => new PreemptorView(p.CgroupPath, p.Count)).ToList();
+        if (d is not null)
+        {
+            foreach (ResourceDiagnosis r in d.All)
+            {
+                string? previous = s.Diagnosis.TryGetValue(r.Resource, out ResourceDiagnosis? p) ? p.Outcome : null;
+                metrics.SetDiagnosis(s.Labels, r.Resource, previous, r.Outcome);
+                s.Diagnosis[r.Resource] = r;
+            }
+            CpuEvidence e = d.CpuEvidence;
+            s.CpuEvidence = new CpuEvidenceView(Math.Round(e.RunQueueP50Us, 1), Math.Round(e.RunQueueP99Us, 1), Math.Round(e.CpuUsageCores, 3),
+                e.TopPreemptors.Select(n => new NeighbourView(n.CgroupPath, n.Preemptions, Math.Round(n.CpuUsageCores, 3))).ToList());
+        }
+        if (c.Ended)
+            s.Ended = true;
+
+        return new ContainerDelta(s.Id, s.Cgroup, s.Name, s.Identity?.ContainerName, s.Identity?.PodName, s.Identity?.Namespace, s.Ended,
+            runq, c.RunQueue.Count, c.RunQueue.Sum / 1e9, preempted, periods, throttledPeriods, throttledNs / 1e9, cores, s.CpuOutcome);
+    }
+}

@@ -1,0 +1,117 @@
+using AIOps.Trace.Server.Engine;
+using Prometheus;
+
+namespace AIOps.Trace.Server.Metrics;
+
+/// <summary>
+/// The Prometheus view, kept by prometheus-net in a registry of its own (no default process
+/// metrics): per-container series are created when a container is first seen and removed when
+/// it is dropped, the engine's health series are always there. Updated by the engine loop only;
+/// scrapes read the registry concurrently, which prometheus-net allows.
+/// </summary>
+public sealed class SidecarMetrics
+{
+    private static readonly string[] ContainerLabels = ["container", "pod", "namespace", "cgroup"];
+
+    private readonly Histogram _runQueue;
+    private readonly Counter _preemptions;
+    private readonly Counter _periods;
+    private readonly Counter _throttledPeriods;
+    private readonly Counter _throttledSeconds;
+    private readonly Counter _cpuSeconds;
+    private readonly Gauge _diagnosis;
+
+    public SidecarMetrics(string node)
+    {
+        Registry = Prometheus.Metrics.NewCustomRegistry();
+        Registry.SetStaticLabels(new Dictionary<string, string> { ["node"] = node });
+        MetricFactory f = Prometheus.Metrics.WithCustomRegistry(Registry);
+
+        _runQueue = f.CreateHistogram("aiops_trace_runqueue_latency_seconds",
+            "Run-queue latency: how long tasks of the container waited on a run queue before they ran.",
+            ContainerLabels, new HistogramConfiguration { Buckets = RunQueueBuckets.BoundsSeconds });
+        _preemptions = f.CreateCounter("aiops_trace_preemptions_total",
+            "Involuntary preemptions of the container's tasks, by who took the CPU (same, other, host, unknown).",
+            [.. ContainerLabels, "preemptor"]);
+        _periods = f.CreateCounter("aiops_trace_cfs_periods_total", "CFS bandwidth enforcement periods elapsed (cpu.stat nr_periods).", ContainerLabels);
+        _throttledPeriods = f.CreateCounter("aiops_trace_cfs_throttled_periods_total", "CFS bandwidth periods in which the container was throttled (cpu.stat nr_throttled).", ContainerLabels);
+        _throttledSeconds = f.CreateCounter("aiops_trace_cfs_throttled_seconds_total", "Time the container was throttled by its CFS quota.", ContainerLabels);
+        _cpuSeconds = f.CreateCounter("aiops_trace_cpu_usage_seconds_total", "CPU time the container used.", ContainerLabels);
+        _diagnosis = f.CreateGauge("aiops_trace_diagnosis",
+            "The last verdict of the reverse diagnosis per resource: 1 for the outcome decided.",
+            [.. ContainerLabels, "resource", "outcome"]);
+
+        LostEvents = f.CreateCounter("aiops_trace_lost_events_total", "Events the kernel could not deliver (ring full) or the reader could not parse.");
+        Windows = f.CreateCounter("aiops_trace_windows_total", "Windows the engine cut.");
+        WindowSeconds = f.CreateGauge("aiops_trace_window_seconds", "Length of the last window.");
+        CutSeconds = f.CreateGauge("aiops_trace_window_cut_seconds", "How long cutting and diagnosing the last window took.");
+        AttachedPrograms = f.CreateGauge("aiops_trace_attached_programs", "BPF programs attached (0 in procfs mode).");
+        ReaderFailures = f.CreateCounter("aiops_trace_reader_failures_total", "Windows refused because the ring reader stopped.");
+        Ready = f.CreateGauge("aiops_trace_ready", "1 when programs are attached and a window was cut.");
+        Containers = f.CreateGauge("aiops_trace_containers", "Containers tracked.");
+        StreamClients = f.CreateGauge("aiops_trace_stream_clients", "Open /api/v1/stream connections.");
+        StreamDroppedFrames = f.CreateCounter("aiops_trace_stream_dropped_frames_total", "Stream frames dropped for clients that did not keep up.");
+    }
+
+    public CollectorRegistry Registry { get; }
+
+    public Counter LostEvents { get; }
+    public Counter Windows { get; }
+    public Gauge WindowSeconds { get; }
+    public Gauge CutSeconds { get; }
+    public Gauge AttachedPrograms { get; }
+    public Counter ReaderFailures { get; }
+    public Gauge Ready { get; }
+    public Gauge Containers { get; }
+    public Gauge StreamClients { get; }
+    public Counter StreamDroppedFrames { get; }
+
+    /// <summary>Adds one window's observations of a container.</summary>
+    /// <param name="labels">The container's label values, fixed at first sight so its series never split.</param>
+    public void AddWindow(string[] labels, in ContainerWindow w)
+    {
+        Histogram.Child h = _runQueue.WithLabels(labels);
+        foreach ((double valueNs, long count) in w.Observations)
+            h.Observe(valueNs / 1e9, count);
+        Add(_preemptions, labels, "same", w.Same);
+        Add(_preemptions, labels, "other", w.Other);
+        Add(_preemptions, labels, "host", w.Host);
+        Add(_preemptions, labels, "unknown", w.Unknown);
+        _periods.WithLabels(labels).Inc(Math.Max(0, w.Periods));
+        _throttledPeriods.WithLabels(labels).Inc(Math.Max(0, w.ThrottledPeriods));
+        _throttledSeconds.WithLabels(labels).Inc(Math.Max(0, w.ThrottledNs) / 1e9);
+        _cpuSeconds.WithLabels(labels).Inc(Math.Max(0, w.CpuNs) / 1e9);
+    }
+
+    private static void Add(Counter c, string[] labels, string preemptor, long n) =>
+        c.WithLabels([.. labels, preemptor]).Inc(Math.Max(0, n));
+
+    /// <summary>Sets the verdict series of one resource, removing the previous outcome's.</summary>
+    public void SetDiagnosis(string[] labels, string resource, string? previousOutcome, string outcome)
+    {
+        if (previousOutcome is not null && previousOutcome != outcome)
+            _diagnosis.RemoveLabelled([.. labels, resource, previousOutcome]);
+        _diagnosis.WithLabels([.. labels, resource, outcome]).Set(1);
+    }
+
+    /// <summary>Removes every series of a dropped container.</summary>
+    public void Remove(string[] labels, IEnumerable<KeyValuePair<string, string>> outcomes)
+    {
+        _runQueue.RemoveLabelled(labels);
+        foreach (string p in (string[])["same", "other", "host", "unknown"])
+            _preemptions.RemoveLabelled([.. labels, p]);
+        _periods.RemoveLabelled(labels);
+        _throttledPeriods.RemoveLabelled(labels);
+        _throttledSeconds.RemoveLabelled(labels);
+        _cpuSeconds.RemoveLabelled(labels);
+        foreach ((string resource, string outcome) in outcomes)
+            _diagnosis.RemoveLabelled([.. labels, resource, outcome]);
+    }
+
+    /// <summary>Writes the text exposition format.</summary>
+    public Task WriteAsync(Stream destination, CancellationToken cancel) => Registry.CollectAndExportAsTextAsync(destination, cancel);
+}
+
+/// <summary>One container's figures over one window, as the metrics take them.</summary>
+public readonly record struct ContainerWindow(IReadOnlyList<(double ValueNs, long Count)> Observations,
+    long Same, long Other, long Host, long Unknown, long Periods, long ThrottledPeriods, long ThrottledNs, long CpuNs);

@@ -1,0 +1,21 @@
+using System.Net;
+
+namespace AIOps.Trace.Server;
+
+/// <summary>How the sidecar serves: where, how often, with which token, under which node name.</summary>
+/// <param name="Listen">Address and port to bind (loopback unless a token is set).</param>
+/// <param name="Interval">Window length: how often the engine is cut, metrics updated and a frame pushed.</param>
+/// <param name="Token">Bearer token every route but /healthz requires; null for none (loopback only).</param>
+/// <param name="Node">The <c>node</c> label and field.</param>
+/// <param name="HostRoot">Where the host's / is mounted (for per-CPU time and the resource probes).</param>
+public sealed record SidecarOptions(IPEndPoint Listen, TimeSpan Interval, string? Token, string Node, string HostRoot = "/")
+{
+    /// <summary>Why these options must not start, or null: any address but loopback needs a token.</summary>
+    public string? Refusal() =>
+        Token is null && !IPAddress.IsLoopback(Listen.Address)
+            ? $"--listen {Format(Listen)} is not a loopback address: serving it needs --token-file FILE (a bearer token clients must send)"
+            : null;
+
+    internal static string Format(IPEndPoint e) =>
+        e.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{e.Address}]:{e.Port}" : $"{e.Address}:{e.Port}";
+}
