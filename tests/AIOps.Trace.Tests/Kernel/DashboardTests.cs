@@ -131,11 +131,20 @@ public sealed partial class DashboardTests : KernelTestBase
 
         // 4. The wizard: outcome first, then the path, for the quota-throttled container.
         ILocator cpu = page.Locator(cappedCard + " .diagnosis.cpu");
-        await page.WaitForFunctionAsync(
-            "sel => document.querySelector(sel)?.querySelector('.outcome')?.dataset.outcome === 'cap_throttled'",
-            cappedCard + " .diagnosis.cpu", new PageWaitForFunctionOptions { Timeout = 20_000 });
-        Assert.Equal("cap_throttled", await cpu.Locator(".outcome").InnerTextAsync());
-        Assert.Equal("cap_throttled", await page.Locator(cappedCard + " .card-head .outcome").InnerTextAsync());
+        try
+        {
+            await page.WaitForFunctionAsync(
+                "sel => document.querySelector(sel)?.querySelector('.outcome')?.dataset.outcome === 'cap_throttled'",
+                cappedCard + " .diagnosis.cpu", new PageWaitForFunctionOptions { Timeout = 20_000 });
+        }
+        catch (TimeoutException)
+        {
+            await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(shots, "dashboard-failed.png"), FullPage = true });
+            Assert.Fail("no cap_throttled wizard path in 20 s; the card shows:\n" + await page.InnerTextAsync(cappedCard));
+        }
+        // textContent: the badge's CSS shows it upper-case, the text is the outcome itself.
+        Assert.Equal("cap_throttled", await cpu.Locator(".outcome").TextContentAsync());
+        Assert.Equal("cap_throttled", await page.Locator(cappedCard + " .card-head .outcome").TextContentAsync());
         ILocator firstStep = cpu.Locator("ol.path li").First;
         Assert.Equal("yes", await firstStep.GetAttributeAsync("data-result"));
         string stepText = await firstStep.InnerTextAsync();
@@ -143,7 +152,7 @@ public sealed partial class DashboardTests : KernelTestBase
         Assert.Contains("threshold", stepText);
 
         // 5. The hostile name is text: shown verbatim, no <img> anywhere, no dialog.
-        string shownName = await page.InnerTextAsync(hostileCard + " .name");
+        string shownName = await page.Locator(hostileCard + " .name").TextContentAsync() ?? "";
         Assert.Contains(HostileRole, shownName);
         Assert.Equal(0, await page.EvalOnSelectorAllAsync<int>("img", "els => els.length"));
         Assert.Equal(0, await page.Locator(hostileCard + " img").CountAsync());
