@@ -39,7 +39,7 @@ public static class SidecarHost
         {
             k.Listen(options.Listen);
             k.AddServerHeader = false;
-            k.Limits.MaxRequestBodySize = 1024;
+            k.Limits.MaxRequestBodySize = SecurityHeaders.MaxRequestBodyBytes;
             k.Limits.MaxRequestLineSize = 8 * 1024;
             k.Limits.MaxRequestHeadersTotalSize = 16 * 1024;
             k.Limits.MaxRequestHeaderCount = 64;

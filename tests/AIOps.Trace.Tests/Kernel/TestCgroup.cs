@@ -76,6 +76,16 @@ public sealed class TestCgroup : IDisposable
         return p;
     }
 
+    /// <summary>
+    /// Moves a running process into every hierarchy of this cgroup (for names a shell command
+    /// line cannot carry, e.g. ones with quotes or angle brackets).
+    /// </summary>
+    public void Adopt(int pid)
+    {
+        foreach (string dir in _dirs)
+            File.WriteAllText(dir + "/cgroup.procs", pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
     /// <summary>A busy loop with no system calls (a pure CPU hog), as a shell command.</summary>
     public const string BusyLoop = "sh -c 'while :; do :; done'";
 
