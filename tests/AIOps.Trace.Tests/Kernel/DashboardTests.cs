@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Http.Headers;
 using System.Text.RegularExpressions;
 using AIOps.Trace.Tests.Unit;
 using Microsoft.Playwright;
@@ -38,7 +37,7 @@ public sealed partial class DashboardTests : KernelTestBase
         {
             (Process serve, string url) = StartServe("--token-file", Path.Combine(tokenDir, "token"),
                 "--cgroup", capped.RelativePath, "--cgroup", hostile.RelativePath);
-            await ProbesAnswer(url, token);
+            await ProbesAnswer(url, Path.Combine(tokenDir, "token"));
             await DriveBrowser(url, token, capped, hostile);
             Stop(serve);
         }
@@ -48,29 +47,47 @@ public sealed partial class DashboardTests : KernelTestBase
         }
     }
 
-    /// <summary>The manifests' probe paths are real routes: /healthz without a token, /readyz with one.</summary>
-    private static async Task ProbesAnswer(string url, string token)
+    /// <summary>
+    /// The manifests' probes work against a real server: /healthz without a token; the readiness
+    /// exec command, run as the kubelet would (port and token file pointed at this server), exits 0,
+    /// and fails with a wrong token.
+    /// </summary>
+    private static async Task ProbesAnswer(string url, string tokenFile)
     {
         using var http = new HttpClient { BaseAddress = new Uri(url) };
-        IEnumerable<string> paths = DeployManifestTests.ProbePaths("daemonset.yaml").Concat(DeployManifestTests.ProbePaths("sidecar.yaml")).Distinct();
-        Assert.Contains("/readyz", paths);
-        using (HttpResponseMessage healthz = await http.GetAsync("/healthz"))
-            Assert.Equal(HttpStatusCode.OK, healthz.StatusCode);
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        var waited = Stopwatch.StartNew();
-        foreach (string path in paths)
+        List<DeployManifestTests.Probe> probes = DeployManifestTests.Probes("daemonset.yaml").Concat(DeployManifestTests.Probes("sidecar.yaml")).ToList();
+        Assert.Contains(probes, p => p.Path == "/readyz" && p.Exec is not null);
+        foreach (DeployManifestTests.Probe probe in probes.Where(p => p.Exec is null))
         {
-            HttpStatusCode status;
-            do
-            {
-                using HttpResponseMessage r = await http.GetAsync(path);
-                status = r.StatusCode;
-                if (status != HttpStatusCode.ServiceUnavailable)
-                    break;
-                await Task.Delay(200);   // /readyz: 503 until the first window was cut
-            } while (waited.Elapsed < TimeSpan.FromSeconds(15));
-            Assert.True(status == HttpStatusCode.OK, $"probe path {path} answered {(int)status}");
+            using HttpResponseMessage r = await http.GetAsync(probe.Path);
+            Assert.True(r.StatusCode == HttpStatusCode.OK, $"{probe.Name} {probe.Path} answered {(int)r.StatusCode}");
         }
+        string port = new Uri(url).Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        string wrongToken = tokenFile + ".wrong";
+        File.WriteAllText(wrongToken, "not-the-token-0123456789\n");
+        foreach (DeployManifestTests.Probe probe in probes.Where(p => p.Exec is not null))
+        {
+            string[] Command(string file) => probe.Exec!.Select(w => w.Replace("127.0.0.1:9464", "127.0.0.1:" + port, StringComparison.Ordinal)
+                .Replace("/etc/aiops-trace/token", file, StringComparison.Ordinal)).ToArray();
+            var waited = Stopwatch.StartNew();
+            int code;
+            while ((code = Exec(Command(tokenFile))) != 0 && waited.Elapsed < TimeSpan.FromSeconds(15))
+                await Task.Delay(300);   // /readyz: 503 until the first window was cut
+            Assert.True(code == 0, $"{probe.Name} ({string.Join(' ', Command(tokenFile))}) exited {code}");
+            Assert.NotEqual(0, Exec(Command(wrongToken)));
+        }
+    }
+
+    private static int Exec(string[] command)
+    {
+        var psi = new ProcessStartInfo(command[0]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string a in command.Skip(1))
+            psi.ArgumentList.Add(a);
+        using Process p = Process.Start(psi)!;
+        p.StandardOutput.ReadToEnd();
+        p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        return p.ExitCode;
     }
 
     private static async Task DriveBrowser(string url, string token, TestCgroup capped, TestCgroup hostile)

@@ -22,14 +22,31 @@ public sealed class DeployManifestTests
         return (YamlMappingNode)Assert.Single(yaml.Documents).RootNode;
     }
 
-    /// <summary>The probe paths (liveness, readiness) of every container in a manifest.</summary>
-    internal static IReadOnlyList<string> ProbePaths(string file)
+    /// <summary>A container's probe: an httpGet path, or an exec command (its path is the URL's).</summary>
+    internal sealed record Probe(string Name, string Path, IReadOnlyList<string>? Exec);
+
+    /// <summary>The probes (liveness, readiness) of every container in a manifest.</summary>
+    internal static IReadOnlyList<Probe> Probes(string file)
     {
         YamlMappingNode podSpec = PodSpec(Load(file));
-        return Seq(podSpec, "containers").Children.Cast<YamlMappingNode>()
-            .SelectMany(c => new[] { "livenessProbe", "readinessProbe" }.Where(p => c.Children.ContainsKey(p))
-                .Select(p => Str(Map(Map(c, p), "httpGet"), "path")))
-            .ToList();
+        var probes = new List<Probe>();
+        foreach (YamlMappingNode c in Seq(podSpec, "containers").Children.Cast<YamlMappingNode>())
+        {
+            foreach (string name in new[] { "livenessProbe", "readinessProbe" }.Where(p => c.Children.ContainsKey(p)))
+            {
+                YamlMappingNode probe = Map(c, name);
+                if (probe.Children.ContainsKey("httpGet"))
+                {
+                    probes.Add(new Probe(name, Str(Map(probe, "httpGet"), "path"), null));
+                    continue;
+                }
+                string[] command = Seq(Map(probe, "exec"), "command").Children.Select(n => n.ToString()).ToArray();
+                System.Text.RegularExpressions.Match url = System.Text.RegularExpressions.Regex.Match(string.Join(' ', command), @"http://127\.0\.0\.1:\d+(/\S*)");
+                Assert.True(url.Success, $"{file}: {name} exec names no loopback URL: {string.Join(' ', command)}");
+                probes.Add(new Probe(name, url.Groups[1].Value, command));
+            }
+        }
+        return probes;
     }
 
     [Fact]
@@ -91,9 +108,15 @@ public sealed class DeployManifestTests
         Assert.Equal("http", Str(port, "name"));
         string containerPort = Str(port, "containerPort");
 
+        // Liveness: /healthz, which needs no token. Readiness: /readyz, which does, so an exec probe
+        // that reads the token from the mounted secret (an httpGet probe carries only literal headers).
         Assert.Equal("/healthz", Str(Map(Map(c, "livenessProbe"), "httpGet"), "path"));
-        Assert.Equal("/readyz", Str(Map(Map(c, "readinessProbe"), "httpGet"), "path"));
-        Assert.Equal("http", Str(Map(Map(c, "readinessProbe"), "httpGet"), "port"));
+        Assert.Equal("http", Str(Map(Map(c, "livenessProbe"), "httpGet"), "port"));
+        Probe ready = Assert.Single(Probes(file), p => p.Name == "readinessProbe");
+        Assert.Equal("/readyz", ready.Path);
+        Assert.NotNull(ready.Exec);
+        string readyCommand = string.Join(' ', ready.Exec!);
+        Assert.Contains($"http://127.0.0.1:{containerPort}/readyz", readyCommand);
 
         YamlMappingNode metadata = Str(root, "kind") == "DaemonSet" ? Map(Map(Map(root, "spec"), "template"), "metadata") : Map(root, "metadata");
         YamlMappingNode annotations = Map(metadata, "annotations");
@@ -108,6 +131,7 @@ public sealed class DeployManifestTests
         Assert.Equal("0.0.0.0:" + containerPort, args[listen + 1]);
         int token = Array.IndexOf(args, "--token-file");
         Assert.True(token >= 0, "binding all addresses needs --token-file");
+        Assert.Contains($"Authorization: Bearer $(cat {args[token + 1]})", readyCommand);
         string tokenDir = Path.GetDirectoryName(args[token + 1])!;
         YamlMappingNode tokenMount = Assert.Single(Seq(c, "volumeMounts").Children.Cast<YamlMappingNode>(), m => Str(m, "mountPath") == tokenDir);
         YamlMappingNode tokenVolume = Assert.Single(Seq(pod, "volumes").Children.Cast<YamlMappingNode>(), v => Str(v, "name") == Str(tokenMount, "name"));
