@@ -26,14 +26,17 @@ internal static class Program
           serve      the sidecar: Prometheus /metrics, JSON API, live stream, until SIGTERM or Ctrl-C
                      --listen 127.0.0.1:9464  --interval 1s  --token-file FILE (required off loopback)
                      --node NAME  (and the watch options)
+          top        a live table of every container, longest p99 run-queue latency first, until Ctrl-C
+                     --interval 1s  --once (one table, then exit; also when stdout is not a terminal)  --rows 40
+                     (and --cgroup, --attach, --transport, --mode as for watch)
           doctor     what this kernel and process allow, and the tier snapshot would use
                      --json  --btf PATH
           help       this text
 
         --mode: ebpf (fails when BPF cannot load), procfs (samples /proc, no BPF, lower
         resolution) or auto (eBPF, else procfs; the default)
-        --host-root DIR (snapshot, watch, diagnose, serve): where the host's / is mounted, e.g. a sidecar's /host
-        --btf PATH (snapshot, watch, diagnose, serve, doctor): BTF for kernels without /sys/kernel/btf/vmlinux: a BTF
+        --host-root DIR (snapshot, watch, top, diagnose, serve): where the host's / is mounted, e.g. a sidecar's /host
+        --btf PATH (snapshot, watch, top, diagnose, serve, doctor): BTF for kernels without /sys/kernel/btf/vmlinux: a BTF
         file, or a BTFHub archive directory (<distro>/<version>/<arch>/<uname -r>.btf[.tar.xz])
         """;
 
@@ -53,6 +56,7 @@ internal static class Program
                 "doctor" => DoctorCommand.Run(new Arguments(args[1..], DoctorCommand.Flags)),
                 "diagnose" => DiagnoseCommand.Run(new Arguments(args[1..], DiagnoseCommand.Flags)),
                 "serve" => ServeCommand.Run(new Arguments(args[1..], ServeCommand.Flags)),
+                "top" => TopCommand.Run(new Arguments(args[1..], TopCommand.Flags)),
                 _ => throw new UsageException($"unknown command '{args[0]}': expected snapshot, watch, doctor or help"),
             };
         }

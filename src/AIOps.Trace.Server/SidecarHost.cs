@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using System.Threading.RateLimiting;
 using AIOps.Trace.Server.Api;
+using AIOps.Trace.Server.Dashboard;
 using AIOps.Trace.Server.Engine;
 using AIOps.Trace.Server.Metrics;
 using AIOps.Trace.Server.Security;
@@ -87,13 +88,16 @@ public static class SidecarHost
             var bearer = new BearerToken(token);
             app.Use((ctx, next) =>
             {
-                if (ctx.Request.Path.Equals("/healthz", StringComparison.Ordinal) || bearer.Accepts(ctx.Request.Headers.Authorization))
+                // The dashboard's files hold no data: the page loads, then asks for the token the API needs.
+                if (ctx.Request.Path.Equals("/healthz", StringComparison.Ordinal) || DashboardFiles.IsDashboardPath(ctx.Request.Path)
+                    || bearer.Accepts(ctx.Request.Headers.Authorization))
                     return next(ctx);
                 ctx.Response.Headers.WWWAuthenticate = "Bearer";
                 return Routes.Error(ctx, StatusCodes.Status401Unauthorized, "missing or wrong bearer token (Authorization: Bearer <token>)");
             });
         }
         Routes.Map(app);
+        app.MapDashboard();
 
         await app.StartAsync();
         string url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()

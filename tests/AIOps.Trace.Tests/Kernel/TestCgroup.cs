@@ -66,7 +66,8 @@ public sealed class TestCgroup : IDisposable
     /// </summary>
     public Process Start(string command, int? cpu = null)
     {
-        string moves = string.Join("; ", _dirs.Select(d => $"echo $$ > {d}/cgroup.procs"));
+        // Quoted: a test cgroup's name may hold spaces and shell characters (the dashboard's hostile name).
+        string moves = string.Join("; ", _dirs.Select(d => $"echo $$ > '{d}/cgroup.procs'"));
         string pin = cpu is int c ? $"taskset -c {c} " : "";
         var psi = new ProcessStartInfo("/bin/sh") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         psi.ArgumentList.Add("-c");

@@ -1,0 +1,219 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text.RegularExpressions;
+using AIOps.Trace.Tests.Unit;
+using Microsoft.Playwright;
+
+namespace AIOps.Trace.Tests.Kernel;
+
+/// <summary>
+/// The dashboard in headless Chromium (Debian's chromium, driven by Playwright) against a real
+/// `aiops-trace serve` with a bearer token: it asks for the token, lists the test containers,
+/// updates live, shows the CPU wizard path of a quota-throttled container, renders a hostile
+/// container name as text, and logs no console error. Screenshots go to artifacts/screenshots/.
+/// </summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
+public sealed partial class DashboardTests : KernelTestBase
+{
+    private const string Chromium = "/usr/bin/chromium";
+
+    // A cgroup directory name may hold anything but '/': this one is markup, with an onerror.
+    private const string HostileRole = "<img src=x onerror=alert(1)>";
+
+    [Fact]
+    public async Task Dashboard_shows_the_containers_live_with_the_wizard_path_and_hostile_names_as_text()
+    {
+        Assert.True(File.Exists(Chromium), "the dashboard test needs Debian's chromium (build.sh installs it)");
+        TestCgroup capped = NewCgroup("dash-cap");
+        capped.WriteCpu("cpu.cfs_quota_us", "20000");
+        Track(capped.Start(TestCgroup.BusyLoop));
+        TestCgroup hostile = NewCgroup(HostileRole);
+        Track(hostile.Start("sh -c 'while :; do sleep 0.01; done'"));
+
+        string tokenDir = Directory.CreateTempSubdirectory("aiops-dash-").FullName;
+        string token = Convert.ToHexString(Guid.NewGuid().ToByteArray()).ToLowerInvariant();
+        File.WriteAllText(Path.Combine(tokenDir, "token"), token + "\n");
+        try
+        {
+            (Process serve, string url) = StartServe("--token-file", Path.Combine(tokenDir, "token"),
+                "--cgroup", capped.RelativePath, "--cgroup", hostile.RelativePath);
+            await ProbesAnswer(url, Path.Combine(tokenDir, "token"));
+            await DriveBrowser(url, token, capped, hostile);
+            Stop(serve);
+        }
+        finally
+        {
+            Directory.Delete(tokenDir, recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// The manifests' probes work against a real server: /healthz without a token; the readiness
+    /// exec command, run as the kubelet would (port and token file pointed at this server), exits 0,
+    /// and fails with a wrong token.
+    /// </summary>
+    private static async Task ProbesAnswer(string url, string tokenFile)
+    {
+        using var http = new HttpClient { BaseAddress = new Uri(url) };
+        List<DeployManifestTests.Probe> probes = DeployManifestTests.Probes("daemonset.yaml").Concat(DeployManifestTests.Probes("sidecar.yaml")).ToList();
+        Assert.Contains(probes, p => p.Path == "/readyz" && p.Exec is not null);
+        foreach (DeployManifestTests.Probe probe in probes.Where(p => p.Exec is null))
+        {
+            using HttpResponseMessage r = await http.GetAsync(probe.Path);
+            Assert.True(r.StatusCode == HttpStatusCode.OK, $"{probe.Name} {probe.Path} answered {(int)r.StatusCode}");
+        }
+        string port = new Uri(url).Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        string wrongToken = tokenFile + ".wrong";
+        File.WriteAllText(wrongToken, "not-the-token-0123456789\n");
+        foreach (DeployManifestTests.Probe probe in probes.Where(p => p.Exec is not null))
+        {
+            string[] Command(string file) => probe.Exec!.Select(w => w.Replace("127.0.0.1:9464", "127.0.0.1:" + port, StringComparison.Ordinal)
+                .Replace("/etc/aiops-trace/token", file, StringComparison.Ordinal)).ToArray();
+            var waited = Stopwatch.StartNew();
+            int code;
+            while ((code = Exec(Command(tokenFile))) != 0 && waited.Elapsed < TimeSpan.FromSeconds(15))
+                await Task.Delay(300);   // /readyz: 503 until the first window was cut
+            Assert.True(code == 0, $"{probe.Name} ({string.Join(' ', Command(tokenFile))}) exited {code}");
+            Assert.NotEqual(0, Exec(Command(wrongToken)));
+        }
+    }
+
+    private static int Exec(string[] command)
+    {
+        var psi = new ProcessStartInfo(command[0]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string a in command.Skip(1))
+            psi.ArgumentList.Add(a);
+        using Process p = Process.Start(psi)!;
+        p.StandardOutput.ReadToEnd();
+        p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        return p.ExitCode;
+    }
+
+    private static async Task DriveBrowser(string url, string token, TestCgroup capped, TestCgroup hostile)
+    {
+        string shots = Path.Combine(StructLayoutTests.RepoRoot(), "artifacts", "screenshots");
+        Directory.CreateDirectory(shots);
+
+        using IPlaywright playwright = await Playwright.CreateAsync();
+        await using IBrowser browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = Chromium,
+            Headless = true,
+            Args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync", "--no-first-run"],
+        });
+        await using IBrowserContext context = await browser.NewContextAsync(new BrowserNewContextOptions
+        {
+            ViewportSize = new ViewportSize { Width = 1400, Height = 900 },
+            ColorScheme = ColorScheme.Dark,
+        });
+        IPage page = await context.NewPageAsync();
+        var consoleErrors = new List<string>();
+        var dialogs = new List<string>();
+        bool tokenGiven = false;
+        page.Console += (_, m) =>
+        {
+            if (m.Type == "error")
+                lock (consoleErrors) consoleErrors.Add((tokenGiven ? "after token: " : "before token: ") + m.Text);
+        };
+        page.PageError += (_, e) => { lock (consoleErrors) consoleErrors.Add("page error: " + e); };
+        page.Dialog += async (_, d) => { lock (dialogs) dialogs.Add(d.Message); await d.DismissAsync(); };
+
+        // 1. No token yet: the API answers 401 and the page asks for one.
+        await page.GotoAsync(url);
+        ILocator dialog = page.Locator("#token-dialog");
+        await dialog.WaitForAsync(new LocatorWaitForOptions { State = WaitForSelectorState.Visible, Timeout = 10_000 });
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(shots, "dashboard-token.png") });
+        tokenGiven = true;
+        await page.FillAsync("#token-input", token);
+        await page.ClickAsync("#token-form button[type=submit]");
+        await dialog.WaitForAsync(new LocatorWaitForOptions { State = WaitForSelectorState.Hidden, Timeout = 5_000 });
+
+        // 2. Both test containers are listed.
+        string cappedCard = $"article.card[data-cgroup=\"{capped.RelativePath}\"]";
+        string hostileCard = $"article.card[data-cgroup=\"{hostile.RelativePath}\"]";
+        await page.Locator(cappedCard).WaitForAsync(new LocatorWaitForOptions { Timeout = 20_000 });
+        await page.Locator(hostileCard).WaitForAsync(new LocatorWaitForOptions { Timeout = 20_000 });
+
+        // 3. Live: the frame sequence and the throttled container's heatmap change between two reads.
+        string seq1 = await page.InnerTextAsync("#seq");
+        string heat1 = await page.EvalOnSelectorAsync<string>(cappedCard + " canvas.heatmap", "c => c.toDataURL()");
+        await page.WaitForTimeoutAsync(2500);
+        string seq2 = await page.InnerTextAsync("#seq");
+        string heat2 = await page.EvalOnSelectorAsync<string>(cappedCard + " canvas.heatmap", "c => c.toDataURL()");
+        Assert.NotEqual(seq1, seq2);
+        Assert.NotEqual(heat1, heat2);
+        Assert.Matches(LiveText(), await page.InnerTextAsync("#live-text"));
+
+        // 4. The wizard: outcome first, then the path, for the quota-throttled container.
+        ILocator cpu = page.Locator(cappedCard + " .diagnosis.cpu");
+        try
+        {
+            await page.WaitForFunctionAsync(
+                "sel => document.querySelector(sel)?.querySelector('.outcome')?.dataset.outcome === 'cap_throttled'",
+                cappedCard + " .diagnosis.cpu", new PageWaitForFunctionOptions { Timeout = 20_000 });
+        }
+        catch (TimeoutException)
+        {
+            await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(shots, "dashboard-failed.png"), FullPage = true });
+            Assert.Fail("no cap_throttled wizard path in 20 s; the card shows:\n" + await page.InnerTextAsync(cappedCard));
+        }
+        // textContent: the badge's CSS shows it upper-case, the text is the outcome itself.
+        Assert.Equal("cap_throttled", await cpu.Locator(".outcome").TextContentAsync());
+        Assert.Equal("cap_throttled", await page.Locator(cappedCard + " .card-head .outcome").TextContentAsync());
+        ILocator firstStep = cpu.Locator("ol.path li").First;
+        Assert.Equal("yes", await firstStep.GetAttributeAsync("data-result"));
+        string stepText = await firstStep.InnerTextAsync();
+        Assert.Contains("throttled", stepText);
+        Assert.Contains("threshold", stepText);
+
+        // 5. The hostile name is text: shown verbatim, no <img> anywhere, no dialog.
+        string shownName = await page.Locator(hostileCard + " .name").TextContentAsync() ?? "";
+        Assert.Contains(HostileRole, shownName);
+        Assert.Equal(0, await page.EvalOnSelectorAllAsync<int>("img", "els => els.length"));
+        Assert.Equal(0, await page.Locator(hostileCard + " img").CountAsync());
+
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(shots, "dashboard.png"), FullPage = true });
+        await page.EmulateMediaAsync(new PageEmulateMediaOptions { ColorScheme = ColorScheme.Light });
+        await page.WaitForTimeoutAsync(1200);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(shots, "dashboard-light.png"), FullPage = true });
+
+        lock (dialogs) Assert.Empty(dialogs);
+        lock (consoleErrors)
+        {
+            // Before the token, the browser logs the API's 401 as a failed resource load; nothing else is allowed.
+            Assert.All(consoleErrors, e => Assert.Matches(@"^before token: Failed to load resource: .*401", e));
+        }
+    }
+
+    [GeneratedRegex(@"^live · \d+ frames$")]
+    private static partial Regex LiveText();
+
+    /// <summary>Starts `serve` on a free loopback port and waits for its URL line.</summary>
+    private (Process Process, string Url) StartServe(params string[] args)
+    {
+        string dll = Path.Combine(AppContext.BaseDirectory, "aiops-trace.dll");
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (string a in new[] { dll, "serve", "--listen", "127.0.0.1:0", "--interval", "1s" }.Concat(args))
+            psi.ArgumentList.Add(a);
+        Process p = Track(Process.Start(psi)!);
+        var stderr = new System.Text.StringBuilder();
+        p.ErrorDataReceived += (_, e) => { lock (stderr) stderr.AppendLine(e.Data); };
+        p.BeginErrorReadLine();
+        Task<string?> line = p.StandardOutput.ReadLineAsync();
+        Assert.True(line.Wait(TimeSpan.FromSeconds(30)), "serve printed nothing in 30 s: " + stderr);
+        Match m = Regex.Match(line.Result ?? "", @"serving (http://\S+)");
+        Assert.True(m.Success, $"unexpected first line from serve: '{line.Result}' {stderr}");
+        _ = p.StandardOutput.ReadToEndAsync();
+        return (p, m.Groups[1].Value.TrimEnd('/') + "/");
+    }
+
+    /// <summary>SIGTERM, as Kubernetes stops a pod: exit 0 (the base class then checks nothing stayed loaded).</summary>
+    private static void Stop(Process serve)
+    {
+        BpfState.Run("kill", $"-TERM {serve.Id}");
+        Assert.True(serve.WaitForExit(15_000), "serve did not stop within 15 s of SIGTERM");
+        Assert.Equal(0, serve.ExitCode);
+    }
+}
