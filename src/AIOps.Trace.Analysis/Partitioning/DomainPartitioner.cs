@@ -55,11 +55,12 @@ public static class DomainPartitioner
     /// (mixed categorical and numeric), k chosen by silhouette up to <paramref name="maxK"/>.
     /// Each membership names the medoid and the attributes it shares with it.
     /// </summary>
-    public static Partition ByEnvironment(IReadOnlyList<ContainerAttributes> containers, int maxK = 10, int seed = 1)
+    /// <param name="includeNode">Compare the node as well (by default replicas on different nodes share a domain).</param>
+    public static Partition ByEnvironment(IReadOnlyList<ContainerAttributes> containers, int maxK = 10, int seed = 1, bool includeNode = false)
     {
         if (containers.Count == 0)
             return new Partition([], new Dictionary<string, Membership>());
-        var table = new AttributeTable(containers);
+        var table = new AttributeTable(containers, includeNode);
         Clustering clustering = KMedoids.ChooseK(table.Count, table.Distance, maxK, seed);
         var domains = new List<string>[clustering.K];
         var memberships = new Dictionary<string, Membership>(containers.Count, StringComparer.Ordinal);

@@ -5,7 +5,10 @@ namespace AIOps.Trace.Analysis.Partitioning;
 /// <summary>
 /// Containers' attributes as a table of mixed features: categorical ones (runtime, image, owner,
 /// QoS class, node, each label key) and numeric ones (CPU quota, shares, cpuset size, memory limit).
-/// A missing value (null, NaN) is left out of the comparison, as Gower (1971) prescribes.
+/// A missing value (null, NaN) is left out of the comparison, as Gower (1971) prescribes. The node
+/// is left out unless asked for: replicas of one component spread over nodes and belong together.
+/// A numeric feature's range is at least half its largest magnitude, so a few percent of jitter in
+/// a uniform fleet is not stretched into the whole [0, 1] scale and mistaken for structure.
 /// </summary>
 public sealed class AttributeTable
 {
@@ -20,7 +23,8 @@ public sealed class AttributeTable
 
     public int Count => Rows.Count;
 
-    public AttributeTable(IReadOnlyList<ContainerAttributes> rows)
+    /// <param name="includeNode">Compare the node too (a domain per node and component).</param>
+    public AttributeTable(IReadOnlyList<ContainerAttributes> rows, bool includeNode = false)
     {
         Rows = rows;
         string[] labelKeys = rows.SelectMany(r => r.Labels.Keys).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
@@ -32,7 +36,7 @@ public sealed class AttributeTable
         {
             ContainerAttributes r = rows[i];
             var cat = new string?[CategoricalNames.Count];
-            cat[0] = r.Runtime; cat[1] = r.Image; cat[2] = r.Owner; cat[3] = r.QosClass; cat[4] = r.Node;
+            cat[0] = r.Runtime; cat[1] = r.Image; cat[2] = r.Owner; cat[3] = r.QosClass; cat[4] = includeNode ? r.Node : null;
             for (int k = 0; k < labelKeys.Length; k++)
                 cat[5 + k] = r.Labels.TryGetValue(labelKeys[k], out string? v) ? v : null;
             _categorical[i] = cat;
@@ -44,7 +48,7 @@ public sealed class AttributeTable
             double lo = double.PositiveInfinity, hi = double.NegativeInfinity;
             foreach (double[] row in _numeric)
                 if (!double.IsNaN(row[f])) { lo = Math.Min(lo, row[f]); hi = Math.Max(hi, row[f]); }
-            _ranges[f] = hi > lo ? hi - lo : 0;
+            _ranges[f] = hi > lo ? Math.Max(hi - lo, 0.5 * Math.Max(Math.Abs(hi), Math.Abs(lo))) : 0;
         }
     }
 

@@ -24,10 +24,15 @@ public static class KMedoids
     /// <summary>Mean silhouette below which the rows are taken as one group: no structure worth splitting.</summary>
     public const double MinSilhouette = 0.25;
 
-    /// <summary>Clusters <paramref name="n"/> rows, trying k = 2..<paramref name="maxK"/> and keeping the best mean silhouette.</summary>
+    /// <summary>
+    /// Clusters <paramref name="n"/> rows, trying k = 2..<paramref name="maxK"/> and keeping the best
+    /// mean silhouette among the clusterings whose medoids are all at least
+    /// <paramref name="minSeparation"/> apart (the silhouette is blind to scale: it splits jitter as
+    /// readily as real groups); one group when none qualifies or the silhouette is weak.
+    /// </summary>
     /// <param name="distance">Symmetric distance between rows i and j.</param>
     /// <param name="seed">Seed of CLARA's sampling (the result is deterministic for a seed).</param>
-    public static Clustering ChooseK(int n, Func<int, int, double> distance, int maxK = 10, int seed = 1)
+    public static Clustering ChooseK(int n, Func<int, int, double> distance, int maxK = 10, int seed = 1, double minSeparation = 0.1)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(n, 1);
         Clustering one = Fit(n, distance, 1, seed);
@@ -35,7 +40,11 @@ public static class KMedoids
         for (int k = 2; k <= Math.Min(maxK, n - 1); k++)
         {
             Clustering c = Fit(n, distance, k, seed);
-            if (best is null || c.Silhouette > best.Silhouette)
+            bool separated = true;
+            for (int a = 0; a < k && separated; a++)
+                for (int b = a + 1; b < k && separated; b++)
+                    separated = distance(c.Medoids[a], c.Medoids[b]) >= minSeparation;
+            if (separated && (best is null || c.Silhouette > best.Silhouette))
                 best = c;
         }
         return best is not null && best.Silhouette >= MinSilhouette ? best : one;
