@@ -82,16 +82,17 @@ public sealed class DomainModel : IDisposable
             return;
         }
         double[][] rows = samples.Select(s => _basis.Transform(s.Values)).ToArray();
+        Svm.SvmOptions svm = double.IsNaN(_options.Svm.Gamma) ? _options.Svm with { Gamma = MedianHeuristicGamma(rows) } : _options.Svm;
         if (detector == DetectorNames.OneClassSvm)
         {
-            _model = SvmModel.TrainOneClass(rows, _options.Svm);
+            _model = SvmModel.TrainOneClass(rows, svm);
         }
         else if (detector == DetectorNames.WeightedCsvc)
         {
             int[] labels = samples.Select(s => s.Abnormal ? 1 : 0).ToArray();
             int abnormal = labels.Count(l => l == 1), normal = labels.Length - abnormal;
             // Inverse class frequency: a rare abnormal class costs as much in total as the common normal one.
-            _model = SvmModel.TrainClassifier(rows, labels, _options.Svm with
+            _model = SvmModel.TrainClassifier(rows, labels, svm with
             {
                 ClassWeights = new Dictionary<int, double> { [0] = 1.0, [1] = (double)normal / abnormal },
             });
@@ -101,12 +102,32 @@ public sealed class DomainModel : IDisposable
             int[] labels = samples.Select(s => s.Abnormal ? Array.IndexOf(_kinds, s.Kind) + 1 : 0).ToArray();
             var counts = labels.GroupBy(l => l).ToDictionary(g => g.Key, g => g.Count());
             int most = counts.Values.Max();
-            _model = SvmModel.TrainClassifier(rows, labels, _options.Svm with
+            _model = SvmModel.TrainClassifier(rows, labels, svm with
             {
                 ClassWeights = counts.ToDictionary(c => c.Key, c => (double)most / c.Value),
             });
         }
         Trainings++;
+    }
+
+    /// <summary>
+    /// RBF width by the median heuristic: 1 / the median squared distance between training rows
+    /// (at most 200 of them), so the kernel reaches as far as the classes lie apart in this domain.
+    /// </summary>
+    internal static double MedianHeuristicGamma(double[][] rows)
+    {
+        int n = Math.Min(rows.Length, 200);
+        var d = new List<double>(n * (n - 1) / 2);
+        for (int i = 0; i < n; i++)
+            for (int j = i + 1; j < n; j++)
+            {
+                double s = 0;
+                for (int f = 0; f < rows[i].Length; f++) s += (rows[i][f] - rows[j][f]) * (rows[i][f] - rows[j][f]);
+                d.Add(s);
+            }
+        d.Sort();
+        double median = d.Count == 0 ? 0 : d[d.Count / 2];
+        return median > 0 ? 1 / median : 1.0 / Math.Max(rows[0].Length, 1);
     }
 
     /// <summary>

@@ -6,13 +6,18 @@ namespace AIOps.Trace.Analysis.Detection;
 /// <summary>
 /// Robust squared Mahalanobis distances by the Minimum Covariance Determinant (Rousseeuw and Van
 /// Driessen's FastMCD: concentration steps from several starts, keeping the h-subset of lowest
-/// covariance determinant, then a consistency factor). With fewer than 2p + 2 rows a covariance
-/// cannot be estimated robustly; the distances then use the (robust, already scaled) diagonal.
+/// covariance determinant, then a consistency factor and one reweighting step). Below
+/// <see cref="RowsPerMetric"/> rows per metric the MCD's distances of normal rows have tails far
+/// heavier than chi-square (it fits h of n rows with p(p+3)/2 parameters); the distances then use
+/// the (robust, already scaled) diagonal: the sum of squared robust z-scores.
 /// </summary>
 public static class RobustCovariance
 {
     /// <summary>Small ridge added to the covariance so near-collinear metrics keep it invertible.</summary>
     private const double Ridge = 1e-3;
+
+    /// <summary>Rows per metric needed for the full MCD covariance.</summary>
+    public const int RowsPerMetric = 5;
 
     /// <summary>Squared robust distances of each row, and whether the full MCD covariance was used.</summary>
     /// <param name="z">Rows of robust z-scores (centred on the median, unit scale).</param>
@@ -22,7 +27,7 @@ public static class RobustCovariance
         var d2 = new double[n];
         if (p == 0)
             return (d2, false);
-        if (n < 2 * p + 2)
+        if (n < RowsPerMetric * p)
         {
             for (int i = 0; i < n; i++)
                 for (int f = 0; f < p; f++) d2[i] += z[i][f] * z[i][f];
@@ -58,6 +63,16 @@ public static class RobustCovariance
         // Consistency: at the normal model the median squared distance is the chi-square median.
         double median = raw.Order().ElementAt(n / 2);
         double factor = median > 0 ? median / ChiSquared.InvCDF(p, 0.5) : 1;
+        // Reweighting: the rows within the 97.5% chi-square quantile give the final mean and covariance.
+        double keep = ChiSquared.InvCDF(p, 0.975);
+        int[] inliers = Enumerable.Range(0, n).Where(i => raw[i] / factor <= keep).ToArray();
+        if (inliers.Length > p + 1)
+        {
+            (Vector<double> mean, Matrix<double> cov, _) = Estimate(z, inliers, p);
+            raw = Distances(z, mean, cov);
+            median = raw.Order().ElementAt(n / 2);
+            factor = median > 0 ? median / ChiSquared.InvCDF(p, 0.5) : 1;
+        }
         for (int i = 0; i < n; i++)
             d2[i] = raw[i] / factor;
         return (d2, true);
