@@ -25,6 +25,8 @@ internal static class Program
                      --duration 10s  --container NAME|PATH  --json  (and the snapshot options)
           doctor     what this kernel and process allow, and the tier snapshot would use
                      --json
+          label      store an operator's verdict on a container for the anomaly detection
+                     CONTAINER --abnormal|--normal  --kind K  --domain D  --db PATH (default /var/lib/aiops-trace/verdicts.db)
           help       this text
 
         --mode: ebpf (fails when BPF cannot load), procfs (samples /proc, no BPF, lower
@@ -47,6 +49,7 @@ internal static class Program
                 "watch" => WatchCommand.Run(new Arguments(args[1..], WatchCommand.Flags)),
                 "doctor" => DoctorCommand.Run(new Arguments(args[1..], DoctorCommand.Flags)),
                 "diagnose" => DiagnoseCommand.Run(new Arguments(args[1..], DiagnoseCommand.Flags)),
+                "label" => LabelCommand.Run(args[1..]),
                 _ => throw new UsageException($"unknown command '{args[0]}': expected snapshot, watch, doctor or help"),
             };
         }
