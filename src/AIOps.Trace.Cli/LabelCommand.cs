@@ -30,6 +30,18 @@ internal static class LabelCommand
         if (kind is not null && (normal || kind.Length == 0))
             throw new UsageException($"--kind '{kind}' names an anomaly kind: it goes with --abnormal");
 
+        try
+        {
+            return Store(container, domain, abnormal, kind, db);
+        }
+        catch (Microsoft.Data.Sqlite.SqliteException e)
+        {
+            return Program.Fail($"{db}: {e.Message}");
+        }
+    }
+
+    private static int Store(string container, string? domain, bool abnormal, string? kind, string db)
+    {
         using VerdictStore store = VerdictStore.Open(db);
         if (store.SetAside is not null)
             Console.Error.WriteLine($"aiops-trace: {store.Path} was unreadable ({store.Problem}); moved to {store.SetAside}, a new database was started");
