@@ -7,7 +7,7 @@ namespace AIOps.Trace.Analysis.Detection;
 /// <summary>
 /// What a domain has learned: its bounded training set and, once the data supports one, an SVM
 /// (one-class, class-weighted C-SVC or multiclass C-SVC, as <see cref="DetectorChoice"/> picks),
-/// retrained when the set has changed by <see cref="LearningOptions.RetrainEvery"/> samples.
+/// retrained at once when an operator's verdict arrives and after <see cref="LearningOptions.RetrainEvery"/> history samples.
 /// Rows are scaled with the training set's own medians and scales, so a model does not move with
 /// the window it judges.
 /// </summary>
@@ -17,6 +17,7 @@ public sealed class DomainModel : IDisposable
     private SvmModel? _model;
     private ProcessedDomain? _basis;
     private long _trainedVersion = -1;
+    private long _trainedVerified = -1;
     private string[] _kinds = [];
 
     public DomainModel(string domain, LearningOptions? options = null)
@@ -44,7 +45,7 @@ public sealed class DomainModel : IDisposable
     /// <summary>Chooses the detector and (re)trains it when the training set changed enough; no-op otherwise.</summary>
     public void EnsureTrained()
     {
-        if (_trainedVersion >= 0 && Training.Version - _trainedVersion < _options.RetrainEvery)
+        if (_trainedVersion >= 0 && Training.VerifiedAdded == _trainedVerified && Training.Version - _trainedVersion < _options.RetrainEvery)
             return;
         (string detector, string reason) = DetectorChoice.Choose(Training, _options);
         if (detector != DetectorNames.PeerOutlier && !SvmModel.IsAvailable)
@@ -55,6 +56,7 @@ public sealed class DomainModel : IDisposable
         Detector = detector;
         ChoiceReason = reason;
         _trainedVersion = Training.Version;
+        _trainedVerified = Training.VerifiedAdded;
         if (detector == DetectorNames.PeerOutlier)
             return;
 

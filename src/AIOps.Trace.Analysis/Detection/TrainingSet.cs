@@ -32,6 +32,9 @@ public sealed class BoundedTrainingSet
     /// <summary>Changes with every add: a model trained at another version is stale.</summary>
     public long Version { get; private set; }
 
+    /// <summary>Operator-verified samples added so far: each one makes a model stale at once.</summary>
+    public long VerifiedAdded { get; private set; }
+
     /// <summary>Oldest first.</summary>
     public IReadOnlyCollection<TrainingSample> Samples => _samples;
 
@@ -44,6 +47,8 @@ public sealed class BoundedTrainingSet
         }
         _samples.Enqueue(sample);
         Version++;
+        if (sample.Verified)
+            VerifiedAdded++;
     }
 
     public int Normal => _samples.Count(s => !s.Abnormal);
@@ -66,11 +71,14 @@ public sealed record LearningOptions
     /// <summary>Verified samples per anomaly kind before that kind enters a multiclass C-SVC (at least two kinds).</summary>
     public int MinPerKind { get; init; } = 5;
 
-    /// <summary>Samples each domain's bounded training set holds.</summary>
-    public int Capacity { get; init; } = 2000;
+    /// <summary>Samples each domain's bounded training set holds (500 x 17 doubles: 68 kB per domain).</summary>
+    public int Capacity { get; init; } = 500;
 
-    /// <summary>New samples after which a model is retrained (1: every change).</summary>
-    public int RetrainEvery { get; init; } = 1;
+    /// <summary>
+    /// Unverified (history) samples after which a model is retrained; an operator's verdict retrains
+    /// at once. Retraining every domain on every window would cost one SVM fit per domain per interval.
+    /// </summary>
+    public int RetrainEvery { get; init; } = 100;
 
     public Svm.SvmOptions Svm { get; init; } = new();
 }

@@ -149,7 +149,7 @@ public sealed class SvmTests
     public void A_domain_model_moves_to_the_detector_its_data_supports()
     {
         var r = new Random(8);
-        var o = new LearningOptions { MinNormalHistory = 30, MinAbnormal = 3, MinPerKind = 4, Capacity = 60 };
+        var o = new LearningOptions { MinNormalHistory = 30, MinAbnormal = 3, MinPerKind = 4, Capacity = 60, RetrainEvery = 20 };
         using var model = new DomainModel("owner:shop/web", o);
         Assert.Null(model.Judge("x", Synthetic.Normal(r, "x").Values, []));
         Assert.Equal(DetectorNames.PeerOutlier, model.Detector);
@@ -180,13 +180,24 @@ public sealed class SvmTests
         Assert.Equal("cap", model.Judge("c", Synthetic.Shifted(r, "c", 8, Metrics.ThrottledRatio).Values, ["p"])!.Kind);
         Assert.Null(model.Judge("o", Synthetic.Normal(r, "o").Values, ["p"])!.Kind);
 
-        // Bounded: 30 + 3 + 8 = 41 samples fit in 60; 30 more normal windows push the oldest out, and it is retrained on each change.
+        // Bounded: 30 + 3 + 8 = 41 samples fit in 60; 30 more normal windows push the oldest out. History retrains
+        // after 20 unverified samples, a verified one at once.
         int before = model.Trainings;
-        for (int i = 0; i < 30; i++)
+        for (int i = 0; i < 19; i++)
             model.Add(new TrainingSample(Synthetic.Normal(r, "h").Values, Abnormal: false, Verified: false));
         model.EnsureTrained();
-        Assert.Equal(60, model.Training.Count);
-        Assert.Equal(11, model.Training.Evicted);
+        Assert.Equal(before, model.Trainings);
+        model.Add(new TrainingSample(Synthetic.Normal(r, "h").Values, Abnormal: false, Verified: false));
+        model.EnsureTrained();
         Assert.Equal(before + 1, model.Trainings);
+        for (int i = 0; i < 10; i++)
+            model.Add(new TrainingSample(Synthetic.Normal(r, "h").Values, Abnormal: false, Verified: false));
+        model.EnsureTrained();
+        Assert.Equal(before + 1, model.Trainings);
+        model.Add(new TrainingSample(Synthetic.Normal(r, "h").Values, Abnormal: false, Verified: true));
+        model.EnsureTrained();
+        Assert.Equal(before + 2, model.Trainings);
+        Assert.Equal(60, model.Training.Count);
+        Assert.Equal(12, model.Training.Evicted);
     }
 }
