@@ -31,6 +31,8 @@ internal static class Program
                      (and --cgroup, --attach, --transport, --mode as for watch)
           doctor     what this kernel and process allow, and the tier snapshot would use
                      --json  --btf PATH
+          label      store an operator's verdict on a container for the anomaly detection
+                     CONTAINER --abnormal|--normal  --kind K  --domain D  --db PATH (default /var/lib/aiops-trace/verdicts.db)
           help       this text
 
         --mode: ebpf (fails when BPF cannot load), procfs (samples /proc, no BPF, lower
@@ -57,6 +59,7 @@ internal static class Program
                 "diagnose" => DiagnoseCommand.Run(new Arguments(args[1..], DiagnoseCommand.Flags)),
                 "serve" => ServeCommand.Run(new Arguments(args[1..], ServeCommand.Flags)),
                 "top" => TopCommand.Run(new Arguments(args[1..], TopCommand.Flags)),
+                "label" => LabelCommand.Run(args[1..]),
                 _ => throw new UsageException($"unknown command '{args[0]}': expected snapshot, watch, doctor or help"),
             };
         }

@@ -1,0 +1,83 @@
+using AIOps.Trace.Analysis.Collection;
+using AIOps.Trace.Analysis.Detection;
+using AIOps.Trace.Analysis.Partitioning;
+using BenchmarkDotNet.Attributes;
+
+namespace AIOps.Trace.Benchmarks;
+
+/// <summary>
+/// The scale test of issue 6: 10,000 synthetic containers in 1,000 monitoring domains of 10,
+/// analysed per interval (partition by owner, robust processing, peer-group outlier detection),
+/// with one planted outlier per domain. Not zero-allocation: this runs once per window, not per event.
+/// In process: each call takes tens of milliseconds or more, and a generated project's build can
+/// outlast BenchmarkDotNet's 2-minute build timeout on a loaded machine.
+/// </summary>
+[MemoryDiagnoser]
+[InProcess]
+[WarmupCount(2)]
+[IterationCount(10)]
+public class DomainAnalysisBenchmarks
+{
+    private const int Domains = 1000;
+    private const int PerDomain = 10;
+    private readonly List<ContainerAttributes> _attributes = new();
+    private readonly List<MetricVector> _vectors = new();
+    private AnomalyAnalyzer _analyzer = null!;
+    private Partition _partition = null!;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var r = new Random(42);
+        double G() => Math.Sqrt(-2 * Math.Log(1 - r.NextDouble())) * Math.Cos(2 * Math.PI * r.NextDouble());
+        var labels = new Dictionary<string, string>();
+        for (int d = 0; d < Domains; d++)
+        {
+            double load = 0.2 + r.NextDouble(); // domains differ in level; peers within one do not
+            for (int i = 0; i < PerDomain; i++)
+            {
+                string key = $"/kubepods/burstable/pod{d:D4}-{i}/ctr";
+                _attributes.Add(new ContainerAttributes(key, "containerd", $"registry/app{d % 50}:v1", $"ns{d % 20}/app{d}", "deployment",
+                    labels, "burstable", load, 1024, 2, 512e6, $"node{r.Next(100)}"));
+                var v = new double[Metrics.Count];
+                Array.Fill(v, double.NaN);
+                double shift = i == 3 ? 10 : 0;
+                v[Metrics.RunQueueP50Us] = 20 * load + 3 * G();
+                v[Metrics.RunQueueP99Us] = 200 * load + 25 * (G() + shift);
+                v[Metrics.PreemptedBySamePerSecond] = 10 + 2 * G();
+                v[Metrics.PreemptedByOtherPerSecond] = 50 + 8 * (G() + shift);
+                v[Metrics.PreemptedByHostPerSecond] = 5 + G();
+                v[Metrics.PreemptedByUnknownPerSecond] = 0;
+                v[Metrics.ThrottledRatio] = Math.Max(0, 0.05 + 0.01 * G());
+                v[Metrics.CpuUsageCores] = load + 0.05 * G();
+                v[Metrics.MemoryUsageToLimit] = 0.6 + 0.05 * G();
+                _vectors.Add(new MetricVector(key, v));
+            }
+        }
+        _analyzer = new AnomalyAnalyzer(new AnalyzerOptions { RecordNormalHistory = false });
+        _partition = DomainPartitioner.ByTag(_attributes);
+        IReadOnlyList<Verdict> verdicts = _analyzer.Analyze(_partition, _vectors);
+        int found = verdicts.Count(v => v.IsAbnormal && v.Key.EndsWith("-3/ctr", StringComparison.Ordinal));
+        int wrong = verdicts.Count(v => v.IsAbnormal && !v.Key.EndsWith("-3/ctr", StringComparison.Ordinal));
+        Console.WriteLine($"// planted {Domains} outliers: found {found}, and {wrong} of {Domains * (PerDomain - 1)} healthy containers flagged");
+    }
+
+    [GlobalCleanup]
+    public void Cleanup() => _analyzer.Dispose();
+
+    /// <summary>Partition by owner workload (O(N)).</summary>
+    [Benchmark]
+    public int PartitionByOwner() => DomainPartitioner.ByTag(_attributes).Domains.Count;
+
+    /// <summary>One interval: partition by owner, then process and detect in every domain.</summary>
+    [Benchmark]
+    public int AnalyzeInterval()
+    {
+        Partition p = DomainPartitioner.ByTag(_attributes);
+        return _analyzer.Analyze(p, _vectors).Count;
+    }
+
+    /// <summary>Environment-aware partition of the 10,000 containers (CLARA, Gower, k up to 10 by silhouette).</summary>
+    [Benchmark]
+    public int PartitionByEnvironment() => DomainPartitioner.ByEnvironment(_attributes).Domains.Count;
+}

@@ -1,0 +1,97 @@
+using AIOps.Trace.Analysis.Collection;
+using AIOps.Trace.Analysis.Partitioning;
+using AIOps.Trace.Analysis.Processing;
+
+namespace AIOps.Trace.Analysis.Detection;
+
+/// <summary>Settings of <see cref="AnomalyAnalyzer"/>.</summary>
+public sealed record AnalyzerOptions
+{
+    public ProcessingOptions Processing { get; init; } = new();
+    public PeerOptions Peers { get; init; } = new();
+    public LearningOptions Learning { get; init; } = new();
+
+    /// <summary>Keep windows the peers judged normal as unverified normal history (what a one-class SVM learns from).</summary>
+    public bool RecordNormalHistory { get; init; } = true;
+}
+
+/// <summary>
+/// Runs detection per monitoring domain, window after window: robust processing, peer-group
+/// outliers, and each domain's learned model once it has one. A learned verdict takes precedence
+/// over the peers' (it knows what the operator called abnormal); a domain too small for peers and
+/// without a model is reported as "too few peers".
+/// </summary>
+public sealed class AnomalyAnalyzer : IDisposable
+{
+    private readonly AnalyzerOptions _options;
+    private readonly Dictionary<string, DomainModel> _models = new(StringComparer.Ordinal);
+
+    public AnomalyAnalyzer(AnalyzerOptions? options = null) => _options = options ?? new AnalyzerOptions();
+
+    /// <summary>Domains with a model (history or labels).</summary>
+    public IReadOnlyDictionary<string, DomainModel> Models => _models;
+
+    /// <summary>The domain's model, created empty when new.</summary>
+    public DomainModel ModelFor(string domain)
+    {
+        if (!_models.TryGetValue(domain, out DomainModel? model))
+            _models[domain] = model = new DomainModel(domain, _options.Learning);
+        return model;
+    }
+
+    /// <summary>Adds an operator's (or history's) sample to a domain's training set.</summary>
+    public void Learn(string domain, TrainingSample sample) => ModelFor(domain).Add(sample);
+
+    /// <summary>Analyses one window: every domain of the partition over the containers' vectors.</summary>
+    /// <param name="diagnoses">The diagnosis outcome per container key, shown beside its verdict when given.</param>
+    public IReadOnlyList<Verdict> Analyze(Partition partition, IReadOnlyList<MetricVector> vectors,
+        IReadOnlyDictionary<string, string>? diagnoses = null)
+    {
+        var byKey = new Dictionary<string, MetricVector>(vectors.Count, StringComparer.Ordinal);
+        foreach (MetricVector v in vectors)
+            byKey[v.Key] = v;
+        var verdicts = new List<Verdict>(vectors.Count);
+        var members = new List<MetricVector>();
+        foreach (MonitoringDomain domain in partition.Domains)
+        {
+            members.Clear();
+            foreach (string key in domain.Members)
+                if (byKey.TryGetValue(key, out MetricVector? v))
+                    members.Add(v);
+            foreach (Verdict verdict in AnalyzeDomain(domain.Id, members))
+                verdicts.Add(diagnoses is not null && diagnoses.TryGetValue(verdict.Key, out string? outcome) ? verdict with { Diagnosis = outcome } : verdict);
+        }
+        return verdicts;
+    }
+
+    /// <summary>Analyses one domain's containers in one window.</summary>
+    public IReadOnlyList<Verdict> AnalyzeDomain(string domain, IReadOnlyList<MetricVector> members)
+    {
+        ProcessedDomain processed = DomainProcessor.Process(members, _options.Processing);
+        IReadOnlyList<Verdict> peers = PeerOutlierDetector.Detect(domain, processed, _options.Peers);
+        _models.TryGetValue(domain, out DomainModel? model);
+        var result = new Verdict[peers.Count];
+        for (int i = 0; i < peers.Count; i++)
+        {
+            Verdict peer = peers[i];
+            Verdict? learned = model?.Judge(peer.Key, members[i].Values, peer.Peers, _options.Peers.MetricZ);
+            if (learned is not null && learned.IsAbnormal && learned.OffMetrics.Count == 0 && peer.Status != VerdictStatus.TooFewPeers)
+                learned = learned with { OffMetrics = PeerOutlierDetector.OffMetrics(processed, i, _options.Peers.MetricZ) };
+            result[i] = learned ?? peer;
+        }
+        if (_options.RecordNormalHistory && processed.Rows >= _options.Peers.MinPeers)
+        {
+            for (int i = 0; i < result.Length; i++)
+                if (result[i].Status == VerdictStatus.Normal)
+                    (model ??= ModelFor(domain)).Add(new TrainingSample(members[i].Values, Abnormal: false, Verified: false));
+        }
+        return result;
+    }
+
+    public void Dispose()
+    {
+        foreach (DomainModel m in _models.Values)
+            m.Dispose();
+        _models.Clear();
+    }
+}

@@ -1,0 +1,179 @@
+using AIOps.Trace.Analysis.Collection;
+using AIOps.Trace.Analysis.Detection.Svm;
+using AIOps.Trace.Analysis.Processing;
+
+namespace AIOps.Trace.Analysis.Detection;
+
+/// <summary>
+/// What a domain has learned: its bounded training set and, once the data supports one, an SVM
+/// (one-class, class-weighted C-SVC or multiclass C-SVC, as <see cref="DetectorChoice"/> picks),
+/// retrained at once when an operator's verdict arrives and after <see cref="LearningOptions.RetrainEvery"/> history samples.
+/// Rows are scaled with the training set's own medians and scales, so a model does not move with
+/// the window it judges.
+/// </summary>
+public sealed class DomainModel : IDisposable
+{
+    private readonly LearningOptions _options;
+    private SvmModel? _model;
+    private ProcessedDomain? _basis;
+    private long _trainedVersion = -1;
+    private long _trainedVerified = -1;
+    private string[] _kinds = [];
+
+    public DomainModel(string domain, LearningOptions? options = null)
+    {
+        Domain = domain;
+        _options = options ?? new LearningOptions();
+        Training = new BoundedTrainingSet(_options.Capacity);
+    }
+
+    public string Domain { get; }
+    public BoundedTrainingSet Training { get; }
+
+    /// <summary>The detector in use (<see cref="DetectorNames"/>) and why it was chosen.</summary>
+    public string Detector { get; private set; } = DetectorNames.PeerOutlier;
+    public string ChoiceReason { get; private set; } = "no history yet";
+
+    /// <summary>Times a model was (re)trained.</summary>
+    public int Trainings { get; private set; }
+
+    /// <summary>The anomaly kinds the multiclass model knows, in label order (label i + 1).</summary>
+    public IReadOnlyList<string> Kinds => _kinds;
+
+    public void Add(TrainingSample sample) => Training.Add(sample);
+
+    /// <summary>Chooses the detector and (re)trains it when the training set changed enough; no-op otherwise.</summary>
+    public void EnsureTrained()
+    {
+        if (_trainedVersion >= 0 && Training.VerifiedAdded == _trainedVerified && Training.Version - _trainedVersion < _options.RetrainEvery)
+            return;
+        (string detector, string reason) = DetectorChoice.Choose(Training, _options);
+        if (detector != DetectorNames.PeerOutlier && !SvmModel.IsAvailable)
+            (detector, reason) = (DetectorNames.PeerOutlier, reason + "; but libsvm is not installed: peers only");
+        _model?.Dispose();
+        _model = null;
+        _basis = null;
+        Detector = detector;
+        ChoiceReason = reason;
+        _trainedVersion = Training.Version;
+        _trainedVerified = Training.VerifiedAdded;
+        if (detector == DetectorNames.PeerOutlier)
+            return;
+
+        TrainingSample[] samples = Training.Samples.ToArray();
+        if (detector == DetectorNames.MulticlassCsvc)
+        {
+            IReadOnlyDictionary<string, int> kinds = Training.Kinds;
+            _kinds = kinds.Where(k => k.Value >= _options.MinPerKind).Select(k => k.Key).Order(StringComparer.Ordinal).ToArray();
+            samples = samples.Where(s => !s.Abnormal || (s.Verified && s.Kind is not null && _kinds.Contains(s.Kind))).ToArray();
+        }
+        else if (detector == DetectorNames.OneClassSvm)
+        {
+            samples = samples.Where(s => !s.Abnormal).ToArray();
+        }
+        else
+        {
+            samples = samples.Where(s => !s.Abnormal || s.Verified).ToArray();
+        }
+
+        _basis = DomainProcessor.Process(samples.Select((s, i) => new MetricVector(i.ToString(), s.Values)).ToArray(),
+            new ProcessingOptions { MinRowsForRedundancy = int.MaxValue }); // keep every varying metric: the SVM weighs them itself
+        if (_basis.Columns == 0)
+        {
+            (Detector, ChoiceReason, _basis) = (DetectorNames.PeerOutlier, reason + "; but no metric varies in the history: peers only", null);
+            return;
+        }
+        double[][] rows = samples.Select(s => _basis.Transform(s.Values)).ToArray();
+        Svm.SvmOptions svm = double.IsNaN(_options.Svm.Gamma) ? _options.Svm with { Gamma = MedianHeuristicGamma(rows) } : _options.Svm;
+        if (detector == DetectorNames.OneClassSvm)
+        {
+            _model = SvmModel.TrainOneClass(rows, svm);
+        }
+        else if (detector == DetectorNames.WeightedCsvc)
+        {
+            int[] labels = samples.Select(s => s.Abnormal ? 1 : 0).ToArray();
+            int abnormal = labels.Count(l => l == 1), normal = labels.Length - abnormal;
+            // Inverse class frequency: a rare abnormal class costs as much in total as the common normal one.
+            _model = SvmModel.TrainClassifier(rows, labels, svm with
+            {
+                ClassWeights = new Dictionary<int, double> { [0] = 1.0, [1] = (double)normal / abnormal },
+            });
+        }
+        else
+        {
+            int[] labels = samples.Select(s => s.Abnormal ? Array.IndexOf(_kinds, s.Kind) + 1 : 0).ToArray();
+            var counts = labels.GroupBy(l => l).ToDictionary(g => g.Key, g => g.Count());
+            int most = counts.Values.Max();
+            _model = SvmModel.TrainClassifier(rows, labels, svm with
+            {
+                ClassWeights = counts.ToDictionary(c => c.Key, c => (double)most / c.Value),
+            });
+        }
+        Trainings++;
+    }
+
+    /// <summary>
+    /// RBF width by the median heuristic: 1 / the median squared distance between training rows
+    /// (at most 200 of them), so the kernel reaches as far as the classes lie apart in this domain.
+    /// </summary>
+    internal static double MedianHeuristicGamma(double[][] rows)
+    {
+        int n = Math.Min(rows.Length, 200);
+        var d = new List<double>(n * (n - 1) / 2);
+        for (int i = 0; i < n; i++)
+            for (int j = i + 1; j < n; j++)
+            {
+                double s = 0;
+                for (int f = 0; f < rows[i].Length; f++) s += (rows[i][f] - rows[j][f]) * (rows[i][f] - rows[j][f]);
+                d.Add(s);
+            }
+        d.Sort();
+        double median = d.Count == 0 ? 0 : d[d.Count / 2];
+        return median > 0 ? 1 / median : 1.0 / Math.Max(rows[0].Length, 1);
+    }
+
+    /// <summary>
+    /// The learned model's verdict on one container's vector; null while the domain has only peers to go by.
+    /// </summary>
+    public Verdict? Judge(string key, double[] values, IReadOnlyList<string> peers, double metricZ = 3.5)
+    {
+        EnsureTrained();
+        if (_model is null || _basis is null)
+            return null;
+        double[] z = _basis.Transform(values);
+        double label = _model.PredictWithValues(z, out double decision);
+        bool abnormal;
+        string? kind = null;
+        double score;
+        if (_model.IsOneClass)
+        {
+            abnormal = label < 0;
+            score = -decision;
+        }
+        else if (Detector == DetectorNames.WeightedCsvc)
+        {
+            abnormal = label == 1;
+            score = _model.Labels[0] == 1 ? decision : -decision; // libsvm's first decision value favours its first label
+        }
+        else
+        {
+            abnormal = label != 0;
+            kind = abnormal ? _kinds[(int)label - 1] : null;
+            score = abnormal ? 1 : -1; // one-vs-one votes have no single margin: the sign carries the decision
+        }
+        var off = new List<OffMetric>();
+        if (abnormal)
+            for (int c = 0; c < _basis.Columns; c++)
+            {
+                int slot = _basis.Slots[c];
+                if (!double.IsNaN(values[slot]) && Math.Abs(z[c]) >= metricZ)
+                    off.Add(new OffMetric(Metrics.Names[slot], values[slot], _basis.Scaler.Medians[slot], z[c]));
+            }
+        string[] missing = _basis.Slots.Where(s => double.IsNaN(values[s])).Select(s => Metrics.Names[s]).ToArray();
+        return new Verdict(key, Domain, abnormal ? VerdictStatus.Abnormal : VerdictStatus.Normal, score, Detector, peers,
+            off.OrderByDescending(m => Math.Abs(m.Z)).ToArray(), kind,
+            $"{Detector} trained on {Training.Count} windows ({ChoiceReason})", missing.Length > 0 ? missing : null);
+    }
+
+    public void Dispose() => _model?.Dispose();
+}

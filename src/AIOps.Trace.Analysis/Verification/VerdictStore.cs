@@ -1,0 +1,208 @@
+using System.Runtime.InteropServices;
+using AIOps.Trace.Analysis.Collection;
+using AIOps.Trace.Analysis.Detection;
+using Microsoft.Data.Sqlite;
+
+namespace AIOps.Trace.Analysis.Verification;
+
+/// <summary>An operator's verdict on one container, as stored.</summary>
+/// <param name="Container">The container's key (cgroup path) or name, as the operator gave it.</param>
+/// <param name="Domain">Its monitoring domain when known; samples without one cannot train a domain's model.</param>
+/// <param name="Abnormal">Confirmed anomaly (true) or rejected / normal (false).</param>
+/// <param name="Kind">The anomaly kind, when the operator named one.</param>
+/// <param name="Metrics">The container's metric vector for the window judged, when known (<see cref="Collection.Metrics"/> slots).</param>
+/// <param name="WindowEnd">End of the window the verdict is about, when known.</param>
+/// <param name="RecordedAt">When the operator gave it.</param>
+/// <param name="Id">Row id in the store (0 before it is stored).</param>
+public sealed record OperatorVerdict(string Container, string? Domain, bool Abnormal, string? Kind, double[]? Metrics,
+    DateTimeOffset? WindowEnd, DateTimeOffset RecordedAt, long Id = 0);
+
+/// <summary>
+/// Operator verdicts in an embedded SQLite database on the node: they survive restarts and feed
+/// the domains' training sets. A file that is not a readable database is never silently replaced:
+/// it is renamed "&lt;name&gt;.corrupt-&lt;UTC timestamp&gt;" beside itself, <see cref="SetAside"/> and
+/// <see cref="Problem"/> say so, and a new database is started.
+/// </summary>
+public sealed class VerdictStore : IDisposable
+{
+    private const int SchemaVersion = 1;
+    private readonly SqliteConnection _connection;
+
+    /// <summary>The database file.</summary>
+    public string Path { get; }
+
+    /// <summary>Where a corrupt file found at <see cref="Path"/> was moved, or null.</summary>
+    public string? SetAside { get; }
+
+    /// <summary>What was wrong with the file that was set aside, or null.</summary>
+    public string? Problem { get; }
+
+    private VerdictStore(string path, SqliteConnection connection, string? setAside, string? problem)
+    {
+        Path = path;
+        _connection = connection;
+        SetAside = setAside;
+        Problem = problem;
+    }
+
+    /// <summary>Opens (or creates) the store at <paramref name="path"/>, setting a corrupt file aside.</summary>
+    public static VerdictStore Open(string path, TimeProvider? clock = null)
+    {
+        string full = System.IO.Path.GetFullPath(path);
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(full)!);
+        string? setAside = null, problem = null;
+        if (File.Exists(full) && new FileInfo(full).Length > 0)
+        {
+            problem = Check(full);
+            if (problem is not null)
+            {
+                string stamp = (clock ?? TimeProvider.System).GetUtcNow().ToString("yyyyMMdd'T'HHmmss'Z'");
+                setAside = $"{full}.corrupt-{stamp}";
+                for (int n = 1; File.Exists(setAside); n++)
+                    setAside = $"{full}.corrupt-{stamp}-{n}";
+                File.Move(full, setAside);
+                foreach (string suffix in new[] { "-wal", "-shm", "-journal" })
+                    if (File.Exists(full + suffix))
+                        File.Move(full + suffix, setAside + suffix);
+            }
+        }
+        SqliteConnection connection = Connect(full);
+        try
+        {
+            Execute(connection, """
+                CREATE TABLE IF NOT EXISTS verdicts (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    container TEXT NOT NULL,
+                    domain TEXT,
+                    abnormal INTEGER NOT NULL CHECK (abnormal IN (0, 1)),
+                    kind TEXT,
+                    metrics BLOB,
+                    window_end TEXT,
+                    recorded_at TEXT NOT NULL);
+                CREATE INDEX IF NOT EXISTS verdicts_domain ON verdicts(domain);
+                """);
+            Execute(connection, $"PRAGMA user_version = {SchemaVersion};");
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+        return new VerdictStore(full, connection, setAside, problem);
+    }
+
+    /// <summary>Null when the file is a sound database of ours; else what is wrong with it.</summary>
+    private static string? Check(string path)
+    {
+        try
+        {
+            using SqliteConnection c = Connect(path, readOnly: true);
+            using SqliteCommand check = c.CreateCommand();
+            check.CommandText = "PRAGMA integrity_check;";
+            string? result = check.ExecuteScalar() as string;
+            if (result != "ok")
+                return $"integrity check failed: {result}";
+            using SqliteCommand version = c.CreateCommand();
+            version.CommandText = "PRAGMA user_version;";
+            long v = (long)version.ExecuteScalar()!;
+            return v > SchemaVersion ? $"schema version {v} is newer than this build's {SchemaVersion}" : null;
+        }
+        catch (SqliteException e)
+        {
+            return $"not a readable SQLite database: {e.Message}";
+        }
+    }
+
+    private static SqliteConnection Connect(string path, bool readOnly = false)
+    {
+        var c = new SqliteConnection(new SqliteConnectionStringBuilder
+        {
+            DataSource = path,
+            Mode = readOnly ? SqliteOpenMode.ReadOnly : SqliteOpenMode.ReadWriteCreate,
+            Pooling = false, // a pooled handle would keep the file open after Dispose, and block setting it aside
+        }.ToString());
+        c.Open();
+        return c;
+    }
+
+    private static void Execute(SqliteConnection c, string sql)
+    {
+        using SqliteCommand command = c.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
+    /// <summary>Stores a verdict and returns it with its row id.</summary>
+    public OperatorVerdict Record(OperatorVerdict verdict)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(verdict.Container);
+        using SqliteCommand c = _connection.CreateCommand();
+        c.CommandText = """
+            INSERT INTO verdicts (container, domain, abnormal, kind, metrics, window_end, recorded_at)
+            VALUES ($container, $domain, $abnormal, $kind, $metrics, $window_end, $recorded_at)
+            RETURNING id;
+            """;
+        c.Parameters.AddWithValue("$container", verdict.Container);
+        c.Parameters.AddWithValue("$domain", (object?)verdict.Domain ?? DBNull.Value);
+        c.Parameters.AddWithValue("$abnormal", verdict.Abnormal ? 1 : 0);
+        c.Parameters.AddWithValue("$kind", (object?)verdict.Kind ?? DBNull.Value);
+        c.Parameters.AddWithValue("$metrics", verdict.Metrics is null ? DBNull.Value : MemoryMarshal.AsBytes(verdict.Metrics.AsSpan()).ToArray());
+        c.Parameters.AddWithValue("$window_end", verdict.WindowEnd is { } w ? w.ToString("O") : DBNull.Value);
+        c.Parameters.AddWithValue("$recorded_at", verdict.RecordedAt.ToString("O"));
+        long id = (long)c.ExecuteScalar()!;
+        return verdict with { Id = id };
+    }
+
+    /// <summary>Stored verdicts, oldest first; only one domain's or one container's when given.</summary>
+    public IReadOnlyList<OperatorVerdict> Verdicts(string? domain = null, string? container = null)
+    {
+        using SqliteCommand c = _connection.CreateCommand();
+        c.CommandText = """
+            SELECT id, container, domain, abnormal, kind, metrics, window_end, recorded_at FROM verdicts
+            WHERE ($domain IS NULL OR domain = $domain) AND ($container IS NULL OR container = $container)
+            ORDER BY id;
+            """;
+        c.Parameters.AddWithValue("$domain", (object?)domain ?? DBNull.Value);
+        c.Parameters.AddWithValue("$container", (object?)container ?? DBNull.Value);
+        var list = new List<OperatorVerdict>();
+        using SqliteDataReader r = c.ExecuteReader();
+        while (r.Read())
+        {
+            double[]? metrics = r.IsDBNull(5) ? null : Decode((byte[])r[5]);
+            list.Add(new OperatorVerdict(r.GetString(1), r.IsDBNull(2) ? null : r.GetString(2), r.GetInt64(3) == 1,
+                r.IsDBNull(4) ? null : r.GetString(4), metrics,
+                r.IsDBNull(6) ? null : DateTimeOffset.Parse(r.GetString(6), System.Globalization.CultureInfo.InvariantCulture),
+                DateTimeOffset.Parse(r.GetString(7), System.Globalization.CultureInfo.InvariantCulture), r.GetInt64(0)));
+        }
+        return list;
+    }
+
+    /// <summary>
+    /// Feeds every stored verdict that has a domain and a metric vector into the analyzer's
+    /// training sets, oldest first (so a bounded set keeps the newest). Returns how many were fed.
+    /// </summary>
+    public int FeedInto(AnomalyAnalyzer analyzer)
+    {
+        int fed = 0;
+        foreach (OperatorVerdict v in Verdicts())
+        {
+            if (v.Domain is null || v.Metrics is null) continue;
+            analyzer.Learn(v.Domain, new TrainingSample(v.Metrics, v.Abnormal, v.Kind, Verified: true));
+            fed++;
+        }
+        return fed;
+    }
+
+    /// <summary>A stored vector; one written when there were fewer slots is padded with NaN.</summary>
+    private static double[] Decode(byte[] blob)
+    {
+        double[] stored = MemoryMarshal.Cast<byte, double>(blob).ToArray();
+        if (stored.Length >= Metrics.Count) return stored;
+        double[] padded = new double[Metrics.Count];
+        Array.Fill(padded, double.NaN);
+        stored.CopyTo(padded, 0);
+        return padded;
+    }
+
+    public void Dispose() => _connection.Dispose();
+}

@@ -1,0 +1,145 @@
+using AIOps.Trace.Analysis.Collection;
+using AIOps.Trace.Analysis.Detection;
+using AIOps.Trace.Analysis.Partitioning;
+using AIOps.Trace.Analysis.Processing;
+
+namespace AIOps.Trace.Tests.Unit.Analysis;
+
+public sealed class DetectionTests
+{
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(4)]
+    [InlineData(5)]
+    public void A_planted_outlier_among_20_peers_in_6_dimensions_is_found_and_its_metrics_named(int seed)
+    {
+        var r = new Random(seed);
+        List<MetricVector> domain = Synthetic.Domain(r, 20);
+        // Run-queue p99 and other-cgroup preemptions 8 standard deviations up: a noisy neighbour.
+        domain.Insert(r.Next(21), Synthetic.Shifted(r, "victim", 8, Metrics.RunQueueP99Us, Metrics.PreemptedByOtherPerSecond));
+        ProcessedDomain d = DomainProcessor.Process(domain);
+        Assert.Equal(6, d.Columns);
+
+        IReadOnlyList<Verdict> verdicts = PeerOutlierDetector.Detect("owner:shop/web", d);
+        Verdict victim = verdicts.Single(v => v.IsAbnormal);
+        Assert.Equal("victim", victim.Key);
+        Assert.Equal("owner:shop/web", victim.Domain);
+        Assert.Equal(20, victim.Peers.Count);
+        Assert.DoesNotContain("victim", victim.Peers);
+        Assert.Equal(["preempted_by_other_per_s", "runq_p99_us"], victim.OffMetrics.Select(m => m.Metric).Order());
+        Assert.All(victim.OffMetrics, m => Assert.True(m.Z > 3.5 && m.Value > m.Reference));
+        Assert.True(victim.Score > 1);
+        Assert.Equal(victim.Score, verdicts.Max(v => v.Score));
+        Assert.Contains("diagonal", victim.Reason); // 21 rows for 6 metrics: too few for a robust covariance
+    }
+
+    [Fact]
+    public void A_correlation_break_no_single_metric_shows_is_caught_by_the_covariance()
+    {
+        var r = new Random(11);
+        var domain = new List<MetricVector>();
+        for (int i = 0; i < 40; i++)
+        {
+            // usage and p99 move together in every healthy replica...
+            double load = Synthetic.Gaussian(r);
+            MetricVector m = Synthetic.Normal(r, $"c{i}");
+            m.Values[Metrics.CpuUsageCores] = 0.5 + 0.1 * load + 0.005 * Synthetic.Gaussian(r);
+            m.Values[Metrics.RunQueueP99Us] = 200 + 25 * load + 1.5 * Synthetic.Gaussian(r);
+            domain.Add(m);
+        }
+        // ...but here high run-queue latency comes with low usage: each value alone is ordinary (2 sd).
+        MetricVector odd = Synthetic.Normal(r, "odd");
+        odd.Values[Metrics.CpuUsageCores] = 0.5 - 0.1 * 2;
+        odd.Values[Metrics.RunQueueP99Us] = 200 + 25 * 2;
+        domain.Add(odd);
+        ProcessedDomain d = DomainProcessor.Process(domain, new ProcessingOptions { RedundantCorrelation = 1.01 });
+        (double[] d2, bool mcd) = RobustCovariance.SquaredDistances(d.Z);
+        Assert.True(mcd);
+        Assert.Equal(d2.Length - 1, Array.IndexOf(d2, d2.Max()));
+        Assert.All(d.Z[^1], z => Assert.True(Math.Abs(z) < 3.5)); // no metric alone is off
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void A_domain_of_one_or_two_containers_says_too_few_peers(int n)
+    {
+        var r = new Random(1);
+        List<MetricVector> domain = Synthetic.Domain(r, n);
+        domain[0].Values[Metrics.RunQueueP99Us] = 1e6;
+        IReadOnlyList<Verdict> verdicts = PeerOutlierDetector.Detect("d", DomainProcessor.Process(domain));
+        Assert.Equal(n, verdicts.Count);
+        Assert.All(verdicts, v =>
+        {
+            Assert.Equal(VerdictStatus.TooFewPeers, v.Status);
+            Assert.False(v.IsAbnormal);
+            Assert.True(double.IsNaN(v.Score));
+            Assert.StartsWith("too few peers", v.Reason);
+        });
+    }
+
+    [Fact]
+    public void Missing_metrics_are_handled_not_guessed()
+    {
+        var r = new Random(7);
+        List<MetricVector> domain = Synthetic.Domain(r, 20);
+        domain[3].Values[Metrics.ThrottledRatio] = double.NaN;          // one gap: judged on the rest, the gap named
+        foreach (int slot in Synthetic.Six.Take(4))
+            domain[5].Values[slot] = double.NaN;                        // mostly missing: not judged
+        domain.Add(Synthetic.Shifted(r, "victim", 10, Metrics.CpuUsageCores));
+        domain[^1].Values[Metrics.PreemptedByHostPerSecond] = double.NaN;
+        IReadOnlyList<Verdict> verdicts = PeerOutlierDetector.Detect("d", DomainProcessor.Process(domain));
+        Assert.Equal(VerdictStatus.Normal, verdicts[3].Status);
+        Assert.Equal(["throttled_ratio"], verdicts[3].MissingMetrics!);
+        Assert.Equal(VerdictStatus.InsufficientData, verdicts[5].Status);
+        Verdict victim = verdicts[^1];
+        Assert.True(victim.IsAbnormal);
+        Assert.Equal("cpu_usage_cores", victim.OffMetrics[0].Metric);
+        Assert.Equal(["preempted_by_host_per_s"], victim.MissingMetrics!);
+        Assert.All(verdicts, v => Assert.False(double.IsNaN(v.Score) && v.Status == VerdictStatus.Normal));
+        Assert.Single(verdicts, v => v.IsAbnormal);
+    }
+
+    [Fact]
+    public void Dbscan_leaves_the_far_point_outside_the_largest_cluster()
+    {
+        var r = new Random(2);
+        double[][] rows = Enumerable.Range(0, 15).Select(_ => new[] { Synthetic.Gaussian(r), Synthetic.Gaussian(r) })
+            .Append([12.0, -9.0]).ToArray();
+        bool[] inLargest = Dbscan.InLargestCluster(rows, 3);
+        Assert.False(inLargest[^1]);
+        Assert.True(inLargest.Take(15).Count(x => x) >= 14);
+    }
+
+    [Fact]
+    public void The_analyzer_runs_every_domain_and_shows_the_diagnosis_beside_the_verdict()
+    {
+        var r = new Random(9);
+        var vectors = new List<MetricVector>();
+        var attributes = new List<ContainerAttributes>();
+        for (int domain = 0; domain < 3; domain++)
+            for (int i = 0; i < 10; i++)
+            {
+                string key = $"/d{domain}/c{i}";
+                vectors.Add(domain == 1 && i == 4 ? Synthetic.Shifted(r, key, 12, Metrics.ThrottledRatio) : Synthetic.Normal(r, key));
+                attributes.Add(new ContainerAttributes(key, "docker", "img", $"ns/app{domain}", "deployment", new Dictionary<string, string>(),
+                    null, double.NaN, double.NaN, double.NaN, double.NaN, null));
+            }
+        attributes.Add(attributes[0] with { Key = "/lonely", Owner = "ns/lonely" });
+        vectors.Add(Synthetic.Normal(r, "/lonely"));
+        using var analyzer = new AnomalyAnalyzer();
+        IReadOnlyList<Verdict> verdicts = analyzer.Analyze(DomainPartitioner.ByTag(attributes), vectors,
+            new Dictionary<string, string> { ["/d1/c4"] = "cap_throttled" });
+        Assert.Equal(31, verdicts.Count);
+        Verdict hit = Assert.Single(verdicts, v => v.IsAbnormal);
+        Assert.Equal("/d1/c4", hit.Key);
+        Assert.Equal("owner:ns/app1", hit.Domain);
+        Assert.Equal("cap_throttled", hit.Diagnosis);
+        Assert.Equal("throttled_ratio", hit.OffMetrics[0].Metric);
+        Assert.Equal(VerdictStatus.TooFewPeers, verdicts.Single(v => v.Key == "/lonely").Status);
+        // Windows the peers found normal became one-class history, the abnormal one did not.
+        Assert.Equal(9, analyzer.ModelFor("owner:ns/app1").Training.Count);
+    }
+}

@@ -1,0 +1,203 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Text;
+using AIOps.Trace.Analysis.Collection;
+using AIOps.Trace.Analysis.Detection;
+using AIOps.Trace.Analysis.Detection.Svm;
+using AIOps.Trace.Analysis.Partitioning;
+
+namespace AIOps.Trace.Tests.Unit.Analysis;
+
+/// <summary>The libsvm binding: struct layouts against the header, and each detector on data whose answer is known.</summary>
+public sealed class SvmTests
+{
+    [Fact]
+    public void Libsvm_is_installed_here()
+    {
+        // build.sh installs libsvm-dev (and with it libsvm3); without it every SVM detector falls back to peers.
+        Assert.True(SvmModel.IsAvailable, "libsvm.so.3 cannot be loaded: apt-get install libsvm-dev");
+    }
+
+    [Fact]
+    public void Csharp_mirrors_match_libsvm_svm_h()
+    {
+        var c = new StringBuilder("#include <stddef.h>\n#include <libsvm/svm.h>\n");
+        Check<LibSvm.SvmNode>(c, "svm_node", ("Index", "index"), ("Value", "value"));
+        Check<LibSvm.SvmProblem>(c, "svm_problem", ("L", "l"), ("Y", "y"), ("X", "x"));
+        Check<LibSvm.SvmParameter>(c, "svm_parameter", ("SvmType", "svm_type"), ("KernelType", "kernel_type"), ("Degree", "degree"),
+            ("Gamma", "gamma"), ("Coef0", "coef0"), ("CacheSize", "cache_size"), ("Eps", "eps"), ("C", "C"), ("NrWeight", "nr_weight"),
+            ("WeightLabel", "weight_label"), ("Weight", "weight"), ("Nu", "nu"), ("P", "p"), ("Shrinking", "shrinking"), ("Probability", "probability"));
+        c.AppendLine($"_Static_assert(C_SVC == {LibSvm.CSvc} && NU_SVC == {LibSvm.NuSvc} && ONE_CLASS == {LibSvm.OneClass}, \"svm_type\");");
+        c.AppendLine($"_Static_assert(LINEAR == {LibSvm.KernelLinear} && RBF == {LibSvm.KernelRbf}, \"kernel_type\");");
+        c.AppendLine($"_Static_assert(LIBSVM_VERSION / 100 == 3, \"libsvm 3.x: soname {LibSvm.Library}\");");
+        string file = Path.Combine(Path.GetTempPath(), $"aiops-svm-layout-{Guid.NewGuid():N}.c");
+        File.WriteAllText(file, c.ToString());
+        try
+        {
+            var psi = new ProcessStartInfo("cc", $"-fsyntax-only {file}") { RedirectStandardError = true, UseShellExecute = false };
+            using Process p = Process.Start(psi)!;
+            string errors = p.StandardError.ReadToEnd();
+            p.WaitForExit();
+            Assert.True(p.ExitCode == 0, "layout differs from libsvm/svm.h:\n" + errors);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    private static void Check<T>(StringBuilder c, string cName, params (string Field, string CField)[] fields) where T : unmanaged
+    {
+        c.AppendLine($"_Static_assert(sizeof(struct {cName}) == {Unsafe.SizeOf<T>()}, \"sizeof {cName}\");");
+        foreach ((string field, string cField) in fields)
+            c.AppendLine($"_Static_assert(offsetof(struct {cName}, {cField}) == {Marshal.OffsetOf<T>(field)}, \"{cName}.{cField}\");");
+        Assert.Equal(typeof(T).GetFields().Length, fields.Length);
+    }
+
+    private static double[] Point(Random r, double cx, double cy, double sd = 0.3) =>
+        [cx + sd * Synthetic.Gaussian(r), cy + sd * Synthetic.Gaussian(r)];
+
+    [Fact]
+    public void A_csvc_separates_a_separable_set()
+    {
+        var r = new Random(1);
+        var rows = new List<double[]>();
+        var labels = new List<int>();
+        for (int i = 0; i < 40; i++) { rows.Add(Point(r, -2, 0)); labels.Add(0); rows.Add(Point(r, 2, 0)); labels.Add(1); }
+        using SvmModel model = SvmModel.TrainClassifier(rows, labels);
+        Assert.Equal(2, model.Labels.Count);
+        Assert.All(rows.Zip(labels), p => Assert.Equal(p.Second, model.Predict(p.First)));
+        Assert.Equal(0, model.Predict([-2.5, 0.3]));
+        Assert.Equal(1, model.Predict([2.5, -0.3]));
+        Assert.Throws<ArgumentException>(() => model.Predict([1.0]));
+    }
+
+    [Fact]
+    public void The_class_weighted_csvc_finds_the_rare_class_the_unweighted_one_misses()
+    {
+        var r = new Random(4);
+        var rows = new List<double[]>();
+        var labels = new List<int>();
+        // 1% abnormal, at the edge of the normal cloud.
+        for (int i = 0; i < 495; i++) { rows.Add(Point(r, 0, 0, 1)); labels.Add(0); }
+        for (int i = 0; i < 5; i++) { rows.Add(Point(r, 2.0, 2.0, 0.4)); labels.Add(1); }
+        var test = Enumerable.Range(0, 200).Select(_ => Point(r, 2.0, 2.0, 0.4)).ToList();
+        var opts = new SvmOptions { C = 1, Gamma = 0.5 };
+        using SvmModel plain = SvmModel.TrainClassifier(rows, labels, opts);
+        using SvmModel weighted = SvmModel.TrainClassifier(rows, labels, opts with { ClassWeights = new Dictionary<int, double> { [0] = 1, [1] = 99 } });
+        double plainRecall = test.Count(x => plain.Predict(x) == 1) / (double)test.Count;
+        double weightedRecall = test.Count(x => weighted.Predict(x) == 1) / (double)test.Count;
+        Assert.True(weightedRecall >= 0.85, $"weighted recall {weightedRecall}");
+        Assert.True(weightedRecall > plainRecall + 0.2, $"weighted {weightedRecall} vs plain {plainRecall}");
+        // It still calls most normal points normal.
+        var normals = Enumerable.Range(0, 200).Select(_ => Point(r, 0, 0, 1)).ToList();
+        Assert.True(normals.Count(x => weighted.Predict(x) == 0) >= 170);
+    }
+
+    [Fact]
+    public void A_multiclass_csvc_tells_three_kinds_apart()
+    {
+        var r = new Random(5);
+        (double X, double Y)[] centres = [(0, 0), (4, 0), (0, 4)];
+        var rows = new List<double[]>();
+        var labels = new List<int>();
+        for (int k = 0; k < 3; k++)
+            for (int i = 0; i < 30; i++) { rows.Add(Point(r, centres[k].X, centres[k].Y, 0.5)); labels.Add(k * 10); }
+        using SvmModel model = SvmModel.TrainClassifier(rows, labels);
+        Assert.Equal([0, 10, 20], model.Labels.Order());
+        for (int k = 0; k < 3; k++)
+        {
+            int right = Enumerable.Range(0, 50).Count(_ => model.Predict(Point(r, centres[k].X, centres[k].Y, 0.5)) == k * 10);
+            Assert.True(right >= 48, $"kind {k}: {right}/50");
+        }
+    }
+
+    [Fact]
+    public void A_one_class_svm_accepts_its_history_and_rejects_what_lies_far_from_it()
+    {
+        var r = new Random(6);
+        var history = Enumerable.Range(0, 200).Select(_ => Point(r, 0, 0, 1)).ToList();
+        using SvmModel model = SvmModel.TrainOneClass(history, new SvmOptions { Nu = 0.05, Gamma = 0.5 });
+        Assert.True(model.IsOneClass);
+        int accepted = Enumerable.Range(0, 200).Count(_ => model.Predict(Point(r, 0, 0, 1)) > 0);
+        Assert.True(accepted >= 170, $"{accepted}/200 normal accepted");
+        Assert.Equal(-1, model.PredictWithValues([6.0, 6.0], out double decision));
+        Assert.True(decision < 0);
+    }
+
+    [Fact]
+    public void Rows_with_NaN_are_refused_for_training()
+    {
+        Assert.Throws<ArgumentException>(() => SvmModel.TrainOneClass([[1.0, double.NaN], [0.0, 1.0]]));
+    }
+
+    [Fact]
+    public void The_bounded_training_set_keeps_the_newest_and_counts_what_it_dropped()
+    {
+        var set = new BoundedTrainingSet(3);
+        for (int i = 0; i < 5; i++)
+            set.Add(new TrainingSample([i], Abnormal: i % 2 == 1));
+        Assert.Equal(3, set.Count);
+        Assert.Equal(2, set.Evicted);
+        Assert.Equal(5, set.Version);
+        Assert.Equal([2.0, 3.0, 4.0], set.Samples.Select(s => s.Values[0]));
+    }
+
+    /// <summary>A domain learns: peers only, then one-class history, then the weighted C-SVC, then multiclass, retraining as verdicts arrive.</summary>
+    [Fact]
+    public void A_domain_model_moves_to_the_detector_its_data_supports()
+    {
+        var r = new Random(8);
+        var o = new LearningOptions { MinNormalHistory = 30, MinAbnormal = 3, MinPerKind = 4, Capacity = 60, RetrainEvery = 20 };
+        using var model = new DomainModel("owner:shop/web", o);
+        Assert.Null(model.Judge("x", Synthetic.Normal(r, "x").Values, []));
+        Assert.Equal(DetectorNames.PeerOutlier, model.Detector);
+
+        for (int i = 0; i < 30; i++)
+            model.Add(new TrainingSample(Synthetic.Normal(r, "h").Values, Abnormal: false, Verified: false));
+        Verdict normal = model.Judge("x", Synthetic.Normal(r, "x").Values, ["p"])!;
+        Assert.Equal(DetectorNames.OneClassSvm, normal.Detector);
+        Verdict far = model.Judge("y", Synthetic.Shifted(r, "y", 15, Metrics.CpuUsageCores).Values, ["p"])!;
+        Assert.True(far.IsAbnormal);
+        Assert.Equal("cpu_usage_cores", far.OffMetrics[0].Metric);
+
+        for (int i = 0; i < 3; i++)
+            model.Add(new TrainingSample(Synthetic.Shifted(r, "a", 8, Metrics.ThrottledRatio).Values, Abnormal: true, Kind: "cap"));
+        Verdict capped = model.Judge("z", Synthetic.Shifted(r, "z", 8, Metrics.ThrottledRatio).Values, ["p"])!;
+        Assert.Equal(DetectorNames.WeightedCsvc, capped.Detector);
+        Assert.True(capped.IsAbnormal);
+        Assert.False(model.Judge("w", Synthetic.Normal(r, "w").Values, ["p"])!.IsAbnormal);
+
+        for (int i = 0; i < 4; i++)
+        {
+            model.Add(new TrainingSample(Synthetic.Shifted(r, "a", 8, Metrics.ThrottledRatio).Values, Abnormal: true, Kind: "cap"));
+            model.Add(new TrainingSample(Synthetic.Shifted(r, "b", 8, Metrics.PreemptedByOtherPerSecond, Metrics.RunQueueP99Us).Values, Abnormal: true, Kind: "noisy"));
+        }
+        Verdict noisy = model.Judge("n", Synthetic.Shifted(r, "n", 8, Metrics.PreemptedByOtherPerSecond, Metrics.RunQueueP99Us).Values, ["p"])!;
+        Assert.Equal(DetectorNames.MulticlassCsvc, noisy.Detector);
+        Assert.Equal("noisy", noisy.Kind);
+        Assert.Equal("cap", model.Judge("c", Synthetic.Shifted(r, "c", 8, Metrics.ThrottledRatio).Values, ["p"])!.Kind);
+        Assert.Null(model.Judge("o", Synthetic.Normal(r, "o").Values, ["p"])!.Kind);
+
+        // Bounded: 30 + 3 + 8 = 41 samples fit in 60; 30 more normal windows push the oldest out. History retrains
+        // after 20 unverified samples, a verified one at once.
+        int before = model.Trainings;
+        for (int i = 0; i < 19; i++)
+            model.Add(new TrainingSample(Synthetic.Normal(r, "h").Values, Abnormal: false, Verified: false));
+        model.EnsureTrained();
+        Assert.Equal(before, model.Trainings);
+        model.Add(new TrainingSample(Synthetic.Normal(r, "h").Values, Abnormal: false, Verified: false));
+        model.EnsureTrained();
+        Assert.Equal(before + 1, model.Trainings);
+        for (int i = 0; i < 10; i++)
+            model.Add(new TrainingSample(Synthetic.Normal(r, "h").Values, Abnormal: false, Verified: false));
+        model.EnsureTrained();
+        Assert.Equal(before + 1, model.Trainings);
+        model.Add(new TrainingSample(Synthetic.Normal(r, "h").Values, Abnormal: false, Verified: true));
+        model.EnsureTrained();
+        Assert.Equal(before + 2, model.Trainings);
+        Assert.Equal(60, model.Training.Count);
+        Assert.Equal(12, model.Training.Evicted);
+    }
+}
