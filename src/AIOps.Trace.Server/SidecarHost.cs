@@ -1,3 +1,4 @@
+using System.Net.Sockets;
 using System.Threading.RateLimiting;
 using AIOps.Trace.Server.Api;
 using AIOps.Trace.Server.Dashboard;
@@ -11,6 +12,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -26,6 +28,9 @@ public static class SidecarHost
 {
     /// <summary>Requests per second per client address, and the burst allowed above it.</summary>
     public const int RequestsPerSecond = 100, RequestBurst = 200;
+
+    /// <summary>Kernel send buffer per connection (SO_SNDBUF; Linux doubles it).</summary>
+    public const int SendBufferBytes = 64 * 1024;
 
     /// <summary>Serves until the process is asked to stop. <paramref name="started"/> receives the URL once listening.</summary>
     public static async Task RunAsync(TraceEngine engine, SidecarOptions options, Action<string> started)
@@ -45,6 +50,15 @@ public static class SidecarHost
             k.Limits.MaxRequestHeaderCount = 64;
             k.Limits.MaxConcurrentConnections = 512;
             k.Limits.MaxResponseBufferSize = 64 * 1024;
+        });
+        // Accepted sockets inherit the listener's send buffer: a fixed one stops the kernel from
+        // growing a stalled client's buffer to megabytes, so a client that does not read fills
+        // its bounded buffers (and loses frames) in seconds instead of holding memory.
+        builder.WebHost.UseSockets(s => s.CreateBoundListenSocket = endpoint =>
+        {
+            Socket socket = SocketTransportOptions.CreateDefaultBoundListenSocket(endpoint);
+            socket.SendBufferSize = SendBufferBytes;
+            return socket;
         });
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
         builder.Services.AddSingleton(engine);

@@ -89,14 +89,20 @@ internal static partial class Routes
         PipeWriter w = ctx.Response.BodyWriter;
         try
         {
+            // Frames continue from hello's seq + 1: the view is published before its frame, so a
+            // frame already queued for the seq hello names is skipped (its deltas are in that view).
+            long helloSeq = engine.View.Seq;
             Ascii(w, "event: hello\ndata: ");
             using (var json = new Utf8JsonWriter((IBufferWriter<byte>)w))
-                JsonSerializer.Serialize(json, new HelloEvent(options.Node, engine.View.Seq, options.Interval.TotalSeconds, RunQueueBuckets.BoundsMicroseconds), ApiJson.Default.HelloEvent);
+                JsonSerializer.Serialize(json, new HelloEvent(options.Node, helloSeq, options.Interval.TotalSeconds, RunQueueBuckets.BoundsMicroseconds), ApiJson.Default.HelloEvent);
             Ascii(w, "\n\n");
             if ((await w.FlushAsync(stop.Token)).IsCompleted)
                 return;
-            await foreach (byte[] frame in client.Frames.ReadAllAsync(stop.Token))
+            await foreach (StreamItem item in client.Frames.ReadAllAsync(stop.Token))
             {
+                if (item.Seq <= helloSeq)
+                    continue;
+                byte[] frame = item.Json;
                 // The frame was serialized once for every client; this client's drop count is
                 // spliced in as its first property.
                 Ascii(w, "event: frame\ndata: {\"dropped_frames\":" + client.TakeDropped().ToString(System.Globalization.CultureInfo.InvariantCulture) + ",");

@@ -106,7 +106,8 @@ public sealed class EngineService(TraceEngine engine, SidecarOptions options, Si
             metrics.AttachedPrograms.Set(engine.AttachedPrograms);
             _view = view;
             metrics.Ready.Set(NotReady is null ? 1 : 0);
-            hub.Publish(JsonSerializer.SerializeToUtf8Bytes(frame, ApiJson.Default.StreamFrame));
+            // After the view: a client that joins in between says hello with this seq and skips the frame.
+            hub.Publish(seq, JsonSerializer.SerializeToUtf8Bytes(frame, ApiJson.Default.StreamFrame));
             return cpus;
         }
     }

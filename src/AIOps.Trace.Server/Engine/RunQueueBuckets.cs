@@ -21,8 +21,11 @@ public static class RunQueueBuckets
 
     /// <summary>
     /// Calls <paramref name="visit"/> once per non-empty fine bucket of <paramref name="window"/>
-    /// with the published bucket it falls in, its representative value in ns (the bucket
-    /// midpoint clamped to the window's min and max, as the engine's quantiles use) and its count.
+    /// with the published bucket it falls in, its representative value in ns and its count. The
+    /// representative is the fine bucket's midpoint (the window's max for the overflow bucket):
+    /// strictly inside the fine bucket, so never on a published bound, and the bucket it names is
+    /// the one every raw value of the fine bucket belongs to, in the stream, the API and
+    /// Prometheus alike.
     /// </summary>
     public static void Fold(LogLinearHistogram window, Action<int, double, long> visit)
     {
@@ -40,22 +43,21 @@ public static class RunQueueBuckets
             else
             {
                 ulong lower = LogLinearHistogram.BucketLowerBound(i);
-                double mid = lower + (LogLinearHistogram.BucketUpperBound(i) - (double)lower) / 2.0;
-                representative = Math.Clamp(mid, window.Min, window.Max);
+                representative = lower + (LogLinearHistogram.BucketUpperBound(i) - (double)lower) / 2.0;
             }
             visit(IndexOf(representative), representative, n);
         }
     }
 
     /// <summary>
-    /// The published bucket of a value in ns: the first whose bound it does not exceed, as
-    /// Prometheus places an observation, so the stream, the API and /metrics count alike.
+    /// The published bucket of a value in ns: the first whose bound it is below, as the engine's
+    /// histogram cuts (a wait of exactly 2^k µs starts the next bucket up).
     /// </summary>
     public static int IndexOf(double valueNs)
     {
         long[] bounds = BoundsMicroseconds;
         for (int j = 0; j < bounds.Length; j++)
-            if (valueNs <= bounds[j] * 1000.0)
+            if (valueNs < bounds[j] * 1000.0)
                 return j;
         return bounds.Length;
     }

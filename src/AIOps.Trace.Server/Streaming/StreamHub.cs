@@ -55,15 +55,15 @@ public sealed class StreamHub(SidecarMetrics metrics, int maxClients = StreamHub
         client.Complete();
     }
 
-    /// <summary>Offers a serialized frame (compact JSON object) to every client.</summary>
-    public void Publish(byte[] frameJson)
+    /// <summary>Offers a serialized frame (compact JSON object) of window <paramref name="seq"/> to every client.</summary>
+    public void Publish(long seq, byte[] frameJson)
     {
         StreamClient[] clients;
         lock (_gate)
             clients = _clients.ToArray();
         foreach (StreamClient c in clients)
         {
-            if (c.Offer(frameJson))
+            if (c.Offer(new StreamItem(seq, frameJson)))
                 continue;
             Interlocked.Increment(ref _dropped);
             metrics.StreamDroppedFrames.Inc();
@@ -75,7 +75,7 @@ public sealed class StreamHub(SidecarMetrics metrics, int maxClients = StreamHub
 public sealed class StreamClient : IDisposable
 {
     private readonly StreamHub _hub;
-    private readonly Channel<byte[]> _frames = Channel.CreateBounded<byte[]>(new BoundedChannelOptions(StreamHub.ClientBuffer)
+    private readonly Channel<StreamItem> _frames = Channel.CreateBounded<StreamItem>(new BoundedChannelOptions(StreamHub.ClientBuffer)
     {
         SingleReader = true,
         SingleWriter = true,
@@ -85,12 +85,12 @@ public sealed class StreamClient : IDisposable
 
     internal StreamClient(StreamHub hub) => _hub = hub;
 
-    public ChannelReader<byte[]> Frames => _frames.Reader;
+    public ChannelReader<StreamItem> Frames => _frames.Reader;
 
     /// <summary>Frames this client lost since it last took the count.</summary>
     public long TakeDropped() => Interlocked.Exchange(ref _dropped, 0);
 
-    internal bool Offer(byte[] frame)
+    internal bool Offer(StreamItem frame)
     {
         if (_frames.Writer.TryWrite(frame))
             return true;
@@ -102,3 +102,6 @@ public sealed class StreamClient : IDisposable
 
     public void Dispose() => _hub.Leave(this);
 }
+
+/// <summary>One frame as serialized once for every client.</summary>
+public sealed record StreamItem(long Seq, byte[] Json);

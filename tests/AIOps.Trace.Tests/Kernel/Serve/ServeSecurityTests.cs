@@ -73,10 +73,11 @@ public sealed class ServeSecurityTests : KernelTestBase
             // No write routes; oversized and malformed requests.
             Assert.Equal(HttpStatusCode.MethodNotAllowed, Send(serve.Http, HttpMethod.Post, "metrics", new StringContent("x")));
             Assert.Equal(HttpStatusCode.MethodNotAllowed, Send(serve.Http, HttpMethod.Delete, "api/v1/containers/1"));
-            Assert.Equal(HttpStatusCode.MethodNotAllowed, Send(serve.Http, HttpMethod.Put, "api/v1/containers", new StringContent(new string('x', 100_000))));
+            Assert.Equal(HttpStatusCode.MethodNotAllowed, Send(serve.Http, HttpMethod.Put, "api/v1/containers", new StringContent("{}")));
+            Assert.Equal(HttpStatusCode.RequestEntityTooLarge, Send(serve.Http, HttpMethod.Put, "api/v1/containers", new StringContent(new string('x', 100_000))));
             Assert.Equal(HttpStatusCode.RequestHeaderFieldsTooLarge, SendWithHeader(serve.Http, new string('h', 20_000)));
             Assert.Equal(HttpStatusCode.RequestUriTooLong, Status(serve.Http, "api/v1/containers/" + new string('9', 10_000)));
-            Assert.StartsWith("HTTP/1.1 400", Raw(serve.Url, "GARBAGE / NOT-HTTP\r\n\r\n"));
+            Assert.StartsWith("HTTP/1.1 400", Raw(serve.Url, "GET /metrics HTTP/1.1\r\nHost: x\r\nA header without a colon\r\n\r\n"));
             Assert.StartsWith("HTTP/1.1 400", Raw(serve.Url, "GET /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n"));
             Assert.StartsWith("HTTP/1.1 413", Raw(serve.Url, $"GET /metrics HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nContent-Length: 100000\r\n\r\n"));
 
