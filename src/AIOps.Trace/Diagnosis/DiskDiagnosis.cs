@@ -5,9 +5,15 @@ public sealed record DiskEvidence
 {
     public required string Device { get; init; }
 
-    /// <summary>The container's I/O on the device, bytes/s and operations/s.</summary>
+    /// <summary>
+    /// The container's I/O on the device, bytes/s and operations/s: read and write together, or,
+    /// when a limit is set, the direction (<see cref="Direction"/>) nearest its limit.
+    /// </summary>
     public double BytesPerSecond { get; init; }
     public double IopsPerSecond { get; init; }
+
+    /// <summary>"read", "write", or "read+write" (no limit set): the I/O the rates and limits describe.</summary>
+    public string Direction { get; init; } = "read+write";
 
     /// <summary>Whether the kernel exposes I/O throttle settings for the cgroup (v1 blkio.throttle.*, v2 io.max).</summary>
     public bool ThrottleKnown { get; init; }
@@ -21,6 +27,14 @@ public sealed record DiskEvidence
 
     /// <summary>The container's share of all I/O on the device (bytes); -1 unknown.</summary>
     public double ContainerShareOfDevice { get; init; } = -1;
+
+    /// <summary>
+    /// The busiest device whose I/O the cgroup counters do not see (v1 blkio counts a cgroup's I/O
+    /// on a device only once a throttle rule was set on it), and its utilization; null and -1 when
+    /// every device with I/O is counted.
+    /// </summary>
+    public string? UncountedDevice { get; init; }
+    public double UncountedDeviceUtilization { get; init; } = -1;
 }
 
 public sealed record DiskThresholds
@@ -33,6 +47,9 @@ public sealed record DiskThresholds
 
     /// <summary>The container's share of the device's I/O at or above which it is alone on it.</summary>
     public double AloneShare { get; init; } = 0.80;
+
+    /// <summary>Operations per second below which the container did no block I/O (one in a 10 s window).</summary>
+    public double MinIops { get; init; } = 0.1;
 }
 
 /// <summary>Reverse diagnosis for disk I/O: throttle limit, contention with other tenants, a device saturated by the container itself.</summary>
@@ -47,12 +64,21 @@ public static class DiskDiagnosis
 
         if (!e.ThrottleKnown)
             return path.Undecidable(Resource, "the kernel exposes no I/O throttle settings for this cgroup (no blkio.throttle.* or io.max)");
+        if (!path.Ask("did block I/O", "container_iops", e.IopsPerSecond, t.MinIops))
+        {
+            if (e.UncountedDevice is not null
+                && path.Ask("a device busy with I/O no cgroup counter sees", "uncounted_device_utilization", e.UncountedDeviceUtilization, t.BusyUtilization))
+                return path.Undecidable(Resource,
+                    $"no I/O of this cgroup was counted, but {e.UncountedDevice} was busy {100 * e.UncountedDeviceUtilization:0}% of the window and the kernel counts no cgroup's I/O on it " +
+                    "(v1 blkio counts per-cgroup I/O on a device only once a throttle rule was set on it), so whose I/O kept it busy is unknown");
+            return path.Decide(Resource, Outcomes.NotLimited, "not I/O limited: no block I/O in the window");
+        }
         double atLimit = Math.Max(
             e.LimitBytesPerSecond > 0 ? e.BytesPerSecond / e.LimitBytesPerSecond : 0,
             e.LimitIopsPerSecond > 0 ? e.IopsPerSecond / e.LimitIopsPerSecond : 0);
         if (path.Ask("I/O rate at its throttle", "rate_to_limit", atLimit, t.AtLimitRatio))
             return path.Decide(Resource, Outcomes.ThrottleLimited,
-                $"throttle limited on {e.Device}: {e.BytesPerSecond / 1048576:0.#} MiB/s, {e.IopsPerSecond:0} IOPS against a limit of {Describe(e)}");
+                $"throttle limited on {e.Device}: {e.Direction} {e.BytesPerSecond / 1048576:0.#} MiB/s, {e.IopsPerSecond:0} IOPS against a limit of {Describe(e)}");
 
         if (e.DeviceUtilization < 0)
             return path.Undecidable(Resource, $"no utilization for {e.Device} in /proc/diskstats");

@@ -36,6 +36,7 @@ public static class ResourceProbes
     {
         var probes = new List<IResourceProbe>();
         // Each resource adds its probe here (memory, disk, network).
+        probes.Add(new DiskProbe(context));
         return probes;
     }
 }
