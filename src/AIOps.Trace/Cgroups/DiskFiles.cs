@@ -242,6 +242,25 @@ public static class DiskFiles
         return new(devices, malformed);
     }
 
+    /// <summary>
+    /// /proc/&lt;pid&gt;/io: read_bytes + write_bytes, the storage I/O the task caused (proc(5));
+    /// null when either key is missing or malformed.
+    /// </summary>
+    public static long? ParseTaskIo(string text)
+    {
+        long? read = null, write = null;
+        foreach (string[] f in Lines(text))
+        {
+            if (f.Length != 2)
+                continue;
+            if (f[0] == "read_bytes:")
+                read = ParseCount(f[1]);
+            else if (f[0] == "write_bytes:")
+                write = ParseCount(f[1]);
+        }
+        return read + write;
+    }
+
     private static IEnumerable<string[]> Lines(string text)
     {
         foreach (string line in text.Split('\n'))

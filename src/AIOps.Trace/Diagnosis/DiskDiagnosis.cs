@@ -35,6 +35,12 @@ public sealed record DiskEvidence
     /// </summary>
     public string? UncountedDevice { get; init; }
     public double UncountedDeviceUtilization { get; init; } = -1;
+
+    /// <summary>
+    /// Storage I/O the cgroup's tasks caused, bytes/s, from /proc/&lt;pid&gt;/io read_bytes and
+    /// write_bytes (any device, counted or not); -1 unknown.
+    /// </summary>
+    public double TaskIoBytesPerSecond { get; init; } = -1;
 }
 
 public sealed record DiskThresholds
@@ -66,11 +72,16 @@ public static class DiskDiagnosis
             return path.Undecidable(Resource, "the kernel exposes no I/O throttle settings for this cgroup (no blkio.throttle.* or io.max)");
         if (!path.Ask("did block I/O", "container_iops", e.IopsPerSecond, t.MinIops))
         {
+            // Its I/O may have gone to a busy device the cgroup counters do not see; its tasks'
+            // own storage I/O counters tell whether it did any I/O at all.
             if (e.UncountedDevice is not null
-                && path.Ask("a device busy with I/O no cgroup counter sees", "uncounted_device_utilization", e.UncountedDeviceUtilization, t.BusyUtilization))
+                && path.Ask("a device busy with I/O no cgroup counter sees", "uncounted_device_utilization", e.UncountedDeviceUtilization, t.BusyUtilization)
+                && (e.TaskIoBytesPerSecond < 0 || path.Ask("its tasks did storage I/O", "task_io_bytes_per_s", e.TaskIoBytesPerSecond, 1)))
                 return path.Undecidable(Resource,
                     $"no I/O of this cgroup was counted, but {e.UncountedDevice} was busy {100 * e.UncountedDeviceUtilization:0}% of the window and the kernel counts no cgroup's I/O on it " +
-                    "(v1 blkio counts per-cgroup I/O on a device only once a throttle rule was set on it), so whose I/O kept it busy is unknown");
+                    "(v1 blkio counts per-cgroup I/O on a device only once a throttle rule was set on it), " +
+                    (e.TaskIoBytesPerSecond < 0 ? "and its tasks' /proc/<pid>/io is unreadable" : $"while its tasks did {e.TaskIoBytesPerSecond / 1048576:0.#} MiB/s of storage I/O") +
+                    ", so whether it waits on that device is unknown");
             return path.Decide(Resource, Outcomes.NotLimited, "not I/O limited: no block I/O in the window");
         }
         double atLimit = Math.Max(

@@ -22,6 +22,10 @@ namespace AIOps.Trace.Diagnosis;
 /// throttle rule was set on it); null when every device is counted (v2) or it is unknown.
 /// </param>
 /// <param name="MalformedLines">Lines of these files that had an unexpected shape and were skipped.</param>
+/// <param name="TaskIo">
+/// v1 only: read_bytes + write_bytes of /proc/&lt;pid&gt;/io per task of the cgroup and its
+/// descendants (storage I/O on any device, counted by blkio or not); null when unknown.
+/// </param>
 /// <param name="NoIoReason">Why there are no I/O files, when <paramref name="CgroupVersion"/> is 0.</param>
 public sealed record DiskReading(
     long Timestamp,
@@ -32,7 +36,8 @@ public sealed record DiskReading(
     IReadOnlyDictionary<DeviceNumber, DiskStat>? Devices,
     IReadOnlySet<DeviceNumber>? CountedDevices,
     int MalformedLines,
-    string? NoIoReason = null) : IResourceReading;
+    string? NoIoReason = null,
+    IReadOnlyDictionary<int, long>? TaskIo = null) : IResourceReading;
 
 /// <summary>
 /// The disk probe: reads the cgroup's block I/O files (v1 blkio or v2 io, wherever the controller
@@ -50,6 +55,7 @@ public sealed class DiskProbe : IResourceProbe
     private readonly CgroupMounts _mounts;
     private readonly ICgroupFileSystem _fs;
     private readonly string _diskstatsFile;
+    private readonly string _proc;
     private readonly DiskThresholds _thresholds;
 
     /// <summary>Reads the live cgroup file system and the host's /proc/diskstats under <see cref="ResourceProbeContext.HostRoot"/>.</summary>
@@ -64,7 +70,8 @@ public sealed class DiskProbe : IResourceProbe
         ArgumentNullException.ThrowIfNull(fs);
         _mounts = context.Mounts;
         _fs = fs;
-        _diskstatsFile = context.HostRoot.TrimEnd('/') + "/proc/diskstats";
+        _proc = context.HostRoot.TrimEnd('/') + "/proc";
+        _diskstatsFile = _proc + "/diskstats";
         _thresholds = thresholds ?? new DiskThresholds();
     }
 
@@ -132,6 +139,7 @@ public sealed class DiskProbe : IResourceProbe
             {
                 Device = "none", ThrottleKnown = end.ThrottleKnown,
                 UncountedDevice = uncounted, UncountedDeviceUtilization = uncountedUtilization,
+                TaskIoBytesPerSecond = TaskIoRate(start, end, elapsed),
             };
         }
 
@@ -186,6 +194,20 @@ public sealed class DiskProbe : IResourceProbe
                 (name, best) = (stat.Name, u);
         }
         return (name, best);
+    }
+
+    /// <summary>
+    /// The tasks' storage I/O over the window: each task's growth since the start (a task new to
+    /// the cgroup counts from zero); a task that exited during the window is not seen.
+    /// </summary>
+    private static double TaskIoRate(DiskReading start, DiskReading end, double elapsed)
+    {
+        if (start.TaskIo is not { } before || end.TaskIo is not { } after)
+            return -1;
+        long bytes = 0;
+        foreach ((int pid, long now) in after)
+            bytes += Delta(before.GetValueOrDefault(pid), now);
+        return bytes / elapsed;
     }
 
     private static DeviceIo Delta(DeviceIo start, DeviceIo end) => new(
@@ -250,7 +272,7 @@ public sealed class DiskProbe : IResourceProbe
             ? DiskFiles.ParseV1Rwstat(root).Devices.Keys.ToHashSet()
             : null;
         return new DiskReading(now, 1, io, limits.Devices, throttleKnown, null, counted,
-            byteTable.Malformed + ioTable.Malformed + limits.Malformed);
+            byteTable.Malformed + ioTable.Malformed + limits.Malformed, null, counted is null ? null : ReadTaskIo(dir));
     }
 
     private DiskReading? ReadV2(CgroupMount mount, string path, long now)
@@ -268,6 +290,42 @@ public sealed class DiskProbe : IResourceProbe
         DeviceTable<DeviceLimits>? limits = max is null ? null : DiskFiles.ParseIoMax(max);
         return new DiskReading(now, 2, io.Devices, limits?.Devices ?? NoLimits, max is not null, null, null,
             io.Malformed + (limits?.Malformed ?? 0));
+    }
+
+    /// <summary>
+    /// read_bytes + write_bytes of /proc/&lt;pid&gt;/io for every process of the cgroup directory and
+    /// its descendants; null when a cgroup.procs or a task's file is unreadable (a sidecar without
+    /// ptrace rights) or a directory went while we read.
+    /// A process that exits while we read is skipped.
+    /// </summary>
+    private Dictionary<int, long>? ReadTaskIo(string dir)
+    {
+        var io = new Dictionary<int, long>();
+        var dirs = new Stack<string>([dir]);
+        while (dirs.TryPop(out string? d))
+        {
+            foreach (string child in _fs.EnumerateDirectories(d))
+                dirs.Push(child);
+            if (ReadText(d + "/cgroup.procs") is not { } procs)
+                return null;
+            foreach (string line in procs.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+            {
+                if (!int.TryParse(line, out int pid))
+                    continue;
+                string? text;
+                try
+                {
+                    text = _fs.ReadAllText($"{_proc}/{pid}/io");
+                }
+                catch (UnauthorizedAccessException)
+                {
+                    return null;
+                }
+                if (text is not null && DiskFiles.ParseTaskIo(text) is long bytes)
+                    io[pid] = bytes;
+            }
+        }
+        return io;
     }
 
     /// <summary>A cgroup the I/O files do not cover, or null when it is gone from the cpu hierarchy too.</summary>

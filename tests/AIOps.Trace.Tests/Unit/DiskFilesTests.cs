@@ -120,6 +120,14 @@ public sealed class DiskFilesTests
         Assert.Equal(3, t.Malformed);
     }
 
+    [Fact]
+    public void Task_io_is_read_plus_write_bytes()
+    {
+        Assert.Equal(12288, DiskFiles.ParseTaskIo("rchar: 6976\nwchar: 0\nsyscr: 10\nsyscw: 0\nread_bytes: 8192\nwrite_bytes: 4096\ncancelled_write_bytes: 0\n"));
+        Assert.Null(DiskFiles.ParseTaskIo("rchar: 6976\nread_bytes: 8192\n"));
+        Assert.Null(DiskFiles.ParseTaskIo("read_bytes: lots\nwrite_bytes: 1\n"));
+    }
+
     [Theory]
     [InlineData("7:0", true, 7u, 0u)]
     [InlineData("259:12", true, 259u, 12u)]

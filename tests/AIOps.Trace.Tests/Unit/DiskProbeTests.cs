@@ -115,7 +115,24 @@ public sealed class DiskProbeTests
 
         Assert.Equal(Outcomes.Undecidable, busy.Outcome);
         Assert.Contains("vda was busy 95%", busy.UndecidableReason);
+        Assert.Contains("/proc/<pid>/io is unreadable", busy.UndecidableReason); // no cgroup.procs in this tree: no task counts
         Assert.Equal(["container_iops", "uncounted_device_utilization"], busy.Path.Select(s => s.Metric));
+
+        // Its one task's /proc/<pid>/io shows whether it did storage I/O on a device blkio misses.
+        FakeCgroupFileSystem WithTask(FakeCgroupFileSystem fs, long writeBytes) => fs
+            .File(DiskFixtures.V1Dir + "/cgroup.procs", "4242\n")
+            .File("/proc/4242/io", $"rchar: 6976\nwchar: 0\nsyscr: 10\nsyscw: 0\nread_bytes: 8192\nwrite_bytes: {writeBytes}\ncancelled_write_bytes: 0\n");
+        DiskProbe quietStart = Probe(CgroupsMountsTests.HybridSplitControllers, WithTask(V1Tree(0), 4096));
+        (a, b) = Window2(quietStart, Probe(CgroupsMountsTests.HybridSplitControllers, WithTask(V1Tree(0, diskstats: busyVda), 4096)), DiskFixtures.V1Cgroup);
+        Assert.Equal(12288, Assert.Single(b.TaskIo!).Value);
+        ResourceDiagnosis quiet = quietStart.Diagnose(DiskFixtures.V1Cgroup, a, b, Window);
+        Assert.Equal(Outcomes.NotLimited, quiet.Outcome);
+        Assert.Equal(["container_iops", "uncounted_device_utilization", "task_io_bytes_per_s"], quiet.Path.Select(s => s.Metric));
+
+        (a, b) = Window2(quietStart, Probe(CgroupsMountsTests.HybridSplitControllers, WithTask(V1Tree(0, diskstats: busyVda), 4096 + (2 << 20))), DiskFixtures.V1Cgroup);
+        ResourceDiagnosis writing = quietStart.Diagnose(DiskFixtures.V1Cgroup, a, b, Window);
+        Assert.Equal(Outcomes.Undecidable, writing.Outcome);
+        Assert.Contains("its tasks did 1 MiB/s of storage I/O", writing.UndecidableReason);
 
         (a, b) = Window2(start, Probe(CgroupsMountsTests.HybridSplitControllers, V1Tree(0)), DiskFixtures.V1Cgroup);
         ResourceDiagnosis idle = start.Diagnose(DiskFixtures.V1Cgroup, a, b, Window);
