@@ -12,6 +12,9 @@ public sealed record DiskEvidence
     public double BytesPerSecond { get; init; }
     public double IopsPerSecond { get; init; }
 
+    /// <summary>Operations/s in both directions, when <see cref="IopsPerSecond"/> describes one; -1 not given.</summary>
+    public double TotalIopsPerSecond { get; init; } = -1;
+
     /// <summary>"read", "write", or "read+write" (no limit set): the I/O the rates and limits describe.</summary>
     public string Direction { get; init; } = "read+write";
 
@@ -70,7 +73,7 @@ public static class DiskDiagnosis
 
         if (!e.ThrottleKnown)
             return path.Undecidable(Resource, "the kernel exposes no I/O throttle settings for this cgroup (no blkio.throttle.* or io.max)");
-        if (!path.Ask("did block I/O", "container_iops", e.IopsPerSecond, t.MinIops))
+        if (!path.Ask("did block I/O", "container_iops", Math.Max(e.IopsPerSecond, e.TotalIopsPerSecond), t.MinIops))
         {
             // Its I/O may have gone to a busy device the cgroup counters do not see; its tasks'
             // own storage I/O counters tell whether it did any I/O at all.

@@ -162,6 +162,7 @@ public sealed class DiskProbe : IResourceProbe
             Direction = direction,
             BytesPerSecond = bps,
             IopsPerSecond = iops,
+            TotalIopsPerSecond = pick.Io.Ios / elapsed,
             ThrottleKnown = end.ThrottleKnown,
             LimitBytesPerSecond = limitBps,
             LimitIopsPerSecond = limitIops,

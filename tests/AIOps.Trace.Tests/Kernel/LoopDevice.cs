@@ -87,11 +87,14 @@ public sealed class LoopDevice : IDisposable
             .Select(f => f[0])
             .ToList();
 
+    /// <summary>Backing files still in /var/tmp.</summary>
+    public static IReadOnlyList<string> LeftoverFiles() => Directory.GetFiles(Folder, FilePrefix + "*.img");
+
     private static void DetachLeftovers()
     {
         foreach (string device in Leftovers())
             Detach(device);
-        foreach (string file in Directory.GetFiles(Folder, FilePrefix + "*.img"))
+        foreach (string file in LeftoverFiles())
             File.Delete(file);
     }
 

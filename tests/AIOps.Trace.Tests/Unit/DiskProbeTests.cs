@@ -184,6 +184,29 @@ public sealed class DiskProbeTests
     }
 
     [Fact]
+    public void V2_a_limit_on_reads_does_not_hide_the_writes()
+    {
+        // Only writes, 11 MiB in 2 s, under a read limit: the I/O is there and sda is busy with others'.
+        string ioMax = "8:0 rbps=1048576 wbps=max riops=max wiops=max\n";
+        string[] stat =
+        [
+            "8:0 rbytes=0 wbytes=0 rios=0 wios=0\n253:0 rbytes=0 wbytes=0 rios=0 wios=0\n",
+            "8:0 rbytes=0 wbytes=11534336 rios=0 wios=160\n253:0 rbytes=0 wbytes=11534336 rios=0 wios=160\n",
+        ];
+        DiskProbe Probe2(int i) => Probe(CgroupsMountsTests.PureV2, V2Tree(i, ioMax).File(DiskFixtures.V2Dir + "/io.stat", stat[i]));
+        (DiskReading a, DiskReading b) = Window2(Probe2(0), Probe2(1), DiskFixtures.V2Pod);
+
+        DiskEvidence e = DiskProbe.Evidence(a, b, Window);
+
+        Assert.Equal("read", e.Direction);
+        Assert.Equal(0, e.IopsPerSecond);
+        Assert.Equal(80, e.TotalIopsPerSecond, 3);
+        ResourceDiagnosis d = DiskDiagnosis.Diagnose(e);
+        Assert.Equal(Outcomes.Contention, d.Outcome);
+        Assert.Equal(80, d.Path[0].Value, 3);
+    }
+
+    [Fact]
     public void V2_without_io_max_does_not_know_the_throttle()
     {
         var fs0 = new FakeCgroupFileSystem()

@@ -37,6 +37,7 @@ public sealed class DiskScenarioTests : KernelTestBase
                 decided.Add(RunOnce(engine, new ResourceSampler([probe]), device, scenario, out string detail) + "\t" + detail);
         }
         Assert.Empty(LoopDevice.Leftovers());
+        Assert.Empty(LoopDevice.LeftoverFiles());
         RecordRows(scenario, decided);
 
         List<string> outcomes = decided.Select(d => d.Split('\t')[0]).ToList();
