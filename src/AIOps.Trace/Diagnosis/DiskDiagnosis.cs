@@ -59,6 +59,12 @@ public sealed record DiskThresholds
 
     /// <summary>Operations per second below which the container did no block I/O (one in a 10 s window).</summary>
     public double MinIops { get; init; } = 0.1;
+
+    /// <summary>
+    /// Storage I/O of its tasks (/proc/&lt;pid&gt;/io) below which a container whose I/O no cgroup
+    /// counter sees did none worth diagnosing: an idle shell pages in about 1.3 KB/s here.
+    /// </summary>
+    public double MinTaskIoBytesPerSecond { get; init; } = 64 << 10;
 }
 
 /// <summary>Reverse diagnosis for disk I/O: throttle limit, contention with other tenants, a device saturated by the container itself.</summary>
@@ -79,7 +85,7 @@ public static class DiskDiagnosis
             // own storage I/O counters tell whether it did any I/O at all.
             if (e.UncountedDevice is not null
                 && path.Ask("a device busy with I/O no cgroup counter sees", "uncounted_device_utilization", e.UncountedDeviceUtilization, t.BusyUtilization)
-                && (e.TaskIoBytesPerSecond < 0 || path.Ask("its tasks did storage I/O", "task_io_bytes_per_s", e.TaskIoBytesPerSecond, 1)))
+                && (e.TaskIoBytesPerSecond < 0 || path.Ask("its tasks did storage I/O", "task_io_bytes_per_s", e.TaskIoBytesPerSecond, t.MinTaskIoBytesPerSecond)))
                 return path.Undecidable(Resource,
                     $"no I/O of this cgroup was counted, but {e.UncountedDevice} was busy {100 * e.UncountedDeviceUtilization:0}% of the window and the kernel counts no cgroup's I/O on it " +
                     "(v1 blkio counts per-cgroup I/O on a device only once a throttle rule was set on it), " +
