@@ -5,9 +5,18 @@ public sealed record DiskEvidence
 {
     public required string Device { get; init; }
 
-    /// <summary>The container's I/O on the device, bytes/s and operations/s.</summary>
+    /// <summary>
+    /// The container's I/O on the device, bytes/s and operations/s: read and write together, or,
+    /// when a limit is set, the direction (<see cref="Direction"/>) nearest its limit.
+    /// </summary>
     public double BytesPerSecond { get; init; }
     public double IopsPerSecond { get; init; }
+
+    /// <summary>Operations/s in both directions, when <see cref="IopsPerSecond"/> describes one; -1 not given.</summary>
+    public double TotalIopsPerSecond { get; init; } = -1;
+
+    /// <summary>"read", "write", or "read+write" (no limit set): the I/O the rates and limits describe.</summary>
+    public string Direction { get; init; } = "read+write";
 
     /// <summary>Whether the kernel exposes I/O throttle settings for the cgroup (v1 blkio.throttle.*, v2 io.max).</summary>
     public bool ThrottleKnown { get; init; }
@@ -21,6 +30,20 @@ public sealed record DiskEvidence
 
     /// <summary>The container's share of all I/O on the device (bytes); -1 unknown.</summary>
     public double ContainerShareOfDevice { get; init; } = -1;
+
+    /// <summary>
+    /// The busiest device whose I/O the cgroup counters do not see (v1 blkio counts a cgroup's I/O
+    /// on a device only once a throttle rule was set on it), and its utilization; null and -1 when
+    /// every device with I/O is counted.
+    /// </summary>
+    public string? UncountedDevice { get; init; }
+    public double UncountedDeviceUtilization { get; init; } = -1;
+
+    /// <summary>
+    /// Storage I/O the cgroup's tasks caused, bytes/s, from /proc/&lt;pid&gt;/io read_bytes and
+    /// write_bytes (any device, counted or not); -1 unknown.
+    /// </summary>
+    public double TaskIoBytesPerSecond { get; init; } = -1;
 }
 
 public sealed record DiskThresholds
@@ -33,6 +56,15 @@ public sealed record DiskThresholds
 
     /// <summary>The container's share of the device's I/O at or above which it is alone on it.</summary>
     public double AloneShare { get; init; } = 0.80;
+
+    /// <summary>Operations per second below which the container did no block I/O (one in a 10 s window).</summary>
+    public double MinIops { get; init; } = 0.1;
+
+    /// <summary>
+    /// Storage I/O of its tasks (/proc/&lt;pid&gt;/io) below which a container whose I/O no cgroup
+    /// counter sees did none worth diagnosing: an idle shell pages in about 1.3 KB/s here.
+    /// </summary>
+    public double MinTaskIoBytesPerSecond { get; init; } = 64 << 10;
 }
 
 /// <summary>Reverse diagnosis for disk I/O: throttle limit, contention with other tenants, a device saturated by the container itself.</summary>
@@ -47,12 +79,26 @@ public static class DiskDiagnosis
 
         if (!e.ThrottleKnown)
             return path.Undecidable(Resource, "the kernel exposes no I/O throttle settings for this cgroup (no blkio.throttle.* or io.max)");
+        if (!path.Ask("did block I/O", "container_iops", Math.Max(e.IopsPerSecond, e.TotalIopsPerSecond), t.MinIops))
+        {
+            // Its I/O may have gone to a busy device the cgroup counters do not see; its tasks'
+            // own storage I/O counters tell whether it did any I/O at all.
+            if (e.UncountedDevice is not null
+                && path.Ask("a device busy with I/O no cgroup counter sees", "uncounted_device_utilization", e.UncountedDeviceUtilization, t.BusyUtilization)
+                && (e.TaskIoBytesPerSecond < 0 || path.Ask("its tasks did storage I/O", "task_io_bytes_per_s", e.TaskIoBytesPerSecond, t.MinTaskIoBytesPerSecond)))
+                return path.Undecidable(Resource,
+                    $"no I/O of this cgroup was counted, but {e.UncountedDevice} was busy {100 * e.UncountedDeviceUtilization:0}% of the window and the kernel counts no cgroup's I/O on it " +
+                    "(v1 blkio counts per-cgroup I/O on a device only once a throttle rule was set on it), " +
+                    (e.TaskIoBytesPerSecond < 0 ? "and its tasks' /proc/<pid>/io is unreadable" : $"while its tasks did {e.TaskIoBytesPerSecond / 1048576:0.#} MiB/s of storage I/O") +
+                    ", so whether it waits on that device is unknown");
+            return path.Decide(Resource, Outcomes.NotLimited, "not I/O limited: no block I/O in the window");
+        }
         double atLimit = Math.Max(
             e.LimitBytesPerSecond > 0 ? e.BytesPerSecond / e.LimitBytesPerSecond : 0,
             e.LimitIopsPerSecond > 0 ? e.IopsPerSecond / e.LimitIopsPerSecond : 0);
         if (path.Ask("I/O rate at its throttle", "rate_to_limit", atLimit, t.AtLimitRatio))
             return path.Decide(Resource, Outcomes.ThrottleLimited,
-                $"throttle limited on {e.Device}: {e.BytesPerSecond / 1048576:0.#} MiB/s, {e.IopsPerSecond:0} IOPS against a limit of {Describe(e)}");
+                $"throttle limited on {e.Device}: {e.Direction} {e.BytesPerSecond / 1048576:0.#} MiB/s, {e.IopsPerSecond:0} IOPS against a limit of {Describe(e)}");
 
         if (e.DeviceUtilization < 0)
             return path.Undecidable(Resource, $"no utilization for {e.Device} in /proc/diskstats");

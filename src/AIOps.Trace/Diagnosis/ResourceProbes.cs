@@ -36,6 +36,7 @@ public static class ResourceProbes
     {
         var probes = new List<IResourceProbe>();
         probes.Add(new MemoryProbe(context));
+        probes.Add(new DiskProbe(context));
         probes.Add(new NetworkProbe(context));
         return probes;
     }

@@ -10,7 +10,7 @@ namespace AIOps.Trace.Tests.Kernel;
 public sealed class TestCgroup : IDisposable
 {
     public const string Prefix = "aiops-test-";
-    private static readonly string[] V1Controllers = ["cpu", "cpuacct", "cpuset", "memory"];
+    private static readonly string[] V1Controllers = ["cpu", "cpuacct", "cpuset", "memory", "blkio"];
     private const string Unified = "/sys/fs/cgroup/unified";
 
     private readonly List<string> _dirs = new();

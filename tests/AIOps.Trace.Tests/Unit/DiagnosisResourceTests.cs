@@ -63,6 +63,13 @@ public sealed class DiagnosisResourceTests
         { "saturated alone", QuietDisk with { DeviceUtilization = 0.97, ContainerShareOfDevice = 0.95 }, Outcomes.DeviceSaturated },
         { "busy, share unknown", QuietDisk with { DeviceUtilization = 0.97, ContainerShareOfDevice = -1 }, Outcomes.Undecidable },
         { "no diskstats", QuietDisk with { DeviceUtilization = -1 }, Outcomes.Undecidable },
+        { "no I/O", QuietDisk with { BytesPerSecond = 0, IopsPerSecond = 0 }, Outcomes.NotLimited },
+        { "no I/O, uncounted device idle", QuietDisk with { IopsPerSecond = 0, UncountedDevice = "vda", UncountedDeviceUtilization = 0.3 }, Outcomes.NotLimited },
+        { "no I/O counted, uncounted device busy", QuietDisk with { IopsPerSecond = 0, UncountedDevice = "vda", UncountedDeviceUtilization = 0.95 }, Outcomes.Undecidable },
+        { "no I/O counted, uncounted device busy, tasks did I/O", QuietDisk with { IopsPerSecond = 0, UncountedDevice = "vda", UncountedDeviceUtilization = 0.95, TaskIoBytesPerSecond = 1 << 20 }, Outcomes.Undecidable },
+        { "no I/O counted, uncounted device busy, tasks paged in a little", QuietDisk with { IopsPerSecond = 0, UncountedDevice = "vda", UncountedDeviceUtilization = 0.95, TaskIoBytesPerSecond = 1364 }, Outcomes.NotLimited },
+        { "no I/O counted, uncounted device busy, tasks did none", QuietDisk with { IopsPerSecond = 0, UncountedDevice = "vda", UncountedDeviceUtilization = 0.95, TaskIoBytesPerSecond = 0 }, Outcomes.NotLimited },
+        { "no I/O, no throttle files", QuietDisk with { IopsPerSecond = 0, ThrottleKnown = false }, Outcomes.Undecidable },
     };
 
     private static readonly NetworkEvidence QuietNet = new()
