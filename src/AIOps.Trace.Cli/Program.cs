@@ -60,7 +60,7 @@ internal static class Program
                 "serve" => ServeCommand.Run(new Arguments(args[1..], ServeCommand.Flags)),
                 "top" => TopCommand.Run(new Arguments(args[1..], TopCommand.Flags)),
                 "label" => LabelCommand.Run(args[1..]),
-                _ => throw new UsageException($"unknown command '{args[0]}': expected snapshot, watch, doctor or help"),
+                _ => throw new UsageException($"unknown command '{args[0]}': expected snapshot, watch, diagnose, top, serve, doctor, label or help"),
             };
         }
         catch (UsageException e)
