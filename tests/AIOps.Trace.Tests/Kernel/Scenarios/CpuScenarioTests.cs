@@ -22,18 +22,14 @@ public sealed class CpuScenarioTests : KernelTestBase
     public void Scenario_is_decided_right(string name)
     {
         CpuScenario scenario = CpuScenario.All.Single(s => s.Name == name);
-        int runs = int.TryParse(Environment.GetEnvironmentVariable("AIOPS_SCENARIO_RUNS"), out int n) && n > 0 ? n : 1;
+        int runs = ScenarioRuns.Count;
         TraceEngine engine = StartEngine();
         var decided = new List<string>();
         for (int i = 0; i < runs; i++)
             decided.Add(RunOnce(engine, scenario, out string detail) + "\t" + detail);
-        RecordRows(scenario, decided);
+        ScenarioRuns.Record("cpu", scenario.Name, scenario.Expected, decided);
 
-        List<string> outcomes = decided.Select(d => d.Split('\t')[0]).ToList();
-        int right = outcomes.Count(o => o == scenario.Expected);
-        // Target: right in at least 19 of 20 runs, and never a different throttled outcome.
-        Assert.True(right >= Math.Ceiling(0.95 * runs), $"{name}: {right}/{runs} decided {scenario.Expected}:\n{string.Join('\n', decided)}");
-        Assert.DoesNotContain(outcomes, o => o != scenario.Expected && ThrottledOutcomes.Contains(o) && ThrottledOutcomes.Contains(scenario.Expected));
+        ScenarioRuns.AssertTarget(name, scenario.Expected, decided, ThrottledOutcomes);
     }
 
     private string RunOnce(TraceEngine engine, CpuScenario scenario, out string detail)
@@ -69,14 +65,5 @@ public sealed class CpuScenarioTests : KernelTestBase
                 p.Dispose();
             }
         }
-    }
-
-    /// <summary>Appends "scenario, expected, decided" rows for the Scenarios target's confusion matrix.</summary>
-    private static void RecordRows(CpuScenario scenario, List<string> decided)
-    {
-        string dir = Path.Combine(StructLayoutTests.RepoRoot(), "artifacts", "scenarios");
-        Directory.CreateDirectory(dir);
-        File.AppendAllLines(Path.Combine(dir, "cpu.tsv"),
-            decided.Select(d => $"{scenario.Name}\t{scenario.Expected}\t{d}"));
     }
 }

@@ -27,7 +27,7 @@ public sealed class DiskScenarioTests : KernelTestBase
     public void Scenario_is_decided_right(string name)
     {
         DiskScenario scenario = DiskScenario.All.Single(s => s.Name == name);
-        int runs = int.TryParse(Environment.GetEnvironmentVariable("AIOPS_SCENARIO_RUNS"), out int n) && n > 0 ? n : 1;
+        int runs = ScenarioRuns.Count;
         TraceEngine engine = StartEngine();
         IResourceProbe probe = Assert.Single(ResourceProbes.Default(new ResourceProbeContext(engine.Mounts, "/")), p => p.Resource == DiskDiagnosis.Resource);
         var decided = new List<string>();
@@ -38,13 +38,9 @@ public sealed class DiskScenarioTests : KernelTestBase
         }
         Assert.Empty(LoopDevice.Leftovers());
         Assert.Empty(LoopDevice.LeftoverFiles());
-        RecordRows(scenario, decided);
+        ScenarioRuns.Record("disk", scenario.Name, scenario.Expected, decided);
 
-        List<string> outcomes = decided.Select(d => d.Split('\t')[0]).ToList();
-        int right = outcomes.Count(o => o == scenario.Expected);
-        // Target: right in at least 19 of 20 runs, and never a different limited outcome.
-        Assert.True(right >= Math.Ceiling(0.95 * runs), $"{name}: {right}/{runs} decided {scenario.Expected}:\n{string.Join('\n', decided)}");
-        Assert.DoesNotContain(outcomes, o => o != scenario.Expected && LimitedOutcomes.Contains(o) && LimitedOutcomes.Contains(scenario.Expected));
+        ScenarioRuns.AssertTarget(name, scenario.Expected, decided, LimitedOutcomes);
     }
 
     private static string RunOnce(TraceEngine engine, ResourceSampler sampler, LoopDevice device, DiskScenario scenario, out string detail)
@@ -109,13 +105,5 @@ public sealed class DiskScenarioTests : KernelTestBase
             errors.Add($"exit {(p.HasExited ? p.ExitCode : -1)}: {p.StandardError.ReadToEnd().ReplaceLineEndings(" ").Trim()}");
         }
         return string.Join("; ", errors);
-    }
-
-    /// <summary>Appends "scenario, expected, decided, detail" rows for the Scenarios target's confusion matrix.</summary>
-    private static void RecordRows(DiskScenario scenario, List<string> decided)
-    {
-        string dir = Path.Combine(StructLayoutTests.RepoRoot(), "artifacts", "scenarios");
-        Directory.CreateDirectory(dir);
-        File.AppendAllLines(Path.Combine(dir, "disk.tsv"), decided.Select(d => $"{scenario.Name}\t{scenario.Expected}\t{d}"));
     }
 }

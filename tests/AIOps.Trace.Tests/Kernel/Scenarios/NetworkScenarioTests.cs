@@ -23,18 +23,16 @@ public sealed class NetworkScenarioTests : KernelTestBase
     public void Scenario_is_decided_right(string name)
     {
         NetworkScenario scenario = NetworkScenario.All.Single(s => s.Name == name);
-        int runs = int.TryParse(Environment.GetEnvironmentVariable("AIOPS_SCENARIO_RUNS"), out int n) && n > 0 ? n : 1;
+        int runs = ScenarioRuns.Count;
         IResourceProbe probe = ResourceProbes.Default(new ResourceProbeContext(CgroupMounts.Discover(), "/"))
             .Single(p => p.Resource == NetworkDiagnosis.Resource);
         var decided = new List<string>();
         for (int i = 0; i < runs; i++)
             decided.Add(RunOnce(probe, scenario, out string detail) + "\t" + detail);
-        RecordRows(scenario, decided);
+        ScenarioRuns.Record("network", scenario.Name, scenario.Expected, decided);
 
         Assert.Empty(NetworkLab.Leftovers());
-        int right = decided.Count(d => d.Split('\t')[0] == scenario.Expected);
-        // Target: right in at least 19 of 20 runs.
-        Assert.True(right >= Math.Ceiling(0.95 * runs), $"{name}: {right}/{runs} decided {scenario.Expected}:\n{string.Join('\n', decided)}");
+        ScenarioRuns.AssertTarget(name, scenario.Expected, decided, []);
     }
 
     private static string RunOnce(IResourceProbe probe, NetworkScenario scenario, out string detail)
@@ -68,14 +66,5 @@ public sealed class NetworkScenarioTests : KernelTestBase
                 workload.Dispose();
             }
         }
-    }
-
-    /// <summary>Appends "scenario, expected, decided, detail" rows for the Scenarios target's confusion matrix.</summary>
-    private static void RecordRows(NetworkScenario scenario, List<string> decided)
-    {
-        string dir = Path.Combine(StructLayoutTests.RepoRoot(), "artifacts", "scenarios");
-        Directory.CreateDirectory(dir);
-        File.AppendAllLines(Path.Combine(dir, "network.tsv"),
-            decided.Select(d => $"{scenario.Name}\t{scenario.Expected}\t{d}"));
     }
 }
