@@ -18,7 +18,7 @@ var testFilter = Argument("filter", string.Empty);
 var benchFilter = Argument("bench-filter", "*");
 var scenarioRuns = Argument("runs", 20);
 var matrixKernels = Argument("kernels", "bullseye,bookworm,trixie");
-var matrixTiers = Argument("tiers", "auto,perfbuf:raw_tp,ringbuf:tracepoint");
+var matrixTiers = Argument("tiers", "auto,perfbuf:raw_tp:kprobe,ringbuf:tracepoint:kprobe");
 
 //////////////////////////////////////////////////////////////////////
 // SETUP
@@ -222,7 +222,7 @@ Task("Scenarios")
 });
 
 Task("KernelMatrix")
-    .Description("Boots other Debian kernels under qemu (--kernels=bullseye,bookworm,trixie, --tiers=auto,perfbuf:raw_tp,...) and checks the engine against each kernel's own counters.")
+    .Description("Boots other Debian kernels under qemu (--kernels=bullseye,bookworm,trixie, --tiers=auto,perfbuf:raw_tp:kprobe,... as transport:attach[:throttle hook]) and checks the engine against each kernel's own counters.")
     .IsDependentOn("Publish")
     .Does(() =>
 {
@@ -400,7 +400,7 @@ void PrintConfusionMatrix(DirectoryPath rowsFolder)
             var t = d.GetProperty("tier");
             kernels.AppendLine($"| {release} | {boot["seconds"]} s | {Feature(d, "btf")} | {Feature(d, "ringbuf")} | {Feature(d, "perf_event_array")} | " +
                 $"{Feature(d, "tp_btf")} | {Feature(d, "raw_tp")} | {Feature(d, "tracepoint")} | {Feature(d, "fentry")} | {Feature(d, "kprobes")} | " +
-                $"{t.GetProperty("mode").GetString()}: {t.GetProperty("transport").GetString()} + {t.GetProperty("attach").GetString()}, throttling {t.GetProperty("throttle_source").GetString()} |");
+                $"{t.GetProperty("mode").GetString()}: {t.GetProperty("transport").GetString()} + {t.GetProperty("attach").GetString()}, throttling {ThrottleSource(t)} |");
         }
         else
         {
@@ -447,6 +447,17 @@ void PrintConfusionMatrix(DirectoryPath rowsFolder)
                 long waits = c.GetProperty("runq_latency_us").GetProperty("count").GetInt64();
                 Check(mechanism, "run-queue waits at unthrottle", $"{waits}", $"{kernelThrottled} throttles", "at least half", waits >= kernelThrottled / 2);
                 Check(mechanism, "lost events (throttling)", $"{throttle.Value.GetProperty("lost_events").GetInt64()}", "-", "0", throttle.Value.GetProperty("lost_events").GetInt64() == 0);
+                // The throttle hook: the one asked for (the tier's third part; auto takes the engine's
+                // choice), the one the snapshot names, and the one the kernel shows attached (the
+                // process's BPF programs and links), agreeing, with eBPF throttle events seen.
+                var parts = tier.Split(':');
+                string asked = parts.Length > 2 ? parts[2] : "auto";
+                string engineHook = throttle.Value.GetProperty("kernel").TryGetProperty("throttle_hook", out var h) ? h.GetString() : "?";
+                var (kernelHook, kernelWhy) = AttachedHook(Line($"throttle/{tier} bpf"));
+                long events = th.GetProperty("events").GetInt64();
+                Check(mechanism, "throttle hook", $"{engineHook}, {events} throttle events", $"{kernelHook} attached ({kernelWhy})",
+                    asked == "auto" ? "as attached" : $"{asked} (forced), as attached",
+                    engineHook == kernelHook && (asked == "auto" || asked == engineHook) && (engineHook == "none" ? events == 0 : events > 0));
             }
             else
             {
@@ -526,7 +537,33 @@ JsonElement? Snapshot(string json)
 string Mechanism(JsonElement snapshot)
 {
     var k = snapshot.GetProperty("kernel");
-    return $"{k.GetProperty("ring").GetString()} + {k.GetProperty("attach").GetString()}, throttling {k.GetProperty("throttle_source").GetString()}";
+    return $"{k.GetProperty("ring").GetString()} + {k.GetProperty("attach").GetString()}, throttling {ThrottleSource(k)}";
+}
+
+// "fentry+cgroupfs" or "kprobe+cgroupfs" when the throttle programs ran with that hook, else throttle_source
+// (from a snapshot's "kernel" or doctor's "tier" object; older builds print no throttle_hook).
+string ThrottleSource(JsonElement k) =>
+    k.TryGetProperty("throttle_hook", out var hook) && hook.GetString() is string h && h != "none"
+        ? $"{h}+cgroupfs" : k.GetProperty("throttle_source").GetString();
+
+// The throttle hook the guest kernel shows attached to the snapshot process (tests/kernel-matrix/init
+// bpf_objects: "prog:<prog_type>:<run_cnt>" and "link:<link_type>:<attach_type>" words): kprobe
+// programs are BPF_PROG_TYPE_KPROBE (2), fentry ones hang off links of type "tracing".
+(string Hook, string Why) AttachedHook(string line)
+{
+    if (line == null) return ("?", "the guest did not list the BPF objects");
+    var words = line.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(w => w.Split(':')).ToList();
+    var kprobes = words.Where(w => w[0] == "prog" && w.Length > 2 && w[1] == "2").ToList();
+    int tracingLinks = words.Count(w => w[0] == "link" && w.Length > 1 && w[1] == "tracing");
+    long runs = kprobes.Sum(w => long.TryParse(w.Length > 2 ? w[2] : "", out var n) ? n : 0);
+    string why = $"{kprobes.Count} kprobe programs run {runs} times, {tracingLinks} fentry links";
+    return (kprobes.Count, tracingLinks) switch
+    {
+        ( >= 2, 0) when runs > 0 => ("kprobe", why),
+        (0, >= 2) => ("fentry", why),
+        (0, 0) => ("none", why),
+        _ => ("unclear", why),
+    };
 }
 
 JsonElement? ContainerJson(JsonElement snapshot, string cgroupPath) =>

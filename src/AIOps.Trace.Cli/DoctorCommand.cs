@@ -46,7 +46,7 @@ internal static class DoctorCommand
         TierChoice t = f.Tier;
         o.WriteLine(t.Mode == "procfs"
             ? $"{"chosen tier",-18} procfs sampling, throttling from {t.ThrottleSource} ({t.Why})"
-            : $"{"chosen tier",-18} eBPF: {t.Transport} + {t.Attach}, throttling from {t.ThrottleSource} ({t.Why})");
+            : $"{"chosen tier",-18} eBPF: {t.Transport} + {t.Attach}, throttling from {t.ThrottleSource} (throttle hook {t.ThrottleHook}) ({t.Why})");
         o.WriteLine($"{"cgroup ids",-18} {t.CgroupId}: {t.CgroupIdWhy}");
         if (t.CannotMeasure.Count == 0)
             o.WriteLine($"{"cannot measure",-18} nothing the engine reports is missing");
@@ -97,6 +97,7 @@ internal static class DoctorCommand
         w.WriteString("transport", t.Transport);
         w.WriteString("attach", t.Attach);
         w.WriteString("throttle_source", t.ThrottleSource);
+        w.WriteString("throttle_hook", t.ThrottleHook);
         w.WriteString("why", t.Why);
         w.WriteString("cgroup_id", t.CgroupId);
         w.WriteString("cgroup_id_why", t.CgroupIdWhy);

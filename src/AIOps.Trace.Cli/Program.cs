@@ -17,10 +17,10 @@ internal static class Program
         commands:
           snapshot   trace for a window and print one document
                      --duration 5s  --json  --cgroup RELPATH (repeatable)  --attach auto|tp_btf|raw_tp|tracepoint
-                     --transport auto|ringbuf|perfbuf  --mode auto|ebpf|procfs
+                     --transport auto|ringbuf|perfbuf  --mode auto|ebpf|procfs  --throttle-hook auto|fentry|kprobe|none
           watch      print a line per container every interval until Ctrl-C
                      --interval 1s  --cgroup RELPATH (repeatable)  --attach auto|tp_btf|raw_tp|tracepoint
-                     --transport auto|ringbuf|perfbuf  --mode auto|ebpf|procfs
+                     --transport auto|ringbuf|perfbuf  --mode auto|ebpf|procfs  --throttle-hook auto|fentry|kprobe|none
           diagnose   trace a window, then say per container why it is slow on CPU, with the evidence
                      --duration 10s  --container NAME|PATH  --json  (and the snapshot options)
           serve      the sidecar: Prometheus /metrics, JSON API, live stream, until SIGTERM or Ctrl-C
@@ -28,7 +28,7 @@ internal static class Program
                      --node NAME  (and the watch options)
           top        a live table of every container, longest p99 run-queue latency first, until Ctrl-C
                      --interval 1s  --once (one table, then exit; also when stdout is not a terminal)  --rows 40
-                     (and --cgroup, --attach, --transport, --mode as for watch)
+                     (and --cgroup, --attach, --transport, --mode, --throttle-hook as for watch)
           doctor     what this kernel and process allow, and the tier snapshot would use
                      --json  --btf PATH
           label      store an operator's verdict on a container for the anomaly detection
@@ -37,6 +37,8 @@ internal static class Program
 
         --mode: ebpf (fails when BPF cannot load), procfs (samples /proc, no BPF, lower
         resolution) or auto (eBPF, else procfs; the default)
+        --throttle-hook: the eBPF programs on throttle_cfs_rq: fentry, kprobe (fail when the kernel refuses
+        that hook), none (cpu.stat alone) or auto (fentry, else kprobe, else none; the default)
         --host-root DIR (snapshot, watch, top, diagnose, serve): where the host's / is mounted, e.g. a sidecar's /host
         --btf PATH (snapshot, watch, top, diagnose, serve, doctor): BTF for kernels without /sys/kernel/btf/vmlinux: a BTF
         file, or a BTFHub archive directory (<distro>/<version>/<arch>/<uname -r>.btf[.tar.xz])
@@ -138,6 +140,7 @@ internal static class Program
             "perfbuf" => TransportMode.PerfBuf,
             string other => throw new UsageException($"--transport '{other}' is not known: expected auto, ringbuf or perfbuf"),
         };
+        ThrottleHook throttleHook = ParseThrottleHook(a.Value("throttle-hook"));
         EngineMode mode = a.Value("mode") switch
         {
             null or "auto" => EngineMode.Auto,
@@ -145,6 +148,8 @@ internal static class Program
             "procfs" => EngineMode.Procfs,
             string other => throw new UsageException($"--mode '{other}' is not known: expected auto, ebpf or procfs"),
         };
+        if (mode == EngineMode.Procfs && throttleHook is ThrottleHook.Fentry or ThrottleHook.Kprobe)
+            throw new UsageException($"--throttle-hook {a.Value("throttle-hook")} needs eBPF: --mode procfs loads no programs");
         IReadOnlyList<string> cgroups = a.Values("cgroup");
         // A sidecar sees the host's filesystem under a mount (e.g. /host): /proc, the cgroup
         // mounts, the kubelet's pod logs and the runtimes' state are read under it.
@@ -157,11 +162,21 @@ internal static class Program
         return new EngineOptions
         {
             Mode = mode,
-            Tracer = new TracerOptions { Attach = attach, Transport = transport, BtfPath = a.Value("btf") },
+            Tracer = new TracerOptions { Attach = attach, Transport = transport, ThrottleHook = throttleHook, BtfPath = a.Value("btf") },
             Cgroups = cgroups.Count == 0 ? null : cgroups,
             HostRoot = hostRoot,
         };
     }
+
+    /// <summary>The value of --throttle-hook (null: auto).</summary>
+    internal static ThrottleHook ParseThrottleHook(string? value) => value switch
+    {
+        null or "auto" => ThrottleHook.Auto,
+        "fentry" => ThrottleHook.Fentry,
+        "kprobe" => ThrottleHook.Kprobe,
+        "none" => ThrottleHook.None,
+        string other => throw new UsageException($"--throttle-hook '{other}' is not known: expected auto, fentry, kprobe or none"),
+    };
 
     /// <summary>Starts the engine, turning an unknown --cgroup into a usage error.</summary>
     internal static TraceEngine StartEngine(EngineOptions options)

@@ -8,14 +8,15 @@
 #   Each suite's current linux-image-cloud-amd64 is fetched (apt-get download with a private apt
 #   state under artifacts/kernel-matrix/apt; the system's sources are not touched), unpacked with
 #   dpkg-deb and booted with an initramfs holding busybox, the published CLI and its libraries.
-# Environment: TIERS (default "auto,perfbuf:raw_tp,ringbuf:tracepoint": doctor's own choice, then forced tiers),
+# Environment: TIERS (default "auto,perfbuf:raw_tp:kprobe,ringbuf:tracepoint:kprobe": doctor's own choice, then
+#   forced tiers, each transport:attach[:throttle hook] with the hook fentry, kprobe, none or auto),
 #   BOOT_TIMEOUT (seconds per boot, default 1200), QEMU_SMP (default 2), QEMU_MEM (default 2G).
 # Output per kernel: artifacts/kernel-matrix/<release>/{console.log,results.log,boot.txt}.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 out="${repo}/artifacts/kernel-matrix"
 bin="${repo}/artifacts/bin"
-tiers="${TIERS:-auto,perfbuf:raw_tp,ringbuf:tracepoint}"
+tiers="${TIERS:-auto,perfbuf:raw_tp:kprobe,ringbuf:tracepoint:kprobe}"
 boot_timeout="${BOOT_TIMEOUT:-1200}"
 suites=("$@")
 (( ${#suites[@]} > 0 )) || suites=(bullseye bookworm trixie)

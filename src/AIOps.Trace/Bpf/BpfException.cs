@@ -14,6 +14,15 @@ public class BpfException : Exception
         Log = log ?? "";
     }
 
+    /// <summary>A failure whose one-line message says more than "operation failed: errno".</summary>
+    protected BpfException(string message, string operation, int errno, string? log)
+        : base(message)
+    {
+        Operation = operation;
+        Errno = errno;
+        Log = log ?? "";
+    }
+
     /// <summary>What was being done, e.g. "load aiops_sched.bpf.o".</summary>
     public string Operation { get; }
 
@@ -40,3 +49,16 @@ public sealed class BpfNotSupportedException(string operation, int errno, string
 
 /// <summary>The verifier rejected a program; <see cref="BpfException.Log"/> holds its full log.</summary>
 public sealed class BpfVerifierException(string operation, int errno, string? log) : BpfException(operation, errno, log);
+
+/// <summary>
+/// A throttle hook forced by <see cref="TracerOptions.ThrottleHook"/> that the kernel cannot do.
+/// Never a reason to fall back to procfs: the caller asked for this hook.
+/// </summary>
+public sealed class BpfThrottleHookException : BpfException
+{
+    public BpfThrottleHookException(string hook, string why, string operation, int errno, string? log)
+        : base($"throttle hook {hook} is not available on kernel {KernelInfo.Release}: {why}", operation, errno, log) => Hook = hook;
+
+    /// <summary>"fentry" or "kprobe".</summary>
+    public string Hook { get; }
+}

@@ -14,7 +14,7 @@ public sealed record ControllerMount(string Controller, int Version, string Moun
 /// cgroup (<paramref name="CgroupId"/>: "co-re" or "procfs", <paramref name="CgroupIdWhy"/> says why).
 /// </summary>
 public sealed record TierChoice(string Mode, string Transport, string Attach, string ThrottleSource, string Why, IReadOnlyList<string> CannotMeasure,
-    string CgroupId = "procfs", string CgroupIdWhy = "/proc/<pid>/cgroup, the cgroup directory's inode");
+    string CgroupId = "procfs", string CgroupIdWhy = "/proc/<pid>/cgroup, the cgroup directory's inode", string ThrottleHook = "none");
 
 /// <summary>
 /// Everything `aiops-trace doctor` reports: the kernel features the tracer could use, the cgroup
@@ -189,11 +189,12 @@ public sealed record KernelFeatures(
     {
         if (trial is { Loaded: false })
             return Procfs("eBPF did not load: " + trial.Error);
-        string transport, attach, throttle, why;
+        string transport, attach, throttle, why, hook;
         if (trial is { Loaded: true })
         {
             (transport, attach, why) = (trial.Transport, trial.Attach, "the tracer loaded and attached");
             throttle = trial.ThrottleMechanism is null ? "cgroupfs" : "ebpf+cgroupfs";
+            hook = trial.ThrottleMechanism ?? "none";
         }
         else
         {
@@ -208,13 +209,14 @@ public sealed record KernelFeatures(
                 return Procfs(t is null ? "no ring buffer or perf event array" : "no attach mechanism for the scheduler tracepoints");
             (transport, attach, why) = (t, a, "predicted from the probes (the tracer was not loaded)");
             throttle = fentry.Available || kprobes.Available ? "ebpf+cgroupfs" : "cgroupfs";
+            hook = fentry.Available ? "fentry" : kprobes.Available ? "kprobe" : "none";
         }
         var cannot = new List<string>();
         if (throttle == "cgroupfs")
             cannot.Add("per-CPU throttle events (no fentry or kprobe on throttle_cfs_rq): throttling only from cpu.stat");
         if (attach == "tracepoint")
             cannot.Add("the cgroup of a task not yet seen leaving a CPU (classic tracepoints carry pids only): such waits are counted as unknown_cgroup");
-        return new TierChoice("ebpf", transport, attach, throttle, why, cannot);
+        return new TierChoice("ebpf", transport, attach, throttle, why, cannot) { ThrottleHook = hook };
     }
 
     private static TierChoice Procfs(string why) => new("procfs", "none", "procfs", "cgroupfs", why,

@@ -65,15 +65,18 @@ public sealed class SchedTracer : IDisposable
         TracerTransport transport = TracerTransport.Choose(options.Transport);
         byte[] elf = transport.EmbeddedObject();
         BpfException? first = null;
+        BpfThrottleHookException? hookRefused = null;
         foreach (string family in Families(options.Attach))
         {
             string attach = family switch { "btf" => "tp_btf", "raw" => "raw_tp", _ => "tracepoint" };
             var notes = new List<string>();
-            IEnumerable<string?> throttles = options.TraceThrottling ? [.. ThrottleFamilies, null] : [null];
-            foreach (string? throttle in throttles)
+            foreach (string? throttle in Throttles(options.ThrottleHook))
             {
                 if (throttle == "kprobe" && !KernelInfo.HasKprobes)
                 {
+                    if (options.ThrottleHook == ThrottleHook.Kprobe)
+                        throw new BpfThrottleHookException("kprobe", "the kernel has no kprobes (CONFIG_KPROBES unset)",
+                            "attach aiops_kprobe_throttle", Interop.Ensure.EOPNOTSUPP, null);
                     notes.Add("kprobe: kernel has no kprobes (CONFIG_KPROBES unset)");
                     continue;
                 }
@@ -93,7 +96,7 @@ public sealed class SchedTracer : IDisposable
                         obj.Attach($"aiops_{throttle}_unthrottle");
                     }
                     string note = throttle is null
-                        ? (options.TraceThrottling ? string.Join("; ", notes) : "disabled by option") + "; cpu.stat is the source"
+                        ? (options.ThrottleHook == ThrottleHook.None ? "throttle hook none forced" : string.Join("; ", notes)) + "; cpu.stat is the source"
                         : $"{throttle} on throttle_cfs_rq/unthrottle_cfs_rq";
                     return new SchedTracer(obj, events, attach, throttle, note.TrimStart(';', ' '), btf);
                 }
@@ -110,11 +113,18 @@ public sealed class SchedTracer : IDisposable
                         first ??= e;
                         break;
                     }
+                    // A forced hook has no fallback to another hook: the next attach family may
+                    // still take it; if none does, say which hook the kernel refused and why.
+                    if (options.ThrottleHook != ThrottleHook.Auto)
+                    {
+                        hookRefused ??= ForcedHookRefused(throttle, e);
+                        break;
+                    }
                     notes.Add($"{throttle}: {e.Message}");
                 }
             }
         }
-        throw first!;
+        throw (BpfException?)hookRefused ?? first!;
     }
 
     // libbpf's own words when the target BTF is unusable: a parse failure or CO-RE relocations it
@@ -127,6 +137,20 @@ public sealed class SchedTracer : IDisposable
     // legitimately matches nothing on kernels that have the other spelling.
     private static readonly string[] BtfFailures =
         ["failed to parse target BTF", "failed to resolve CO-RE relocation", "failed to perform CO-RE relocations", "target candidate search failed"];
+
+    /// <summary>The throttle programs to try, in order; null is "none" (cpu.stat alone).</summary>
+    internal static IReadOnlyList<string?> Throttles(ThrottleHook hook) => hook switch
+    {
+        ThrottleHook.Fentry => ["fentry"],
+        ThrottleHook.Kprobe => ["kprobe"],
+        ThrottleHook.None => [null],
+        _ => [.. ThrottleFamilies, null],
+    };
+
+    // Named as the hook, not as the refusal's kind: an EPERM here is not a missing privilege
+    // (fentry is refused to root on locked-down kernels) and must not fall back to procfs.
+    private static BpfThrottleHookException ForcedHookRefused(string hook, BpfException e) =>
+        new(hook, $"the kernel refuses it ({e.Message})", e.Operation, e.Errno, e.Log);
 
     private static IEnumerable<string> Families(AttachMode mode) => mode switch
     {

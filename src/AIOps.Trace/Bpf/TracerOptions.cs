@@ -24,6 +24,19 @@ public enum TransportMode
     PerfBuf,
 }
 
+/// <summary>Which eBPF programs report CFS throttling (throttle_cfs_rq/unthrottle_cfs_rq); cpu.stat is read whatever this is.</summary>
+public enum ThrottleHook
+{
+    /// <summary>fentry where the kernel allows it, else kprobe, else none (cpu.stat alone).</summary>
+    Auto,
+    /// <summary>fentry/fexit-style BTF trampolines (5.5+, needs the kernel's own BTF); fails the load when refused.</summary>
+    Fentry,
+    /// <summary>kprobes (needs CONFIG_KPROBES); fails the load when refused.</summary>
+    Kprobe,
+    /// <summary>No throttle programs: throttling comes from cpu.stat alone.</summary>
+    None,
+}
+
 /// <summary>Load-time settings of the kernel side.</summary>
 public sealed record TracerOptions
 {
@@ -49,8 +62,11 @@ public sealed record TracerOptions
     /// <summary>A CPU's partial batch older than this is sent without waiting to fill.</summary>
     public TimeSpan FlushInterval { get; init; } = TimeSpan.FromMilliseconds(50);
 
-    /// <summary>Try the eBPF throttle programs (fentry, then kprobe) on throttle_cfs_rq/unthrottle_cfs_rq.</summary>
-    public bool TraceThrottling { get; init; } = true;
+    /// <summary>
+    /// The eBPF throttle programs on throttle_cfs_rq/unthrottle_cfs_rq: <see cref="ThrottleHook.Auto"/>
+    /// tries fentry, then kprobe, then goes without; a forced hook the kernel refuses fails the load.
+    /// </summary>
+    public ThrottleHook ThrottleHook { get; init; } = ThrottleHook.Auto;
 
     /// <summary>
     /// External BTF for CO-RE relocations (libbpf's btf_custom_path), for kernels without

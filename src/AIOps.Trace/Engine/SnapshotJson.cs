@@ -23,6 +23,7 @@ public static class SnapshotJson
         w.WriteString("ring", s.Kernel.Ring);
         w.WriteString("attach", s.Kernel.Attach);
         w.WriteString("throttle_source", s.Kernel.ThrottleSource);
+        w.WriteString("throttle_hook", s.Kernel.ThrottleHook);
         w.WriteString("throttle_note", s.Kernel.ThrottleNote);
         w.WriteEndObject();
         w.WriteStartObject("host");

@@ -15,7 +15,10 @@ internal sealed class BpfSource : ISchedSource
         _tracer = tracer;
         _aggregator = new SampleAggregator(table);
         Kernel = new KernelSummary(KernelInfo.Release, KernelInfo.HasVmlinuxBtf, tracer.Events.Transport, tracer.Attach,
-            tracer.ThrottleMechanism is null ? "cgroupfs" : "ebpf+cgroupfs", tracer.ThrottleNote, tracer.Btf);
+            tracer.ThrottleMechanism is null ? "cgroupfs" : "ebpf+cgroupfs", tracer.ThrottleNote, tracer.Btf)
+        {
+            ThrottleHook = tracer.ThrottleMechanism ?? "none",
+        };
     }
 
     public KernelSummary Kernel { get; }

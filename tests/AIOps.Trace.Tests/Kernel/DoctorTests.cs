@@ -41,6 +41,7 @@ public sealed class DoctorTests : KernelTestBase
         Assert.Equal("tp_btf", tier.GetProperty("attach").GetString());
         Assert.Equal("ringbuf", tier.GetProperty("transport").GetString());
         Assert.Equal("cgroupfs", tier.GetProperty("throttle_source").GetString());
+        Assert.Equal("none", tier.GetProperty("throttle_hook").GetString());
         Assert.Contains(tier.GetProperty("cannot_measure").EnumerateArray(), g => g.GetString()!.Contains("cpu.stat"));
         // The probe load was undone: the base class checks no program is left.
     }

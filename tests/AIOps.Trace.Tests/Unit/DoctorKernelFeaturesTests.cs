@@ -215,7 +215,47 @@ public sealed class DoctorKernelFeaturesTests : IDisposable
         Assert.False(f.Fentry.Available);
         Assert.Equal("fentry: load aiops_sched.bpf.o failed: EPERM", f.Fentry.Detail);
         Assert.Equal(("ebpf", "perfbuf", "tp_btf", "cgroupfs"), (f.Tier.Mode, f.Tier.Transport, f.Tier.Attach, f.Tier.ThrottleSource));
+        Assert.Equal("none", f.Tier.ThrottleHook);
         Assert.Equal("hybrid", f.CgroupLayout);
         Assert.Contains(f.Controllers, c => c.Controller == "cpu" && c.Version == 1 && c.MountPoint == _root + "/sys/fs/cgroup/cpu");
+    }
+
+    [Theory]
+    [InlineData("kprobe")]
+    [InlineData("fentry")]
+    public void The_hook_the_tracer_attached_is_the_tiers_throttle_hook(string hook)
+    {
+        Write("/sys/kernel/btf/vmlinux", "");
+        var loaded = new BpfProbes(_ => 1, _ => 1, () => new TracerTrial(true, "ringbuf", "raw_tp", hook, $"{hook} on throttle_cfs_rq/unthrottle_cfs_rq", ""));
+
+        KernelFeatures f = KernelFeatures.Probe(_root, loaded);
+
+        Assert.Equal(("ebpf+cgroupfs", hook), (f.Tier.ThrottleSource, f.Tier.ThrottleHook));
+        Assert.Equal(hook == "fentry", f.Fentry.Available);
+        using var json = new MemoryStream();
+        using (var w = new Utf8JsonWriter(json))
+            AIOps.Trace.Cli.DoctorCommand.WriteJson(w, f);
+        using JsonDocument doc = JsonDocument.Parse(json.ToArray());
+        Assert.Equal(hook, doc.RootElement.GetProperty("tier").GetProperty("throttle_hook").GetString());
+        var text = new StringWriter();
+        AIOps.Trace.Cli.DoctorCommand.WriteText(text, f);
+        Assert.Contains($"throttling from ebpf+cgroupfs (throttle hook {hook})", text.ToString());
+    }
+
+    [Theory]
+    [InlineData(true, "ebpf+cgroupfs", "kprobe")]
+    [InlineData(false, "cgroupfs", "none")]
+    public void Predicted_without_a_load_the_hook_is_kprobe_when_the_kernel_has_kprobes(bool kprobePmu, string source, string hook)
+    {
+        Write("/sys/kernel/btf/vmlinux", "");
+        Write("/sys/kernel/tracing/events/sched/README", "");
+        if (kprobePmu)
+            Write("/sys/bus/event_source/devices/kprobe/type", "6\n");
+
+        KernelFeatures f = KernelFeatures.Probe(_root, new BpfProbes(_ => 1, _ => 1, () => null));
+
+        // Without a load fentry is "not probed": only the kprobe PMU predicts a throttle hook.
+        Assert.False(f.Fentry.Available);
+        Assert.Equal((source, hook), (f.Tier.ThrottleSource, f.Tier.ThrottleHook));
     }
 }

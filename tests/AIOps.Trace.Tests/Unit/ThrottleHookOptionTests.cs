@@ -1,0 +1,69 @@
+using AIOps.Trace.Bpf;
+using AIOps.Trace.Cli;
+
+namespace AIOps.Trace.Tests.Unit;
+
+/// <summary>--throttle-hook: its parsing and the throttle programs each choice lets the loader try.</summary>
+public sealed class ThrottleHookOptionTests
+{
+    private static readonly IReadOnlySet<string> NoFlags = new HashSet<string>();
+
+    [Theory]
+    [InlineData(null, ThrottleHook.Auto)]
+    [InlineData("auto", ThrottleHook.Auto)]
+    [InlineData("fentry", ThrottleHook.Fentry)]
+    [InlineData("kprobe", ThrottleHook.Kprobe)]
+    [InlineData("none", ThrottleHook.None)]
+    public void Each_value_selects_its_hook(string? value, ThrottleHook expected)
+    {
+        string[] args = value is null ? [] : ["--throttle-hook", value];
+
+        EngineOptions options = Program.EngineOptions(new Arguments(args, NoFlags));
+
+        Assert.Equal(expected, options.Tracer.ThrottleHook);
+    }
+
+    [Theory]
+    [InlineData("kprobes")]
+    [InlineData("FENTRY")]
+    [InlineData("fexit")]
+    public void An_unknown_hook_is_a_usage_error_listing_the_choices(string value)
+    {
+        var e = Assert.Throws<UsageException>(() => Program.EngineOptions(new Arguments(["--throttle-hook", value], NoFlags)));
+
+        Assert.Equal($"--throttle-hook '{value}' is not known: expected auto, fentry, kprobe or none", e.Message);
+    }
+
+    [Theory]
+    [InlineData("fentry")]
+    [InlineData("kprobe")]
+    public void A_forced_hook_with_procfs_mode_is_a_usage_error(string hook)
+    {
+        var e = Assert.Throws<UsageException>(() => Program.EngineOptions(new Arguments(["--throttle-hook", hook, "--mode", "procfs"], NoFlags)));
+
+        Assert.Equal($"--throttle-hook {hook} needs eBPF: --mode procfs loads no programs", e.Message);
+    }
+
+    [Fact]
+    public void None_with_procfs_mode_is_accepted()
+    {
+        EngineOptions options = Program.EngineOptions(new Arguments(["--throttle-hook", "none", "--mode", "procfs"], NoFlags));
+
+        Assert.Equal((EngineMode.Procfs, ThrottleHook.None), (options.Mode, options.Tracer.ThrottleHook));
+    }
+
+    [Fact]
+    public void Auto_tries_fentry_then_kprobe_then_goes_without()
+    {
+        Assert.Equal(["fentry", "kprobe", null], SchedTracer.Throttles(ThrottleHook.Auto));
+    }
+
+    [Theory]
+    [InlineData(ThrottleHook.Fentry, "fentry")]
+    [InlineData(ThrottleHook.Kprobe, "kprobe")]
+    [InlineData(ThrottleHook.None, null)]
+    public void A_forced_hook_is_the_only_one_tried(ThrottleHook hook, string? only)
+    {
+        Assert.Equal([only], SchedTracer.Throttles(hook));
+    }
+}
