@@ -1,3 +1,4 @@
+using AIOps.Trace.Tests.Shared;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -16,10 +17,10 @@ public sealed class StructLayoutTests
     public void Csharp_mirrors_match_the_c_header()
     {
         var c = new StringBuilder("#include <linux/types.h>\n#include \"aiops_sched.h\"\n#include <stddef.h>\n");
-        Check<Sample>(c, "aiops_sample", ("CgroupId", "cgroup_id"), ("Value", "value"), ("Kind", "kind"), ("Pid", "pid"));
-        Check<BatchHeader>(c, "aiops_batch_header", ("Kind", "kind"), ("Count", "count"), ("Cpu", "cpu"), ("Reserved", "reserved"), ("FirstNs", "first_ns"));
-        Check<ThrottleRecord>(c, "aiops_throttle_record", ("Kind", "kind"), ("Cpu", "cpu"), ("CgroupId", "cgroup_id"), ("ThrottledNs", "throttled_ns"), ("EndNs", "end_ns"));
-        Check<KernelStats>(c, "aiops_stats", ("Samples", "samples"), ("Batches", "batches"), ("LostBatches", "lost_batches"),
+        CLayout.Check<Sample>(c, "aiops_sample", ("CgroupId", "cgroup_id"), ("Value", "value"), ("Kind", "kind"), ("Pid", "pid"));
+        CLayout.Check<BatchHeader>(c, "aiops_batch_header", ("Kind", "kind"), ("Count", "count"), ("Cpu", "cpu"), ("Reserved", "reserved"), ("FirstNs", "first_ns"));
+        CLayout.Check<ThrottleRecord>(c, "aiops_throttle_record", ("Kind", "kind"), ("Cpu", "cpu"), ("CgroupId", "cgroup_id"), ("ThrottledNs", "throttled_ns"), ("EndNs", "end_ns"));
+        CLayout.Check<KernelStats>(c, "aiops_stats", ("Samples", "samples"), ("Batches", "batches"), ("LostBatches", "lost_batches"),
             ("LostSamples", "lost_samples"), ("NoWakeupStamp", "no_wakeup_stamp"), ("ClockBackwards", "clock_backwards"),
             ("StampMapFull", "stamp_map_full"), ("Throttles", "throttles"), ("LostThrottles", "lost_throttles"),
             ("UnknownCgroup", "unknown_cgroup"));
@@ -31,37 +32,15 @@ public sealed class StructLayoutTests
         foreach ((string name, SampleKind kind) in kinds)
             c.AppendLine($"_Static_assert(AIOPS_SAMPLE_{name} == {(uint)kind}, \"sample kind {name}\");");
 
-        string file = Path.Combine(Path.GetTempPath(), $"aiops-layout-{Guid.NewGuid():N}.c");
-        File.WriteAllText(file, c.ToString());
-        try
-        {
-            var psi = new ProcessStartInfo("cc", $"-fsyntax-only -I {Path.Combine(RepoRoot(), "bpf")} {file}")
-            { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-            using Process p = Process.Start(psi)!;
-            string errors = p.StandardError.ReadToEnd();
-            p.WaitForExit();
-            Assert.True(p.ExitCode == 0, "layout differs from bpf/aiops_sched.h:\n" + errors);
-        }
-        finally
-        {
-            File.Delete(file);
-        }
+        CLayout.AssertCompiles(c, "bpf/aiops_sched.h", Path.Combine(RepoRoot(), "bpf"));
     }
 
-    private static void Check<T>(StringBuilder c, string cName, params (string Field, string CField)[] fields) where T : unmanaged
-    {
-        c.AppendLine($"_Static_assert(sizeof(struct {cName}) == {Unsafe.SizeOf<T>()}, \"sizeof {cName}\");");
-        foreach ((string field, string cField) in fields)
-            c.AppendLine($"_Static_assert(offsetof(struct {cName}, {cField}) == {Marshal.OffsetOf<T>(field)}, \"{cName}.{cField}\");");
-        // Every field of the mirror is checked: a field added on one side only fails here.
-        Assert.Equal(typeof(T).GetFields(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance).Length, fields.Length);
-    }
 
     [Fact]
     public void Perf_buffer_mirrors_match_the_shim_and_kernel_headers()
     {
         var c = new StringBuilder("#include <linux/perf_event.h>\n#include \"aiops.h\"\n#include <stddef.h>\n");
-        Check<Interop.Interop.PerfCpu>(c, "aiops_perf_cpu", ("Base", "base"), ("MmapSize", "mmap_size"), ("Cpu", "cpu"), ("Fd", "fd"));
+        CLayout.Check<Interop.Interop.PerfCpu>(c, "aiops_perf_cpu", ("Base", "base"), ("MmapSize", "mmap_size"), ("Cpu", "cpu"), ("Fd", "fd"));
         (string field, int offset)[] page = [("data_head", Rings.PerfBuffer.DataHeadOffset), ("data_tail", Rings.PerfBuffer.DataTailOffset),
             ("data_offset", Rings.PerfBuffer.DataOffsetOffset), ("data_size", Rings.PerfBuffer.DataSizeOffset)];
         foreach ((string field, int offset) in page)

@@ -1,3 +1,4 @@
+using AIOps.Trace.Tests.Shared;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -23,37 +24,17 @@ public sealed class SvmTests
     public void Csharp_mirrors_match_libsvm_svm_h()
     {
         var c = new StringBuilder("#include <stddef.h>\n#include <libsvm/svm.h>\n");
-        Check<LibSvm.SvmNode>(c, "svm_node", ("Index", "index"), ("Value", "value"));
-        Check<LibSvm.SvmProblem>(c, "svm_problem", ("L", "l"), ("Y", "y"), ("X", "x"));
-        Check<LibSvm.SvmParameter>(c, "svm_parameter", ("SvmType", "svm_type"), ("KernelType", "kernel_type"), ("Degree", "degree"),
+        CLayout.Check<LibSvm.SvmNode>(c, "svm_node", ("Index", "index"), ("Value", "value"));
+        CLayout.Check<LibSvm.SvmProblem>(c, "svm_problem", ("L", "l"), ("Y", "y"), ("X", "x"));
+        CLayout.Check<LibSvm.SvmParameter>(c, "svm_parameter", ("SvmType", "svm_type"), ("KernelType", "kernel_type"), ("Degree", "degree"),
             ("Gamma", "gamma"), ("Coef0", "coef0"), ("CacheSize", "cache_size"), ("Eps", "eps"), ("C", "C"), ("NrWeight", "nr_weight"),
             ("WeightLabel", "weight_label"), ("Weight", "weight"), ("Nu", "nu"), ("P", "p"), ("Shrinking", "shrinking"), ("Probability", "probability"));
         c.AppendLine($"_Static_assert(C_SVC == {LibSvm.CSvc} && NU_SVC == {LibSvm.NuSvc} && ONE_CLASS == {LibSvm.OneClass}, \"svm_type\");");
         c.AppendLine($"_Static_assert(LINEAR == {LibSvm.KernelLinear} && RBF == {LibSvm.KernelRbf}, \"kernel_type\");");
         c.AppendLine($"_Static_assert(LIBSVM_VERSION / 100 == 3, \"libsvm 3.x: soname {LibSvm.Library}\");");
-        string file = Path.Combine(Path.GetTempPath(), $"aiops-svm-layout-{Guid.NewGuid():N}.c");
-        File.WriteAllText(file, c.ToString());
-        try
-        {
-            var psi = new ProcessStartInfo("cc", $"-fsyntax-only {file}") { RedirectStandardError = true, UseShellExecute = false };
-            using Process p = Process.Start(psi)!;
-            string errors = p.StandardError.ReadToEnd();
-            p.WaitForExit();
-            Assert.True(p.ExitCode == 0, "layout differs from libsvm/svm.h:\n" + errors);
-        }
-        finally
-        {
-            File.Delete(file);
-        }
+        CLayout.AssertCompiles(c, "libsvm/svm.h");
     }
 
-    private static void Check<T>(StringBuilder c, string cName, params (string Field, string CField)[] fields) where T : unmanaged
-    {
-        c.AppendLine($"_Static_assert(sizeof(struct {cName}) == {Unsafe.SizeOf<T>()}, \"sizeof {cName}\");");
-        foreach ((string field, string cField) in fields)
-            c.AppendLine($"_Static_assert(offsetof(struct {cName}, {cField}) == {Marshal.OffsetOf<T>(field)}, \"{cName}.{cField}\");");
-        Assert.Equal(typeof(T).GetFields().Length, fields.Length);
-    }
 
     private static double[] Point(Random r, double cx, double cy, double sd = 0.3) =>
         [cx + sd * Synthetic.Gaussian(r), cy + sd * Synthetic.Gaussian(r)];
