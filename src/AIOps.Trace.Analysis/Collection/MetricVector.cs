@@ -50,6 +50,11 @@ public sealed record MetricVector(string Key, double[] Values)
         MemoryEvidence? memory = null, DiskEvidence? disk = null, NetworkEvidence? network = null) =>
         From(container, window.WindowSeconds, memory, disk, network);
 
+    /// <summary>The vector of a diagnosed container: its window figures and the evidence of its memory, disk and network verdicts.</summary>
+    public static MetricVector From(ContainerDiagnosis diagnosis, double windowSeconds) =>
+        From(diagnosis.Container, windowSeconds, diagnosis.EvidenceOf<MemoryEvidence>(), diagnosis.EvidenceOf<DiskEvidence>(),
+            diagnosis.EvidenceOf<NetworkEvidence>());
+
     /// <summary>The same from a container and the window's length in seconds.</summary>
     public static MetricVector From(ContainerSnapshot c, double windowSeconds,
         MemoryEvidence? memory = null, DiskEvidence? disk = null, NetworkEvidence? network = null)

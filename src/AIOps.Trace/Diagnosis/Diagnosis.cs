@@ -18,7 +18,15 @@ public sealed record DiagnosisStep(string Step, string Metric, double Value, dou
 /// <param name="Path">The steps taken, in order; the last one decided.</param>
 /// <param name="Summary">One sentence a person reads first.</param>
 /// <param name="UndecidableReason">Why no outcome could be decided, when <see cref="Outcome"/> is "undecidable".</param>
-public sealed record ResourceDiagnosis(string Resource, string Outcome, IReadOnlyList<DiagnosisStep> Path, string Summary, string? UndecidableReason = null);
+public sealed record ResourceDiagnosis(string Resource, string Outcome, IReadOnlyList<DiagnosisStep> Path, string Summary, string? UndecidableReason = null)
+{
+    /// <summary>
+    /// The figures the verdict was decided from (<see cref="MemoryEvidence"/>, <see cref="DiskEvidence"/>,
+    /// <see cref="NetworkEvidence"/>), for callers that build metric vectors; null when undecidable
+    /// for lack of readings. Not part of the JSON: the path already shows the figures that mattered.
+    /// </summary>
+    public object? Evidence { get; init; }
+}
 
 /// <summary>Outcome names, fixed: they are part of the JSON API.</summary>
 public static class Outcomes

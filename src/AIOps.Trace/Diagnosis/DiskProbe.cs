@@ -102,7 +102,8 @@ public sealed class DiskProbe : IResourceProbe
         if (start is not DiskReading { CgroupVersion: not 0 } before)
             return Undecidable("the cgroup appeared during the window: its devices' counters have no baseline yet (the next window decides)");
 
-        ResourceDiagnosis d = DiskDiagnosis.Diagnose(Evidence(before, now, seconds, _thresholds), _thresholds);
+        DiskEvidence evidence = Evidence(before, now, seconds, _thresholds);
+        ResourceDiagnosis d = DiskDiagnosis.Diagnose(evidence, _thresholds) with { Evidence = evidence };
         int malformed = before.MalformedLines + now.MalformedLines;
         return malformed == 0 ? d : d with { Summary = d.Summary + $" [{malformed} malformed lines of the I/O files and diskstats skipped]" };
     }

@@ -101,7 +101,8 @@ public sealed class MemoryProbe : IResourceProbe
         }
 
         var before = start as MemoryReading;
-        ResourceDiagnosis d = MemoryDiagnosis.Diagnose(Evidence(before, now, seconds), _thresholds);
+        MemoryEvidence evidence = Evidence(before, now, seconds);
+        ResourceDiagnosis d = MemoryDiagnosis.Diagnose(evidence, _thresholds) with { Evidence = evidence };
         return before is null || before.CgroupVersion == 0
             ? d with { Summary = d.Summary + " [first seen during the window: counts since the cgroup was created, host PSI as its 10 s average]" }
             : d;

@@ -92,7 +92,8 @@ public sealed class NetworkProbe : IResourceProbe
         double elapsed = (double)(e.Timestamp - s.Timestamp) / Stopwatch.Frequency;
         if (elapsed <= 0)
             elapsed = seconds;
-        return NetworkDiagnosis.Diagnose(Evidence(s, e, elapsed), _thresholds);
+        NetworkEvidence evidence = Evidence(s, e, elapsed);
+        return NetworkDiagnosis.Diagnose(evidence, _thresholds) with { Evidence = evidence };
     }
 
     /// <summary>The tree's evidence from two readings of the same namespace: deltas on the busiest interface.</summary>

@@ -13,6 +13,15 @@ public sealed record ContainerDiagnosis(ContainerSnapshot Container, CpuEvidence
     /// <summary>The verdict for "memory", "disk" or "network", if one was made.</summary>
     public ResourceDiagnosis? For(string resource) => Resources.FirstOrDefault(r => r.Resource == resource);
 
+    /// <summary>The evidence behind the verdict of one resource, when it was decided from readings (e.g. <c>EvidenceOf&lt;MemoryEvidence&gt;()</c>).</summary>
+    public T? EvidenceOf<T>() where T : class
+    {
+        foreach (ResourceDiagnosis r in Resources)
+            if (r.Evidence is T e)
+                return e;
+        return null;
+    }
+
     /// <summary>CPU first, then the other resources.</summary>
     public IEnumerable<ResourceDiagnosis> All => Resources.Prepend(Cpu);
 }

@@ -88,6 +88,26 @@ public sealed class MemoryProbeTests
     }
 
     [Fact]
+    public void The_verdict_carries_its_evidence_and_the_metric_vector_reads_it()
+    {
+        MemoryProbe probe = Probe(CgroupsMountsTests.HybridSplitControllers, V1Tree(0));
+        var end = (MemoryReading)probe.Read(Web)!;
+        ResourceDiagnosis d = probe.Diagnose(Web, end with { LimitHits = 474, Timestamp = end.Timestamp - 2 * Stopwatch.Frequency }, end, 2);
+        var evidence = Assert.IsType<MemoryEvidence>(d.Evidence);
+        Assert.Equal(400, evidence.LimitHits);
+
+        var container = new ContainerSnapshot { CgroupPath = Web, CpuUsageNs = 0 };
+        var diagnosis = new ContainerDiagnosis(container, new CpuEvidence { CgroupPath = Web, WindowSeconds = 2 },
+            new ResourceDiagnosis("cpu", Outcomes.NotThrottled, [], "ok"), [d]);
+        Assert.Same(evidence, diagnosis.EvidenceOf<MemoryEvidence>());
+        Assert.Null(diagnosis.EvidenceOf<DiskEvidence>());
+        AIOps.Trace.Analysis.Collection.MetricVector v = AIOps.Trace.Analysis.Collection.MetricVector.From(diagnosis, 2);
+        Assert.Equal(200, v[AIOps.Trace.Analysis.Collection.Metrics.MemoryLimitHitsPerSecond]);
+        Assert.Equal(1.0, v[AIOps.Trace.Analysis.Collection.Metrics.MemoryUsageToLimit]);
+        Assert.True(double.IsNaN(v[AIOps.Trace.Analysis.Collection.Metrics.DiskBytesPerSecond]));
+    }
+
+    [Fact]
     public void V2_reads_current_max_and_memory_events()
     {
         FakeCgroupFileSystem fs = V2Tree(0).File("/sys/fs/cgroup/unlimited/memory.current", "4096\n")
