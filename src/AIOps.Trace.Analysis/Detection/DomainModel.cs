@@ -45,7 +45,11 @@ public sealed class DomainModel : IDisposable
     /// <summary>Chooses the detector and (re)trains it when the training set changed enough; no-op otherwise.</summary>
     public void EnsureTrained()
     {
-        if (_trainedVersion >= 0 && Training.VerifiedAdded == _trainedVerified && Training.Version - _trainedVersion < _options.RetrainEvery)
+        // A model is refitted after RetrainEvery history samples; a domain still on peers has no
+        // model to refit, so it looks again at every change (counting only) and learns as soon as
+        // its history is enough, not up to RetrainEvery samples later.
+        if (_trainedVersion >= 0 && Training.VerifiedAdded == _trainedVerified
+            && (Training.Version == _trainedVersion || (Detector != DetectorNames.PeerOutlier && Training.Version - _trainedVersion < _options.RetrainEvery)))
             return;
         (string detector, string reason) = DetectorChoice.Choose(Training, _options);
         if (detector != DetectorNames.PeerOutlier && !SvmModel.IsAvailable)

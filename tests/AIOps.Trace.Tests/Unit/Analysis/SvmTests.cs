@@ -181,4 +181,22 @@ public sealed class SvmTests
         Assert.Equal(60, model.Training.Count);
         Assert.Equal(12, model.Training.Evicted);
     }
+
+    [Fact]
+    public void A_domain_on_peers_learns_as_soon_as_its_history_is_enough_not_a_retrain_period_later()
+    {
+        var r = new Random(9);
+        var o = new LearningOptions { MinNormalHistory = 50, RetrainEvery = 100 };
+        using var model = new DomainModel("owner:web", o);
+        for (int i = 0; i < 9; i++)
+            model.Add(new TrainingSample(Synthetic.Normal(r, "h").Values, Abnormal: false, Verified: false));
+        Assert.Null(model.Judge("x", Synthetic.Normal(r, "x").Values, ["p"]));
+        for (int i = 9; i < 49; i++)
+            model.Add(new TrainingSample(Synthetic.Normal(r, "h").Values, Abnormal: false, Verified: false));
+        Assert.Null(model.Judge("x", Synthetic.Normal(r, "x").Values, ["p"]));
+        Assert.Equal(0, model.Trainings);
+        model.Add(new TrainingSample(Synthetic.Normal(r, "h").Values, Abnormal: false, Verified: false));
+        Assert.Equal(DetectorNames.OneClassSvm, model.Judge("x", Synthetic.Normal(r, "x").Values, ["p"])!.Detector);
+        Assert.Equal(1, model.Trainings);
+    }
 }
