@@ -173,10 +173,18 @@ public sealed class DomainModel : IDisposable
                 if (!double.IsNaN(values[slot]) && Math.Abs(z[c]) >= metricZ)
                     off.Add(new OffMetric(Metrics.Names[slot], values[slot], _basis.Scaler.Medians[slot], z[c]));
             }
+        // A one-class boundary fitted to near-identical windows also cuts through ordinary noise:
+        // without a single metric off the history by metricZ robust deviations there is nothing an
+        // operator could act on, so the window counts as normal.
+        bool insideSpread = _model.IsOneClass && abnormal && off.Count == 0;
+        if (insideSpread)
+            abnormal = false;
         string[] missing = _basis.Slots.Where(s => double.IsNaN(values[s])).Select(s => Metrics.Names[s]).ToArray();
         return new Verdict(key, Domain, abnormal ? VerdictStatus.Abnormal : VerdictStatus.Normal, score, Detector, peers,
             off.OrderByDescending(m => Math.Abs(m.Z)).ToArray(), kind,
-            $"{Detector} trained on {Training.Count} windows ({ChoiceReason})", missing.Length > 0 ? missing : null);
+            $"{Detector} trained on {Training.Count} windows ({ChoiceReason})"
+            + (insideSpread ? $"; outside its boundary but no metric {metricZ} robust deviations off the history: normal" : ""),
+            missing.Length > 0 ? missing : null);
     }
 
     public void Dispose() => _model?.Dispose();
