@@ -18,7 +18,7 @@ internal static class ServeCommand
     {
         TimeSpan interval = a.Duration("interval", TimeSpan.FromSeconds(1), TimeSpan.FromMilliseconds(100), TimeSpan.FromMinutes(10));
         IPEndPoint listen = ParseListen(a.Value("listen") ?? DefaultListen);
-        string? token = a.Value("token-file") is { } file ? ReadToken(file) : null;
+        string? token = a.Value("token-file") is { } file ? ReadToken(file, "--token-file") : null;
         string node = a.Value("node") ?? Environment.GetEnvironmentVariable("NODE_NAME") ?? Environment.MachineName;
         if (node.Length == 0)
             throw new UsageException("--node '' is empty: expected the node's name");
@@ -55,7 +55,8 @@ internal static class ServeCommand
         throw new UsageException($"--listen '{text}' is not an address: expected HOST:PORT, e.g. {DefaultListen}, 0.0.0.0:9464 or [::1]:9464");
     }
 
-    private static string ReadToken(string file)
+    /// <summary>A bearer token from the file named by <paramref name="option"/> (one line, at least 16 characters).</summary>
+    internal static string ReadToken(string file, string option)
     {
         string text;
         try
@@ -64,10 +65,10 @@ internal static class ServeCommand
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new UsageException($"--token-file '{file}' cannot be read: {e.Message}");
+            throw new UsageException($"{option} '{file}' cannot be read: {e.Message}");
         }
         if (text.Length < 16 || text.Any(char.IsWhiteSpace))
-            throw new UsageException($"--token-file '{file}' does not hold a token: expected one line of at least 16 characters without spaces");
+            throw new UsageException($"{option} '{file}' does not hold a token: expected one line of at least 16 characters without spaces");
         return text;
     }
 }
