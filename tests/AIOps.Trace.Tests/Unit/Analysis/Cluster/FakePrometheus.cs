@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 
 namespace AIOps.Trace.Tests.Unit.Analysis.Cluster;
@@ -92,12 +91,7 @@ internal sealed class FakePrometheus : IDisposable
     }
 
     /// <summary>A loopback port nothing listens on (for "cannot be reached").</summary>
-    public static int FreePort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
-    }
+    public static int FreePort() => Kernel.Serve.ServePrometheusTests.FreePort();
 
     public void Dispose()
     {
