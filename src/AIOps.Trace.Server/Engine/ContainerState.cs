@@ -1,4 +1,5 @@
 using AIOps.Trace.Aggregation;
+using AIOps.Trace.Analysis;
 using AIOps.Trace.Cgroups;
 using AIOps.Trace.Diagnosis;
 using AIOps.Trace.Server.Api;
@@ -33,6 +34,9 @@ internal sealed class ContainerState(string id, string cgroup, DateTimeOffset fi
     public Dictionary<string, ResourceDiagnosis> Diagnosis { get; } = new(StringComparer.Ordinal);
     public CpuEvidenceView? CpuEvidence { get; set; }
     public IReadOnlyList<PreemptorView> TopPreemptors { get; set; } = [];
+
+    /// <summary>Its attributes and metric vector in the last window it ran in, as the anomaly analysis takes them.</summary>
+    public ContainerInput? Input { get; set; }
 
     /// <summary>Its cgroup is gone: reported in this window's views, dropped at the next.</summary>
     public bool Ended { get; set; }

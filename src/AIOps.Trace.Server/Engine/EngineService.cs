@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using AIOps.Trace.Cgroups;
 using AIOps.Trace.Diagnosis;
+using AIOps.Trace.Server.Anomalies;
 using AIOps.Trace.Server.Api;
 using AIOps.Trace.Server.Metrics;
 using AIOps.Trace.Server.Streaming;
@@ -92,11 +93,12 @@ public sealed class EngineService(TraceEngine engine, SidecarOptions options, Si
                 Console.Error.WriteLine($"aiops-trace: window {Interlocked.Read(ref _windows) + 1} not diagnosed: {e.Message.ReplaceLineEndings(" ")}");
                 diagnoses = [];
             }
+            var inputs = WindowInputs.Build(window, diagnoses, cgroups, engine.Mounts, options.Node);
             var live = new HashSet<string>(engine.CgroupPaths(), StringComparer.Ordinal);
             long seq = Interlocked.Increment(ref _windows);
             var info = new WindowInfo(seq, DateTimeOffset.UtcNow, Math.Round(window.WindowSeconds, 4), window.LostEvents, window.Host.Cpus,
                 Math.Round(window.Host.IdleRatio, 3), Math.Round(Stopwatch.GetElapsedTime(started).TotalSeconds, 4));
-            (StreamFrame frame, SidecarView view) = _state.Apply(info, window, diagnoses, live);
+            (StreamFrame frame, SidecarView view) = _state.Apply(info, window, diagnoses, live, inputs);
 
             Interlocked.Add(ref _lostTotal, window.LostEvents);
             metrics.LostEvents.Inc(window.LostEvents);

@@ -1,4 +1,5 @@
 using System.Globalization;
+using AIOps.Trace.Analysis;
 using AIOps.Trace.Diagnosis;
 using AIOps.Trace.Server.Api;
 using AIOps.Trace.Server.Metrics;
@@ -27,15 +28,16 @@ internal sealed class SidecarState(string node, SidecarMetrics metrics)
 
     /// <summary>Folds one window in.</summary>
     /// <param name="live">Every cgroup path that exists now: a held container absent from it has ended.</param>
+    /// <param name="inputs">Each container's attributes and metric vector for the anomaly analysis (<see cref="Anomalies.WindowInputs"/>).</param>
     public (StreamFrame Frame, SidecarView View) Apply(WindowInfo info, EngineSnapshot window,
-        IReadOnlyList<ContainerDiagnosis> diagnoses, IReadOnlySet<string> live)
+        IReadOnlyList<ContainerDiagnosis> diagnoses, IReadOnlySet<string> live, IReadOnlyDictionary<ContainerSnapshot, ContainerInput> inputs)
     {
         // Those reported as ended by the previous window go now.
         var removed = new List<string>();
         foreach (ContainerState gone in _byId.Values.Where(s => s.Ended).ToList())
         {
             _byId.Remove(gone.Id);
-            metrics.Remove(gone.Labels, gone.Diagnosis.Select(d => KeyValuePair.Create(d.Key, d.Value.Outcome)));
+            metrics.Remove(gone.Id, gone.Labels, gone.Diagnosis.Select(d => KeyValuePair.Create(d.Key, d.Value.Outcome)));
             removed.Add(gone.Id);
         }
 
@@ -49,6 +51,11 @@ internal sealed class SidecarState(string node, SidecarMetrics metrics)
                 continue; // one cgroup id, one entry per window
             verdicts.TryGetValue(c, out ContainerDiagnosis? d);
             deltas.Add(Fold(s, c, d, info));
+            if (inputs.TryGetValue(c, out ContainerInput? input))
+            {
+                s.Input = input;
+                metrics.Analysis.SetInputs(s.Id, s.Labels, input);
+            }
         }
 
         // A container that did not run this window may still have gone: its cgroup says so.
