@@ -22,11 +22,14 @@ public static class ExportedSeries
     public const string Limit = "aiops_trace_container_limit";
     public const string Diagnosis = "aiops_trace_diagnosis";
 
-    /// <summary>Outcomes that say a resource is fine: not shown beside a verdict when another resource has a finding.</summary>
-    private static readonly HashSet<string> Fine = new(StringComparer.Ordinal)
+    /// <summary>Outcomes that are no finding: not shown beside a verdict when another resource has one (as the sidecar shows them).</summary>
+    private static readonly HashSet<string> NoFinding = new(StringComparer.Ordinal)
     {
-        AIOps.Trace.Diagnosis.Outcomes.NotThrottled, AIOps.Trace.Diagnosis.Outcomes.NotLimited,
+        AIOps.Trace.Diagnosis.Outcomes.NotThrottled, AIOps.Trace.Diagnosis.Outcomes.NotLimited, AIOps.Trace.Diagnosis.Outcomes.Undecidable,
     };
+
+    /// <summary>The order the diagnosis walks resources in.</summary>
+    private static readonly string[] Resources = ["cpu", "memory", "disk", "network"];
 
     /// <summary>The key of a series' container: "node:cgroup"; the scrape's instance stands in when a sidecar exports no node.</summary>
     /// <returns>Null when the series has no cgroup label (not a container's).</returns>
@@ -74,21 +77,18 @@ public static class ExportedSeries
     }
 
     /// <summary>
-    /// What to show beside a verdict: the resources with a finding ("cpu: cap_throttled; memory:
-    /// limit_reclaim"), or the CPU outcome when every resource is fine; null without a diagnosis.
+    /// What to show beside a verdict, as the sidecar words it: the resources with a finding
+    /// ("cpu: cap_throttled; memory: limit_reclaim"), else the CPU outcome; null without a diagnosis.
     /// </summary>
     internal static string? DiagnosisText(IReadOnlyDictionary<string, string> outcomes)
     {
         if (outcomes.Count == 0)
             return null;
-        // The CPU first: it is what the tracer measures most closely.
-        IEnumerable<KeyValuePair<string, string>> ordered = outcomes
-            .OrderBy(o => o.Key == "cpu" ? 0 : 1).ThenBy(o => o.Key, StringComparer.Ordinal);
-        string[] findings = ordered.Where(o => !Fine.Contains(o.Value)).Select(o => $"{o.Key}: {o.Value}").ToArray();
-        if (findings.Length > 0)
-            return string.Join("; ", findings);
-        KeyValuePair<string, string> first = ordered.First();
-        return $"{first.Key}: {first.Value}";
+        KeyValuePair<string, string>[] ordered = outcomes
+            .OrderBy(o => Array.IndexOf(Resources, o.Key) is int i and >= 0 ? i : Resources.Length).ThenBy(o => o.Key, StringComparer.Ordinal)
+            .ToArray();
+        string[] findings = ordered.Where(o => !NoFinding.Contains(o.Value)).Select(o => $"{o.Key}: {o.Value}").ToArray();
+        return findings.Length > 0 ? string.Join("; ", findings) : $"{ordered[0].Key}: {ordered[0].Value}";
     }
 
     private sealed class Builder(string key, string cgroup, string? node)

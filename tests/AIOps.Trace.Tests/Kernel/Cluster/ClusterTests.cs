@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using Xunit.Abstractions;
 using AIOps.Trace.Tests.Kernel.Serve;
 
 namespace AIOps.Trace.Tests.Kernel.Cluster;
@@ -10,7 +11,7 @@ namespace AIOps.Trace.Tests.Kernel.Cluster;
 /// and `analyze --prometheus` finding the one faulty replica among six reported by different
 /// instances. Needs root (BPF, cgroups) and Debian's prometheus.
 /// </summary>
-public sealed class ClusterTests : KernelTestBase
+public sealed class ClusterTests(ITestOutputHelper output) : KernelTestBase
 {
     private static readonly string[] Nodes = ["node-a", "node-b", "node-c"];
 
@@ -20,10 +21,13 @@ public sealed class ClusterTests : KernelTestBase
     /// <summary>The span analyze averages over: long enough to smooth one-second windows on a busy 2-vCPU machine.</summary>
     private const string Window = "15s";
 
+    /// <summary>A replica's steady light work: one process, 5% of a CPU in busy/sleep cycles, no forks (fork-heavy loops are noisy under load).</summary>
+    private const string LightLoad = "stress-ng --cpu 1 --cpu-load 5 --quiet";
+
     /// <summary>
     /// Builds the cluster: /aiops-test-cluster-*/node-X/web-N, two replicas per node (web-0 .. web-5,
-    /// one domain "owner:web"), each running a light sleeper loop, except web-3 on node-b, a busy
-    /// loop capped at 20% of a CPU (throttled most periods, waiting on the run queue). Returns
+    /// one domain "owner:web"), each running the same light load, except web-3 on node-b, a busy
+    /// loop capped at 5% of a CPU (throttled most periods). Returns
     /// Prometheus once it holds the window's samples of all six.
     /// </summary>
     private (PrometheusProcess Prometheus, string Root) StartCluster()
@@ -40,12 +44,14 @@ public sealed class ClusterTests : KernelTestBase
                 args.AddRange(["--cgroup", web.RelativePath]);
                 if (i == Faulty)
                 {
-                    web.WriteCpu("cpu.cfs_period_us", "100000");
-                    web.WriteCpu("cpu.cfs_quota_us", "20000");
+                    // 5% of a CPU in 20 ms periods: throttled in most periods even when other work
+                    // saturates both CPUs (its fair share then is still above 5%).
+                    web.WriteCpu("cpu.cfs_period_us", "20000");
+                    web.WriteCpu("cpu.cfs_quota_us", "1000");
                     Track(web.Start(TestCgroup.BusyLoop));
                 }
                 else
-                    Track(web.Start("sh -c 'while :; do sleep 0.01; done'"));
+                    Track(web.Start(LightLoad));
             }
             // The cgroups exist before serve starts: --cgroup names paths that must exist.
             serves.Add(Own(ServeProcess.Start(null, [.. args])));
@@ -79,7 +85,10 @@ public sealed class ClusterTests : KernelTestBase
         JsonElement[] verdicts = web.GetProperty("verdicts").EnumerateArray().ToArray();
         string Summary() => string.Join("; ", verdicts.Select(v =>
             $"{v.GetProperty("key").GetString()} {v.GetProperty("status").GetString()} score {v.GetProperty("score")} " +
-            $"off [{string.Join(", ", v.GetProperty("off_metrics").EnumerateArray().Select(m => m.GetProperty("metric").GetString()))}]"));
+            $"off [{string.Join(", ", v.GetProperty("off_metrics").EnumerateArray().Select(m => $"{m.GetProperty("metric").GetString()} {m.GetProperty("value")} vs {m.GetProperty("reference")}"))}] " +
+            $"diagnosis {v.GetProperty("diagnosis")}"));
+
+        output.WriteLine(Summary());
 
         // Six replicas, two from each instance, each keyed by its node: the node label came from the instance that watched it.
         Assert.True(verdicts.Length == 6, Summary());
