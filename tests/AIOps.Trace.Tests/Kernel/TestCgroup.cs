@@ -50,6 +50,36 @@ public sealed class TestCgroup : IDisposable
         return cg;
     }
 
+    /// <summary>
+    /// A cgroup under this one, named exactly <paramref name="leaf"/> (e.g. "web-0", a replica),
+    /// in every hierarchy this one is in. Dispose it before its parent (KernelTestBase disposes
+    /// what it owns in reverse order).
+    /// </summary>
+    public TestCgroup Child(string leaf)
+    {
+        var cg = new TestCgroup(RelativePath.TrimStart('/') + "/" + leaf);
+        try
+        {
+            foreach (string parent in _dirs)
+            {
+                string dir = parent + "/" + leaf;
+                Directory.CreateDirectory(dir);
+                cg._dirs.Add(dir);
+                if (File.Exists(parent + "/cpuset.cpus") && parent.Contains("/cpuset/", StringComparison.Ordinal))
+                {
+                    File.WriteAllText(dir + "/cpuset.cpus", File.ReadAllText(parent + "/cpuset.cpus").Trim());
+                    File.WriteAllText(dir + "/cpuset.mems", File.ReadAllText(parent + "/cpuset.mems").Trim());
+                }
+            }
+        }
+        catch
+        {
+            cg.Dispose();
+            throw;
+        }
+        return cg;
+    }
+
     /// <summary>Writes a file of another v1 controller, e.g. ("cpuset", "cpuset.cpus", "1").</summary>
     public void Write(string controller, string file, string value) =>
         File.WriteAllText($"/sys/fs/cgroup/{controller}{RelativePath}/{file}", value);

@@ -15,6 +15,8 @@ public sealed class ServeProcess : IDisposable
     private readonly StringBuilder _stdout = new(), _stderr = new();
     private readonly TaskCompletionSource<string> _url = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    private string? _scratch;
+
     private ServeProcess(Process process) => _process = process;
 
     public Uri Url { get; private set; } = null!;
@@ -36,9 +38,17 @@ public sealed class ServeProcess : IDisposable
             psi.ArgumentList.Add("--listen");
             psi.ArgumentList.Add("127.0.0.1:0");
         }
+        // Never the machine's verdict database: a scratch one per serve unless the test names one.
+        string? scratch = null;
+        if (!args.Contains("--verdict-db"))
+        {
+            scratch = Directory.CreateTempSubdirectory("aiops-serve-db-").FullName;
+            psi.ArgumentList.Add("--verdict-db");
+            psi.ArgumentList.Add(Path.Combine(scratch, "verdicts.db"));
+        }
         foreach (string a in args)
             psi.ArgumentList.Add(a);
-        var serve = new ServeProcess(Process.Start(psi)!);
+        var serve = new ServeProcess(Process.Start(psi)!) { _scratch = scratch };
         serve._process.OutputDataReceived += (_, e) =>
         {
             if (e.Data is null)
@@ -140,5 +150,7 @@ public sealed class ServeProcess : IDisposable
         }
         Http?.Dispose();
         _process.Dispose();
+        if (_scratch is not null && Directory.Exists(_scratch))
+            Directory.Delete(_scratch, recursive: true);
     }
 }
