@@ -1,7 +1,9 @@
+using System.Globalization;
 using AIOps.Trace.Analysis;
 using AIOps.Trace.Analysis.Collection;
 using AIOps.Trace.Analysis.Partitioning;
 using AIOps.Trace.Analysis.Verification;
+using AIOps.Trace.Server;
 
 namespace AIOps.Trace.Cli;
 
@@ -10,7 +12,9 @@ namespace AIOps.Trace.Cli;
 /// node's sidecar exports from a Prometheus server and runs the anomaly detection over all of
 /// them, so a monitoring domain spans nodes. With --once it runs one round and prints the
 /// verdicts; exit code 0 when the round ran (whether or not anything is abnormal: a finding is
-/// an answer, not a failure), 1 when the source cannot be read, 2 for bad input.
+/// an answer, not a failure), 1 when the source cannot be read, 2 for bad input. Without --once
+/// it serves the verdicts (the sidecar's verdict and domain API, /metrics and the dashboard),
+/// pulling a round every interval, until SIGTERM or Ctrl-C.
 /// </summary>
 internal static class AnalyzeCommand
 {
@@ -18,6 +22,12 @@ internal static class AnalyzeCommand
 
     /// <summary>The exit code when Prometheus cannot be read or holds no container series.</summary>
     public const int ExitSourceFailed = 1;
+
+    /// <summary>Where the analysis is served unless --listen says otherwise (beside the sidecar's 9464).</summary>
+    public const string DefaultListen = "127.0.0.1:9465";
+
+    /// <summary>Where a serving analyze keeps operators' verdicts unless --verdict-db says otherwise (its keys are node:cgroup, not a sidecar's).</summary>
+    public const string DefaultDb = "/var/lib/aiops-trace/cluster-verdicts.db";
 
     public static int Run(Arguments a)
     {
@@ -32,21 +42,30 @@ internal static class AnalyzeCommand
         if (PipelineOptions.Refusal(domains) is { } refusal)
             throw new UsageException(refusal);
         bool once = a.Flag("once"), json = a.Flag("json");
-        string? listen = a.Value("listen");
+        string? listenText = a.Value("listen");
         string? token = a.Value("token-file") is { } tf ? ServeCommand.ReadToken(tf, "--token-file") : null;
-        string? db = a.Value("verdict-db");
+        // --once reads a database only when named (to seed the domains); a server keeps the labels it takes.
+        string? db = a.Value("verdict-db") ?? (once ? null : DefaultDb);
         a.RejectUnknown();
-        if (once && listen is not null)
-            throw new UsageException("--once prints one round and exits: it does not go with --listen");
+        if (once && (listenText is not null || token is not null))
+            throw new UsageException($"--once prints one round and exits: it does not go with {(listenText is not null ? "--listen" : "--token-file")}");
         if (json && !once)
             throw new UsageException("--json prints one round: it goes with --once (the server's API is JSON already)");
+        if (db is { Length: 0 })
+            throw new UsageException("--verdict-db '' is empty: expected the path of the verdict database");
+        SidecarOptions? serving = null;
+        if (!once)
+        {
+            serving = new SidecarOptions(ServeCommand.ParseListen(listenText ?? DefaultListen), interval, token, Environment.MachineName);
+            // Refused before anything is opened: an open port without a token is never a default.
+            if (serving.Refusal() is { } open)
+                throw new UsageException(open);
+        }
 
-        using VerdictStore? store = db is null ? null : OpenStore(db);
+        using VerdictStore? store = db is null ? null : ServeCommand.OpenStore(db);
         using var pipeline = new AnalysisPipeline(new PipelineOptions { Domains = domains }, store);
         using var source = new PrometheusSource(prometheus, window, prometheusToken);
-        if (once)
-            return RunOnce(pipeline, source, json);
-        return Serve(pipeline, source, interval, listen, token);
+        return serving is null ? RunOnce(pipeline, source, json) : Serve(pipeline, store, source, serving, window);
     }
 
     private static int RunOnce(AnalysisPipeline pipeline, PrometheusSource source, bool json)
@@ -79,25 +98,18 @@ internal static class AnalyzeCommand
         return Program.ExitOk;
     }
 
-    private static int Serve(AnalysisPipeline pipeline, PrometheusSource source, TimeSpan interval, string? listen, string? token)
+    private static int Serve(AnalysisPipeline pipeline, VerdictStore? store, PrometheusSource source, SidecarOptions options, TimeSpan window)
     {
-        _ = (pipeline, source, interval, listen, token);
-        throw new UsageException("analyze without --once (serving the verdicts) is not built yet: use --once");
-    }
-
-    private static VerdictStore OpenStore(string path)
-    {
-        VerdictStore store;
-        try
+        string Seconds(TimeSpan t) => t.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture) + "s";
+        SidecarHost.RunAnalysisAsync(pipeline, source, options, url =>
         {
-            store = VerdictStore.Open(path);
-        }
-        catch (Microsoft.Data.Sqlite.SqliteException e)
-        {
-            throw new UsageException($"--verdict-db '{path}': {e.Message}");
-        }
-        if (store.SetAside is not null)
-            Console.Error.WriteLine($"aiops-trace: {store.Path} was unreadable ({store.Problem}); moved to {store.SetAside}, a new database was started");
-        return store;
+            Console.Out.WriteLine($"aiops-trace: serving {url} (analysing {source.Description} every {Seconds(options.Interval)} over {Seconds(window)}, " +
+                $"domains by {pipeline.Options.Domains}{(options.Token is null ? "" : ", bearer token required")}); verdicts at {url}api/v1/verdicts; Ctrl-C or SIGTERM stops");
+            Console.Out.WriteLine($"aiops-trace: verdicts in {store?.Path ?? "memory"} ({pipeline.SeededVerdicts} stored verdict(s) with a vector seeded the domains)"
+                + (options.Token is null ? "; labels (POST /api/v1/verdicts) need --token-file" : ""));
+            Console.Out.Flush();
+        }, store).GetAwaiter().GetResult();
+        Console.Out.WriteLine("aiops-trace: stopped");
+        return Program.ExitOk;
     }
 }

@@ -25,7 +25,8 @@ internal static class Program
                      --duration 10s  --container NAME|PATH  --json  (and the snapshot options)
           serve      the sidecar: Prometheus /metrics, JSON API, live stream, until SIGTERM or Ctrl-C
                      --listen 127.0.0.1:9464  --interval 1s  --token-file FILE (required off loopback)
-                     --node NAME  (and the watch options)
+                     --node NAME  --domains owner|image|runtime|qos|node|label:KEY|environment (default owner)
+                     --verdict-db PATH (default /var/lib/aiops-trace/verdicts.db)  (and the watch options)
           top        a live table of every container, longest p99 run-queue latency first, until Ctrl-C
                      --interval 1s  --once (one table, then exit; also when stdout is not a terminal)  --rows 40
                      (and --cgroup, --attach, --transport, --mode, --throttle-hook as for watch)
@@ -33,6 +34,7 @@ internal static class Program
                      --json  --btf PATH
           label      store an operator's verdict on a container for the anomaly detection
                      CONTAINER --abnormal|--normal  --kind K  --domain D  --db PATH (default /var/lib/aiops-trace/verdicts.db)
+                     (stored without a metric vector: a sidecar learns only from labels POSTed to it)
           analyze    cluster mode: anomaly verdicts over every node's containers, read from the Prometheus that
                      scrapes the sidecars; exit 1 when Prometheus cannot be read
                      --prometheus URL (required)  --window 1m  --domains owner|image|runtime|qos|node|label:KEY|environment

@@ -15,25 +15,16 @@ public sealed class TestCgroup : IDisposable
 
     private readonly List<string> _dirs = new();
 
-    private TestCgroup(string relativePath) => RelativePath = relativePath;
+    private TestCgroup(string name) => RelativePath = "/" + name;
 
     /// <summary>Path relative to each hierarchy root, e.g. "/aiops-test-web-1a2b".</summary>
     public string RelativePath { get; }
 
     public string CpuDir => "/sys/fs/cgroup/cpu" + RelativePath;
 
-    public static TestCgroup Create(string role) =>
-        CreateAt("/" + $"{Prefix}{role}-{Guid.NewGuid():N}"[..(Prefix.Length + role.Length + 9)]);
-
-    /// <summary>
-    /// A cgroup nested in this one ("/aiops-test-x-1a2b/node-a/web-0" for a subtree per node).
-    /// Dispose it before its parent: a test that owns both in creation order does.
-    /// </summary>
-    public TestCgroup Child(string name) => CreateAt(RelativePath + "/" + name);
-
-    private static TestCgroup CreateAt(string relativePath)
+    public static TestCgroup Create(string role)
     {
-        var cg = new TestCgroup(relativePath);
+        var cg = new TestCgroup($"{Prefix}{role}-{Guid.NewGuid():N}"[..(Prefix.Length + role.Length + 9)]);
         try
         {
             foreach (string root in V1Controllers.Select(c => "/sys/fs/cgroup/" + c).Append(Unified))
@@ -45,8 +36,37 @@ public sealed class TestCgroup : IDisposable
                 cg._dirs.Add(dir);
                 if (root.EndsWith("/cpuset", StringComparison.Ordinal))
                 {
-                    // A v1 cpuset starts empty and refuses tasks until given CPUs and memory nodes (its parent's).
-                    string parent = Path.GetDirectoryName(dir)!;
+                    // A v1 cpuset starts empty and refuses tasks until given CPUs and memory nodes.
+                    File.WriteAllText(dir + "/cpuset.cpus", File.ReadAllText(root + "/cpuset.cpus").Trim());
+                    File.WriteAllText(dir + "/cpuset.mems", File.ReadAllText(root + "/cpuset.mems").Trim());
+                }
+            }
+        }
+        catch
+        {
+            cg.Dispose();
+            throw;
+        }
+        return cg;
+    }
+
+    /// <summary>
+    /// A cgroup under this one, named exactly <paramref name="leaf"/> (e.g. "web-0", a replica),
+    /// in every hierarchy this one is in. Dispose it before its parent (KernelTestBase disposes
+    /// what it owns in reverse order).
+    /// </summary>
+    public TestCgroup Child(string leaf)
+    {
+        var cg = new TestCgroup(RelativePath.TrimStart('/') + "/" + leaf);
+        try
+        {
+            foreach (string parent in _dirs)
+            {
+                string dir = parent + "/" + leaf;
+                Directory.CreateDirectory(dir);
+                cg._dirs.Add(dir);
+                if (File.Exists(parent + "/cpuset.cpus") && parent.Contains("/cpuset/", StringComparison.Ordinal))
+                {
                     File.WriteAllText(dir + "/cpuset.cpus", File.ReadAllText(parent + "/cpuset.cpus").Trim());
                     File.WriteAllText(dir + "/cpuset.mems", File.ReadAllText(parent + "/cpuset.mems").Trim());
                 }

@@ -111,4 +111,37 @@ public sealed class ClusterTests(ITestOutputHelper output) : KernelTestBase
         Assert.All(verdicts.Where(v => v.GetProperty("key").GetString() != bad.GetProperty("key").GetString()),
             v => Assert.Equal("normal", v.GetProperty("status").GetString()));
     }
+
+    [Fact]
+    public void Analyze_listen_serves_the_faulty_replica_as_abnormal_on_the_verdicts_api_and_metrics()
+    {
+        (PrometheusProcess prometheus, string root) = StartCluster();
+        string faulty = $"node-b:{root}/node-b/web-{Faulty}";
+
+        // Ready once its first round was read from Prometheus and analysed.
+        using ServeProcess analyze = ServeProcess.StartCommand("analyze", null,
+            "--prometheus", prometheus.Url.ToString(), "--interval", "2s", "--window", Window);
+        using JsonDocument d = analyze.GetJson("api/v1/verdicts");
+        JsonElement[] verdicts = d.RootElement.GetProperty("verdicts").EnumerateArray()
+            .Where(v => v.GetProperty("domain").GetString() == "owner:web").ToArray();
+        string Summary() => string.Join("; ", verdicts.Select(v => $"{v.GetProperty("container").GetString()} {v.GetProperty("status").GetString()} score {v.GetProperty("score")}"));
+        output.WriteLine(Summary());
+        Assert.True(d.RootElement.GetProperty("seq").GetInt64() >= 1);
+        Assert.Equal(JsonValueKind.Null, d.RootElement.GetProperty("failure").ValueKind);
+        Assert.True(verdicts.Length == 6, Summary());
+        JsonElement bad = Assert.Single(verdicts, v => v.GetProperty("status").GetString() == "abnormal");
+        Assert.True(bad.GetProperty("container").GetString() == faulty, Summary());
+        Assert.StartsWith("cpu: cap_throttled", bad.GetProperty("diagnosis").GetString());
+        Assert.True(bad.GetProperty("vector").GetProperty("throttled_ratio").GetDouble() > 0.5, Summary());
+
+        // The domain spans the three nodes, and /metrics carries the verdict labelled by key and node.
+        using JsonDocument domains = analyze.GetJson("api/v1/domains");
+        JsonElement web = Assert.Single(domains.RootElement.GetProperty("domains").EnumerateArray(), e => e.GetProperty("id").GetString() == "owner:web");
+        Assert.Equal(Nodes, web.GetProperty("members").EnumerateArray().Select(m => m.GetProperty("container").GetString()![..6]).Distinct().Order());
+        string metrics = analyze.Get("metrics");
+        Assert.Contains(metrics.Split('\n'), l => l.StartsWith("aiops_trace_anomaly{", StringComparison.Ordinal)
+            && l.Contains($"container=\"{faulty}\"") && l.Contains("node=\"node-b\"") && l.EndsWith(" 1", StringComparison.Ordinal));
+
+        Assert.Equal(0, analyze.Terminate());
+    }
 }

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using AIOps.Trace.Analysis.Collection;
 using AIOps.Trace.Tests.Kernel;
+using AIOps.Trace.Tests.Kernel.Serve;
 
 namespace AIOps.Trace.Tests.Unit.Analysis.Cluster;
 
@@ -121,6 +122,21 @@ public sealed class AnalyzeCliTests : IDisposable
         Assert.Contains("no aiops_trace_container_vector series in the last 60s", stderr);
     }
 
+    [Fact]
+    public void Serving_answers_the_verdicts_api_from_rounds_pulled_from_prometheus()
+    {
+        PlantCluster();
+        // Ready once the first round was pulled and analysed.
+        using ServeProcess analyze = ServeProcess.StartCommand("analyze", null, "--prometheus", _prometheus.Url.ToString(), "--interval", "1s");
+        Assert.Contains($"analysing prometheus {_prometheus.Url} every 1s over 60s, domains by owner", analyze.Stdout);
+        using JsonDocument d = analyze.GetJson("api/v1/verdicts");
+        JsonElement bad = Assert.Single(d.RootElement.GetProperty("verdicts").EnumerateArray(), v => v.GetProperty("status").GetString() == "abnormal");
+        Assert.Equal(("node-b:/aiops/node-b/web-3", "cpu: cap_throttled"), (bad.GetProperty("container").GetString(), bad.GetProperty("diagnosis").GetString()));
+        Assert.Equal(5, bad.GetProperty("peers").GetArrayLength());
+        Assert.Equal(0, analyze.Terminate());
+        Assert.Contains("aiops-trace: stopped", analyze.Stdout);
+    }
+
     [Theory]
     [InlineData(new[] { "analyze", "--once" }, "analyze needs --prometheus URL")]
     [InlineData(new[] { "analyze", "--prometheus", "prometheus:9090", "--once" }, "--prometheus 'prometheus:9090' is not a URL")]
@@ -131,6 +147,9 @@ public sealed class AnalyzeCliTests : IDisposable
     [InlineData(new[] { "analyze", "--prometheus", "http://x/", "--once", "--listen", "127.0.0.1:0" }, "--once prints one round and exits")]
     [InlineData(new[] { "analyze", "--prometheus", "http://x/", "--once", "--prometheus-token-file", "/nonexistent/t" }, "--prometheus-token-file '/nonexistent/t' cannot be read")]
     [InlineData(new[] { "analyze", "--prometheus", "http://x/", "--once", "--colour", "red" }, "unknown option --colour")]
+    [InlineData(new[] { "analyze", "--prometheus", "http://x/", "--listen", "0.0.0.0:0" }, "--listen 0.0.0.0:0 is not a loopback address: serving it needs --token-file FILE")]
+    [InlineData(new[] { "analyze", "--prometheus", "http://x/", "--listen", "somewhere" }, "--listen 'somewhere' is not an address")]
+    [InlineData(new[] { "analyze", "--prometheus", "http://x/", "--interval", "0.5s" }, "--interval 0.5s is out of range")]
     public void Bad_input_is_one_line_and_exit_code_2(string[] args, string message)
     {
         (int code, _, string stderr) = CliProcess.Run(args);
