@@ -83,6 +83,11 @@ internal static class AnalyzeCommand
                 Console.Error.WriteLine("aiops-trace: " + e.Message.ReplaceLineEndings(" "));
                 return ExitSourceFailed;
             }
+            catch (OperationCanceledException) when (cts.IsCancellationRequested)
+            {
+                Console.Error.WriteLine($"aiops-trace: interrupted before {source.Description} answered");
+                return ExitSourceFailed;
+            }
         }
         AnalysisRound round = pipeline.Run(containers, DateTimeOffset.UtcNow);
         var nodes = containers.ToDictionary(c => c.Attributes.Key, c => c.Attributes.Node, StringComparer.Ordinal);
