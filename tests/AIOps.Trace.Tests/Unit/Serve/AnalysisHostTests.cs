@@ -23,37 +23,11 @@ public sealed class AnalysisHostTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    /// <summary>Replicas web-0..5 on two nodes, web-3 far off on throttling; failing while <see cref="Failing"/> is set.</summary>
-    private sealed class FakeSource : IContainerSource
-    {
-        private readonly Random _random = new(3);
-        public volatile bool Failing;
-        public int Calls;
-
-        public string Description => "fake source";
-
-        public Task<IReadOnlyList<ContainerInput>> CollectAsync(CancellationToken cancel)
-        {
-            Interlocked.Increment(ref Calls);
-            if (Failing)
-                throw new ContainerSourceException("prometheus http://127.0.0.1:1 answered 503");
-            var list = new List<ContainerInput>();
-            for (int i = 0; i < 6; i++)
-            {
-                string key = $"node-{i % 2}/kubepods/web-{i}";
-                MetricVector v = i == 3 ? Synthetic.Shifted(_random, key, 40, Metrics.ThrottledRatio, Metrics.RunQueueP99Us) : Synthetic.Normal(_random, key);
-                ContainerAttributes a = ContainerAttributes.From(key, null, CpuLimits.Unknown, node: $"node-{i % 2}");
-                list.Add(new ContainerInput(a, v, i == 3 ? "cpu: cap_throttled" : null));
-            }
-            return Task.FromResult<IReadOnlyList<ContainerInput>>(list);
-        }
-    }
-
     [Fact]
     public async Task Serves_verdicts_domains_labels_and_series_of_pulled_rounds_and_reports_a_failing_source()
     {
         string token = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24));
-        var source = new FakeSource();
+        var source = new FakeSource("node-{0}/kubepods/web-{1}");
         using VerdictStore store = VerdictStore.Open(Path.Combine(_dir, "verdicts.db"));
         using var pipeline = new AnalysisPipeline(new PipelineOptions(), store);
         var options = new SidecarOptions(new IPEndPoint(IPAddress.Loopback, 0), TimeSpan.FromMilliseconds(300), token, "cluster-a");
@@ -122,5 +96,33 @@ public sealed class AnalysisHostTests : IDisposable
             Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(15), "condition not met in 15 s");
             await Task.Delay(100);
         }
+    }
+}
+
+/// <summary>Replicas web-0..5 on two nodes, web-3 far off on throttling; failing while <see cref="Failing"/> is set.</summary>
+/// <param name="keyFormat">The container key, from {0} the node number and {1} the replica ordinal.</param>
+internal sealed class FakeSource(string keyFormat) : IContainerSource
+{
+    private readonly Random _random = new(3);
+    public volatile bool Failing;
+
+    public string Description => "fake source";
+
+    public static string Key(string keyFormat, int replica) =>
+        string.Format(System.Globalization.CultureInfo.InvariantCulture, keyFormat, replica % 2, replica);
+
+    public Task<IReadOnlyList<ContainerInput>> CollectAsync(CancellationToken cancel)
+    {
+        if (Failing)
+            throw new ContainerSourceException("prometheus http://127.0.0.1:1 answered 503");
+        var list = new List<ContainerInput>();
+        for (int i = 0; i < 6; i++)
+        {
+            string key = Key(keyFormat, i);
+            MetricVector v = i == 3 ? Synthetic.Shifted(_random, key, 40, Metrics.ThrottledRatio, Metrics.RunQueueP99Us) : Synthetic.Normal(_random, key);
+            ContainerAttributes a = ContainerAttributes.From(key, null, CpuLimits.Unknown, node: $"node-{i % 2}");
+            list.Add(new ContainerInput(a, v, i == 3 ? "cpu: cap_throttled" : null));
+        }
+        return Task.FromResult<IReadOnlyList<ContainerInput>>(list);
     }
 }
