@@ -50,8 +50,8 @@ public sealed class AnalysisDashboardTests : IDisposable
             await page.ClickAsync("#token-form button[type=submit]");
 
             await VerdictsPanel.CheckAsync(page, FakeSource.Key(KeyFormat, 3), FakeSource.Key(KeyFormat, 0), shots);
-            Assert.Equal("abnormal", await page.Locator("#verdicts tr.member[data-status=abnormal] .status").TextContentAsync());
-            Assert.Equal(FakeSource.Key(KeyFormat, 3), await page.Locator("#verdicts tr.member[data-status=abnormal] .who").TextContentAsync());
+            // The planted replica is abnormal (another may be too in a round: the data are random draws).
+            Assert.Contains(FakeSource.Key(KeyFormat, 3), await page.Locator("#verdicts tr.member[data-status=abnormal] .who").AllTextContentsAsync());
             Assert.Equal("analysis only", await page.InnerTextAsync("#live-text"));
             Assert.True(await page.Locator("#summary").IsHiddenAsync());
 
