@@ -25,14 +25,19 @@
     return v === null || v === undefined || !isFinite(v) ? '–' : Number(v).toFixed(digits);
   }
 
+  // The token a 401 answered (undefined: none yet): no request is sent again until it changes.
+  let refusedToken;
+
   async function refresh() {
+    const token = sessionStorage.getItem(TOKEN_KEY);
+    if (refusedToken !== undefined && token === refusedToken) return;
     let verdicts, doms;
     try {
-      const [rv, rd] = await Promise.all([
-        fetch('/api/v1/verdicts', { headers: headers(), cache: 'no-store' }),
-        fetch('/api/v1/domains', { headers: headers(), cache: 'no-store' }),
-      ]);
-      if (!rv.ok || !rd.ok) return;   // 401: app.js asks for the token; the next refresh uses it
+      const rv = await fetch('/api/v1/verdicts', { headers: headers(), cache: 'no-store' });
+      if (rv.status === 401) { refusedToken = token; return; }   // app.js asks for the token
+      refusedToken = undefined;
+      const rd = await fetch('/api/v1/domains', { headers: headers(), cache: 'no-store' });
+      if (!rv.ok || !rd.ok) return;
       verdicts = await rv.json();
       doms = await rd.json();
     } catch {
