@@ -25,7 +25,8 @@ internal static class Program
                      --duration 10s  --container NAME|PATH  --json  (and the snapshot options)
           serve      the sidecar: Prometheus /metrics, JSON API, live stream, until SIGTERM or Ctrl-C
                      --listen 127.0.0.1:9464  --interval 1s  --token-file FILE (required off loopback)
-                     --node NAME  (and the watch options)
+                     --node NAME  --domains owner|image|runtime|qos|node|label:KEY|environment (default owner)
+                     --verdict-db PATH (default /var/lib/aiops-trace/verdicts.db)  (and the watch options)
           top        a live table of every container, longest p99 run-queue latency first, until Ctrl-C
                      --interval 1s  --once (one table, then exit; also when stdout is not a terminal)  --rows 40
                      (and --cgroup, --attach, --transport, --mode, --throttle-hook as for watch)
@@ -33,6 +34,12 @@ internal static class Program
                      --json  --btf PATH
           label      store an operator's verdict on a container for the anomaly detection
                      CONTAINER --abnormal|--normal  --kind K  --domain D  --db PATH (default /var/lib/aiops-trace/verdicts.db)
+                     (stored without a metric vector: a sidecar learns only from labels POSTed to it)
+          analyze    cluster mode: anomaly verdicts over every node's containers, read from the Prometheus that
+                     scrapes the sidecars; exit 1 when Prometheus cannot be read
+                     --prometheus URL (required)  --window 1m  --domains owner|image|runtime|qos|node|label:KEY|environment
+                     --once (one round, print the verdicts, exit)  --json  --prometheus-token-file FILE
+                     --listen HOST:PORT  --interval 15s  --token-file FILE  --verdict-db PATH
           help       this text
 
         --mode: ebpf (fails when BPF cannot load), procfs (samples /proc, no BPF, lower
@@ -62,7 +69,8 @@ internal static class Program
                 "serve" => ServeCommand.Run(new Arguments(args[1..], ServeCommand.Flags)),
                 "top" => TopCommand.Run(new Arguments(args[1..], TopCommand.Flags)),
                 "label" => LabelCommand.Run(args[1..]),
-                _ => throw new UsageException($"unknown command '{args[0]}': expected snapshot, watch, diagnose, top, serve, doctor, label or help"),
+                "analyze" => AnalyzeCommand.Run(new Arguments(args[1..], AnalyzeCommand.Flags)),
+                _ => throw new UsageException($"unknown command '{args[0]}': expected snapshot, watch, diagnose, top, serve, doctor, label, analyze or help"),
             };
         }
         catch (UsageException e)

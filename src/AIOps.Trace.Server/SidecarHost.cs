@@ -1,5 +1,9 @@
 using System.Net.Sockets;
 using System.Threading.RateLimiting;
+using AIOps.Trace.Analysis;
+using AIOps.Trace.Analysis.Collection;
+using AIOps.Trace.Analysis.Verification;
+using AIOps.Trace.Server.Anomalies;
 using AIOps.Trace.Server.Api;
 using AIOps.Trace.Server.Dashboard;
 using AIOps.Trace.Server.Engine;
@@ -16,6 +20,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Prometheus;
 
 namespace AIOps.Trace.Server;
 
@@ -33,7 +38,62 @@ public static class SidecarHost
     public const int SendBufferBytes = 64 * 1024;
 
     /// <summary>Serves until the process is asked to stop. <paramref name="started"/> receives the URL once listening.</summary>
-    public static async Task RunAsync(TraceEngine engine, SidecarOptions options, Action<string> started)
+    /// <param name="pipeline">The anomaly pipeline each window is analysed with; null runs one with the default grouping and no store.</param>
+    /// <param name="store">The verdict database behind <paramref name="pipeline"/>, for the API to name (and its problem at start, if any).</param>
+    /// <param name="stop">Stops the server as SIGTERM does (for hosts that embed it).</param>
+    public static async Task RunAsync(TraceEngine engine, SidecarOptions options, Action<string> started,
+        AnalysisPipeline? pipeline = null, VerdictStore? store = null, CancellationToken stop = default)
+    {
+        using AnalysisPipeline? own = pipeline is null ? new AnalysisPipeline() : null;
+        WebApplicationBuilder builder = CreateBuilder(options);
+        var metrics = new SidecarMetrics(options.Node);
+        builder.Services.AddSingleton(engine);
+        builder.Services.AddSingleton(metrics);
+        builder.Services.AddSingleton(metrics.Registry);
+        builder.Services.AddSingleton(new AnomalyService(pipeline ?? own!, store, options.Node, options.Token is not null));
+        builder.Services.AddSingleton<StreamHub>(sp => new StreamHub(sp.GetRequiredService<SidecarMetrics>()));
+        builder.Services.AddSingleton<EngineService>();
+        builder.Services.AddSingleton<IReadiness>(sp => sp.GetRequiredService<EngineService>());
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<EngineService>());
+        await using WebApplication app = builder.Build();
+        Guard(app, options);
+        Routes.Map(app);
+        app.MapDashboard();
+        await ServeAsync(app, options, started, stop);
+    }
+
+    /// <summary>
+    /// Serves the anomaly analysis of containers another source reports (cluster mode: `aiops-trace
+    /// analyze --listen`): /healthz, /readyz, /metrics (the analysed containers' vector, attribute,
+    /// limit and anomaly series, labelled by container key and node), the verdict and domain routes
+    /// and the dashboard. Every <see cref="SidecarOptions.Interval"/> it pulls a round from
+    /// <paramref name="source"/>; a <see cref="ContainerSourceException"/> is reported on stderr and
+    /// in /readyz and the next round tries again. <see cref="SidecarOptions.Node"/> is the name the
+    /// documents carry.
+    /// </summary>
+    /// <param name="store">The verdict database behind <paramref name="pipeline"/>, for the API to name (and its problem at start, if any).</param>
+    /// <param name="stop">Stops the server as SIGTERM does.</param>
+    public static async Task RunAnalysisAsync(AnalysisPipeline pipeline, IContainerSource source, SidecarOptions options,
+        Action<string> started, VerdictStore? store = null, CancellationToken stop = default)
+    {
+        WebApplicationBuilder builder = CreateBuilder(options);
+        CollectorRegistry registry = Prometheus.Metrics.NewCustomRegistry();
+        var metrics = new AnalysisMetrics(Prometheus.Metrics.WithCustomRegistry(registry), ["container", "node"]);
+        builder.Services.AddSingleton(registry);
+        builder.Services.AddSingleton(new AnomalyService(pipeline, store, options.Node, options.Token is not null));
+        builder.Services.AddSingleton(sp => new AnalysisLoop(sp.GetRequiredService<AnomalyService>(), source, options, metrics));
+        builder.Services.AddSingleton<IReadiness>(sp => sp.GetRequiredService<AnalysisLoop>());
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<AnalysisLoop>());
+        await using WebApplication app = builder.Build();
+        Guard(app, options);
+        Routes.MapHealth(app);
+        Routes.MapAnalysis(app);
+        app.MapDashboard();
+        await ServeAsync(app, options, started, stop);
+    }
+
+    /// <summary>Kestrel with the sidecar's limits, the options and the rate limiter; the caller adds its services.</summary>
+    private static WebApplicationBuilder CreateBuilder(SidecarOptions options)
     {
         if (options.Refusal() is { } refusal)
             throw new ArgumentException(refusal, nameof(options));
@@ -61,12 +121,7 @@ public static class SidecarHost
             return socket;
         });
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
-        builder.Services.AddSingleton(engine);
         builder.Services.AddSingleton(options);
-        builder.Services.AddSingleton(new SidecarMetrics(options.Node));
-        builder.Services.AddSingleton<StreamHub>(sp => new StreamHub(sp.GetRequiredService<SidecarMetrics>()));
-        builder.Services.AddSingleton<EngineService>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<EngineService>());
         builder.Services.AddRateLimiter(o =>
         {
             o.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
@@ -79,30 +134,34 @@ public static class SidecarHost
                     QueueLimit = 0,
                 }));
         });
+        return builder;
+    }
 
-        await using WebApplication app = builder.Build();
+    /// <summary>Security headers, the rate limiter and the bearer token in front of every route but /healthz and the dashboard's files.</summary>
+    private static void Guard(WebApplication app, SidecarOptions options)
+    {
         app.Use(SecurityHeaders.Apply);
         app.UseRateLimiter();
-        if (options.Token is { } token)
+        if (options.Token is not { } token)
+            return;
+        var bearer = new BearerToken(token);
+        app.Use((ctx, next) =>
         {
-            var bearer = new BearerToken(token);
-            app.Use((ctx, next) =>
-            {
-                // The dashboard's files hold no data: the page loads, then asks for the token the API needs.
-                if (ctx.Request.Path.Equals("/healthz", StringComparison.Ordinal) || DashboardFiles.IsDashboardPath(ctx.Request.Path)
-                    || bearer.Accepts(ctx.Request.Headers.Authorization))
-                    return next(ctx);
-                ctx.Response.Headers.WWWAuthenticate = "Bearer";
-                return Routes.Error(ctx, StatusCodes.Status401Unauthorized, "missing or wrong bearer token (Authorization: Bearer <token>)");
-            });
-        }
-        Routes.Map(app);
-        app.MapDashboard();
+            // The dashboard's files hold no data: the page loads, then asks for the token the API needs.
+            if (ctx.Request.Path.Equals("/healthz", StringComparison.Ordinal) || DashboardFiles.IsDashboardPath(ctx.Request.Path)
+                || bearer.Accepts(ctx.Request.Headers.Authorization))
+                return next(ctx);
+            ctx.Response.Headers.WWWAuthenticate = "Bearer";
+            return Routes.Error(ctx, StatusCodes.Status401Unauthorized, "missing or wrong bearer token (Authorization: Bearer <token>)");
+        });
+    }
 
-        await app.StartAsync();
+    private static async Task ServeAsync(WebApplication app, SidecarOptions options, Action<string> started, CancellationToken stop)
+    {
+        await app.StartAsync(stop);
         string url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()
                      ?? "http://" + SidecarOptions.Format(options.Listen);
         started(url.TrimEnd('/') + "/");
-        await app.WaitForShutdownAsync();
+        await app.WaitForShutdownAsync(stop);
     }
 }

@@ -50,7 +50,9 @@ public sealed record ContainerAttributes(
     /// <summary>The owner workload: the pod's controller, else the image repository, else the container name.</summary>
     internal static (string? Owner, string? Kind) OwnerOf(ContainerIdentity? identity)
     {
-        if (identity is null)
+        // The engine names a cgroup no runtime claims by its last element ("web-0"): that is no
+        // owner, the cgroup's owner (without the replica ordinal) is.
+        if (identity is null || (identity.Runtime == ContainerRuntime.Cgroup && identity.PodName is null && identity.Image is null))
             return (null, null);
         if (identity.PodName is { Length: > 0 } pod)
         {

@@ -79,7 +79,13 @@ public static class PeerOutlierDetector
         return verdicts;
     }
 
-    /// <summary>The metrics of row <paramref name="i"/> with |z| at or above the threshold, most deviant first.</summary>
+    /// <summary>
+    /// The metrics of row <paramref name="i"/> with |z| at or above the threshold, or on which every
+    /// peer agrees exactly and this row does not, most deviant first. The second rule is for small
+    /// domains: when the peers agree (MAD 0) the scale falls back to the mean absolute deviation,
+    /// which bounds a lone outlier's |z| at n / 1.2533, under the threshold for n = 4 ("three
+    /// replicas never throttled, this one throttled in every period").
+    /// </summary>
     internal static IReadOnlyList<OffMetric> OffMetrics(ProcessedDomain d, int i, double threshold)
     {
         var list = new List<OffMetric>();
@@ -88,10 +94,24 @@ public static class PeerOutlierDetector
             if (d.Missing[i][c]) continue;
             int slot = d.Slots[c];
             double z = d.Z[i][c];
-            if (Math.Abs(z) >= threshold)
+            if (Math.Abs(z) >= threshold || PeersAgreeWithout(d, i, c))
                 list.Add(new OffMetric(Metrics.Names[slot], d.Raw[i][slot], d.Scaler.Medians[slot], z));
         }
         return list.OrderByDescending(m => Math.Abs(m.Z)).ToArray();
+    }
+
+    /// <summary>True when at least two peers have column <paramref name="c"/>, all with one value, and row <paramref name="i"/> another.</summary>
+    private static bool PeersAgreeWithout(ProcessedDomain d, int i, int c)
+    {
+        int slot = d.Slots[c], peers = 0;
+        double value = double.NaN;
+        for (int j = 0; j < d.Rows; j++)
+        {
+            if (j == i || d.Missing[j][c]) continue;
+            if (peers++ == 0) value = d.Raw[j][slot];
+            else if (d.Raw[j][slot] != value) return false;
+        }
+        return peers >= 2 && d.Raw[i][slot] != value;
     }
 
     internal static IReadOnlyList<string> Peers(ProcessedDomain d, int i) => d.Keys.Where((_, j) => j != i).ToArray();

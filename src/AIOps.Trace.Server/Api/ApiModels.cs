@@ -37,7 +37,7 @@ public sealed record CumulativeFigures(long RunqCount, double RunqSumS, double R
 /// <summary>One container as GET /api/v1/containers lists it.</summary>
 public sealed record ContainerView(string Id, string Cgroup, string Name, string Runtime, string? Container, string? ContainerId,
     string? Pod, string? PodUid, string? Namespace, string? Qos, string? Image, bool Ended, DateTimeOffset FirstSeen,
-    WindowFigures? LastWindow, CumulativeFigures Cumulative, string? CpuOutcome);
+    WindowFigures? LastWindow, CumulativeFigures Cumulative, string? CpuOutcome, VerdictSummary? Verdict);
 
 public sealed record CpuEvidenceView(double RunqP50Us, double RunqP99Us, double CpuUsageCores, IReadOnlyList<NeighbourView> NoisyNeighbours);
 
@@ -77,4 +77,8 @@ public sealed class ResourceDiagnosisConverter : JsonConverter<ResourceDiagnosis
 [JsonSerializable(typeof(HelloEvent))]
 [JsonSerializable(typeof(StreamFrame))]
 [JsonSerializable(typeof(ApiError))]
+[JsonSerializable(typeof(VerdictsDocument))]
+[JsonSerializable(typeof(DomainsDocument))]
+[JsonSerializable(typeof(LabelRequest))]
+[JsonSerializable(typeof(StoredVerdictView))]
 public sealed partial class ApiJson : JsonSerializerContext;

@@ -3,7 +3,6 @@ using System.IO.Pipelines;
 using System.Text;
 using System.Text.Json;
 using AIOps.Trace.Server.Engine;
-using AIOps.Trace.Server.Metrics;
 using AIOps.Trace.Server.Streaming;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -15,20 +14,28 @@ using Microsoft.Extensions.Hosting;
 namespace AIOps.Trace.Server.Api;
 
 /// <summary>
-/// The read-only routes. Each is a plain <see cref="RequestDelegate"/> (no reflection, no
+/// The routes. Each is a plain <see cref="RequestDelegate"/> (no reflection, no
 /// generated binder), writing source-generated JSON; the route table answers 405 to any other method.
 /// </summary>
 internal static partial class Routes
 {
+    /// <summary>The sidecar's routes: health, metrics, the engine's containers and stream, and the anomaly analysis.</summary>
     public static void Map(IEndpointRouteBuilder app)
+    {
+        MapHealth(app);
+        app.MapGet("/api/v1/containers", (RequestDelegate)Containers);
+        app.MapGet("/api/v1/containers/{id}", (RequestDelegate)Container);
+        app.MapGet("/api/v1/stream", (RequestDelegate)Stream);
+        MapAnalysis(app);
+        MapDashboard(app);
+    }
+
+    /// <summary>/healthz, /readyz (<see cref="IReadiness"/>) and /metrics (the host's registry): every host has them.</summary>
+    public static void MapHealth(IEndpointRouteBuilder app)
     {
         app.MapGet("/healthz", (RequestDelegate)(ctx => Text(ctx, StatusCodes.Status200OK, "ok")));
         app.MapGet("/readyz", (RequestDelegate)Ready);
         app.MapGet("/metrics", (RequestDelegate)Metrics);
-        app.MapGet("/api/v1/containers", (RequestDelegate)Containers);
-        app.MapGet("/api/v1/containers/{id}", (RequestDelegate)Container);
-        app.MapGet("/api/v1/stream", (RequestDelegate)Stream);
-        MapDashboard(app);
     }
 
     /// <summary>The dashboard's routes (static files embedded in the binary), mapped by the dashboard's own file.</summary>
@@ -36,14 +43,14 @@ internal static partial class Routes
 
     private static Task Ready(HttpContext ctx)
     {
-        string? why = ctx.RequestServices.GetRequiredService<EngineService>().NotReady;
+        string? why = ctx.RequestServices.GetRequiredService<IReadiness>().NotReady;
         return why is null ? Text(ctx, StatusCodes.Status200OK, "ready") : Text(ctx, StatusCodes.Status503ServiceUnavailable, "not ready: " + why);
     }
 
     private static async Task Metrics(HttpContext ctx)
     {
         ctx.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
-        await ctx.RequestServices.GetRequiredService<SidecarMetrics>().WriteAsync(ctx.Response.Body, ctx.RequestAborted);
+        await ctx.RequestServices.GetRequiredService<Prometheus.CollectorRegistry>().CollectAndExportAsTextAsync(ctx.Response.Body, ctx.RequestAborted);
     }
 
     private static Task Containers(HttpContext ctx)

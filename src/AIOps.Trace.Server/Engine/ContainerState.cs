@@ -34,6 +34,9 @@ internal sealed class ContainerState(string id, string cgroup, DateTimeOffset fi
     public CpuEvidenceView? CpuEvidence { get; set; }
     public IReadOnlyList<PreemptorView> TopPreemptors { get; set; } = [];
 
+    /// <summary>The anomaly verdict of the last round, when it was judged in it.</summary>
+    public VerdictSummary? Verdict { get; set; }
+
     /// <summary>Its cgroup is gone: reported in this window's views, dropped at the next.</summary>
     public bool Ended { get; set; }
 
@@ -44,7 +47,7 @@ internal sealed class ContainerState(string id, string cgroup, DateTimeOffset fi
         Identity?.Namespace, Identity?.QosClass, Identity?.Image, Ended, FirstSeen, LastWindow,
         new CumulativeFigures(RunQueue.Count, RunQueue.Sum / 1e9, Us(RunQueue.ValueAtQuantile(0.5)), Us(RunQueue.ValueAtQuantile(0.99)),
             new PreemptionCounts(Same, Other, Host, Unknown), Periods, ThrottledPeriods, ThrottledNs / 1e9, CpuNs / 1e9),
-        CpuOutcome);
+        CpuOutcome, Verdict);
 
     internal static double Us(double ns) => Math.Round(ns / 1000.0, 1);
 }

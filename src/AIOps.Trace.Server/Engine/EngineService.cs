@@ -1,7 +1,10 @@
 using System.Diagnostics;
 using System.Text.Json;
+using AIOps.Trace.Analysis;
+using AIOps.Trace.Analysis.Detection;
 using AIOps.Trace.Cgroups;
 using AIOps.Trace.Diagnosis;
+using AIOps.Trace.Server.Anomalies;
 using AIOps.Trace.Server.Api;
 using AIOps.Trace.Server.Metrics;
 using AIOps.Trace.Server.Streaming;
@@ -14,8 +17,10 @@ namespace AIOps.Trace.Server.Engine;
 /// the per-container state, updates the metrics, publishes the API view and pushes a frame.
 /// It never waits on a client: the view is swapped whole and frames are offered, not sent.
 /// </summary>
-public sealed class EngineService(TraceEngine engine, SidecarOptions options, SidecarMetrics metrics, StreamHub hub) : BackgroundService
+public sealed class EngineService(TraceEngine engine, SidecarOptions options, SidecarMetrics metrics, StreamHub hub, AnomalyService anomalies)
+    : BackgroundService, IReadiness
 {
+    private string? _analysisFailure;
     private readonly SidecarState _state = new(options.Node, metrics);
     private volatile SidecarView _view = SidecarView.Empty;
     private volatile string? _failure;
@@ -92,11 +97,14 @@ public sealed class EngineService(TraceEngine engine, SidecarOptions options, Si
                 Console.Error.WriteLine($"aiops-trace: window {Interlocked.Read(ref _windows) + 1} not diagnosed: {e.Message.ReplaceLineEndings(" ")}");
                 diagnoses = [];
             }
+            var inputs = WindowInputs.Build(window, diagnoses, cgroups, engine.Mounts, options.Node);
             var live = new HashSet<string>(engine.CgroupPaths(), StringComparer.Ordinal);
             long seq = Interlocked.Increment(ref _windows);
-            var info = new WindowInfo(seq, DateTimeOffset.UtcNow, Math.Round(window.WindowSeconds, 4), window.LostEvents, window.Host.Cpus,
+            DateTimeOffset end = DateTimeOffset.UtcNow;
+            var verdicts = Analyze(inputs, end);
+            var info = new WindowInfo(seq, end, Math.Round(window.WindowSeconds, 4), window.LostEvents, window.Host.Cpus,
                 Math.Round(window.Host.IdleRatio, 3), Math.Round(Stopwatch.GetElapsedTime(started).TotalSeconds, 4));
-            (StreamFrame frame, SidecarView view) = _state.Apply(info, window, diagnoses, live);
+            (StreamFrame frame, SidecarView view) = _state.Apply(info, window, diagnoses, live, inputs, verdicts);
 
             Interlocked.Add(ref _lostTotal, window.LostEvents);
             metrics.LostEvents.Inc(window.LostEvents);
@@ -110,5 +118,34 @@ public sealed class EngineService(TraceEngine engine, SidecarOptions options, Si
             hub.Publish(seq, JsonSerializer.SerializeToUtf8Bytes(frame, ApiJson.Default.StreamFrame));
             return cpus;
         }
+    }
+
+    /// <summary>
+    /// Runs the anomaly round of this window. A round that fails costs its verdicts only: the
+    /// window's figures still count, and the failure is reported once on stderr and in the API.
+    /// </summary>
+    private Dictionary<string, (Verdict, VerdictSummary)> Analyze(Dictionary<ContainerSnapshot, ContainerInput> inputs, DateTimeOffset at)
+    {
+        var idOfKey = new Dictionary<string, string>(inputs.Count, StringComparer.Ordinal);
+        foreach (ContainerSnapshot c in inputs.Keys)
+            idOfKey[c.CgroupPath] = SidecarState.IdOf(c);
+        var verdicts = new Dictionary<string, (Verdict, VerdictSummary)>(StringComparer.Ordinal);
+        try
+        {
+            AnalysisRound round = anomalies.Analyze(inputs.Values.ToList(), idOfKey, at);
+            IReadOnlyDictionary<string, VerdictSummary> summaries = anomalies.View.SummaryOfKey;
+            foreach (Verdict v in round.Verdicts)
+                verdicts[v.Key] = (v, summaries[v.Key]);
+            _analysisFailure = null;
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or ArithmeticException or Microsoft.Data.Sqlite.SqliteException)
+        {
+            string why = "anomaly analysis failed: " + e.Message.ReplaceLineEndings(" ");
+            if (why != _analysisFailure)
+                Console.Error.WriteLine("aiops-trace: " + why);
+            _analysisFailure = why;
+            anomalies.Failed(why);
+        }
+        return verdicts;
     }
 }

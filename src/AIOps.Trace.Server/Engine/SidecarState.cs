@@ -1,4 +1,6 @@
 using System.Globalization;
+using AIOps.Trace.Analysis;
+using AIOps.Trace.Analysis.Detection;
 using AIOps.Trace.Diagnosis;
 using AIOps.Trace.Server.Api;
 using AIOps.Trace.Server.Metrics;
@@ -27,19 +29,22 @@ internal sealed class SidecarState(string node, SidecarMetrics metrics)
 
     /// <summary>Folds one window in.</summary>
     /// <param name="live">Every cgroup path that exists now: a held container absent from it has ended.</param>
+    /// <param name="inputs">Each container's attributes and metric vector for the anomaly analysis (<see cref="Anomalies.WindowInputs"/>).</param>
+    /// <param name="verdicts">This window's anomaly verdicts by container key, and the summaries the API shows (empty when the round failed).</param>
     public (StreamFrame Frame, SidecarView View) Apply(WindowInfo info, EngineSnapshot window,
-        IReadOnlyList<ContainerDiagnosis> diagnoses, IReadOnlySet<string> live)
+        IReadOnlyList<ContainerDiagnosis> diagnoses, IReadOnlySet<string> live, IReadOnlyDictionary<ContainerSnapshot, ContainerInput> inputs,
+        IReadOnlyDictionary<string, (Verdict Verdict, VerdictSummary Summary)> verdicts)
     {
         // Those reported as ended by the previous window go now.
         var removed = new List<string>();
         foreach (ContainerState gone in _byId.Values.Where(s => s.Ended).ToList())
         {
             _byId.Remove(gone.Id);
-            metrics.Remove(gone.Labels, gone.Diagnosis.Select(d => KeyValuePair.Create(d.Key, d.Value.Outcome)));
+            metrics.Remove(gone.Id, gone.Labels, gone.Diagnosis.Select(d => KeyValuePair.Create(d.Key, d.Value.Outcome)));
             removed.Add(gone.Id);
         }
 
-        var verdicts = diagnoses.ToDictionary(d => d.Container); // ContainerSnapshot compares by reference
+        var diagnosed = diagnoses.ToDictionary(d => d.Container); // ContainerSnapshot compares by reference
         var deltas = new List<ContainerDelta>(window.Containers.Count);
         var touched = new HashSet<string>(StringComparer.Ordinal);
         foreach (ContainerSnapshot c in window.Containers)
@@ -47,14 +52,24 @@ internal sealed class SidecarState(string node, SidecarMetrics metrics)
             ContainerState s = Touch(c, info.End);
             if (!touched.Add(s.Id))
                 continue; // one cgroup id, one entry per window
-            verdicts.TryGetValue(c, out ContainerDiagnosis? d);
+            diagnosed.TryGetValue(c, out ContainerDiagnosis? d);
+            if (inputs.TryGetValue(c, out ContainerInput? input))
+                metrics.Analysis.SetInputs(s.Id, s.Labels, input);
+            bool judged = verdicts.TryGetValue(c.CgroupPath, out var v);
+            s.Verdict = judged ? v.Summary : null;
+            metrics.Analysis.SetVerdict(s.Id, s.Labels, judged ? v.Verdict : null);
             deltas.Add(Fold(s, c, d, info));
         }
 
         // A container that did not run this window may still have gone: its cgroup says so.
         foreach (ContainerState s in _byId.Values)
         {
-            if (touched.Contains(s.Id) || s.Ended || live.Contains(s.Cgroup))
+            if (touched.Contains(s.Id))
+                continue;
+            // Not in this window's round: no verdict now.
+            s.Verdict = null;
+            metrics.Analysis.SetVerdict(s.Id, s.Labels, null);
+            if (s.Ended || live.Contains(s.Cgroup))
                 continue;
             s.Ended = true;
             deltas.Add(new ContainerDelta(s.Id, s.Cgroup, s.Name, s.Identity?.ContainerName, s.Identity?.PodName, s.Identity?.Namespace, true,

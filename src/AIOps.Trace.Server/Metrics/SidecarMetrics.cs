@@ -51,6 +51,7 @@ public sealed class SidecarMetrics
         Containers = f.CreateGauge("aiops_trace_containers", "Containers tracked.");
         StreamClients = f.CreateGauge("aiops_trace_stream_clients", "Open /api/v1/stream connections.");
         StreamDroppedFrames = f.CreateCounter("aiops_trace_stream_dropped_frames_total", "Stream frames dropped for clients that did not keep up.");
+        Analysis = new AnalysisMetrics(f, ContainerLabels);
     }
 
     public CollectorRegistry Registry { get; }
@@ -65,6 +66,9 @@ public sealed class SidecarMetrics
     public Gauge Containers { get; }
     public Gauge StreamClients { get; }
     public Counter StreamDroppedFrames { get; }
+
+    /// <summary>Per-container vector, attributes, limits and anomaly verdict (keyed by the container's API id).</summary>
+    public AnalysisMetrics Analysis { get; }
 
     /// <summary>Adds one window's observations of a container.</summary>
     /// <param name="labels">The container's label values, fixed at first sight so its series never split.</param>
@@ -95,8 +99,9 @@ public sealed class SidecarMetrics
     }
 
     /// <summary>Removes every series of a dropped container.</summary>
-    public void Remove(string[] labels, IEnumerable<KeyValuePair<string, string>> outcomes)
+    public void Remove(string id, string[] labels, IEnumerable<KeyValuePair<string, string>> outcomes)
     {
+        Analysis.Remove(id);
         _runQueue.RemoveLabelled(labels);
         foreach (string p in (string[])["same", "other", "host", "unknown"])
             _preemptions.RemoveLabelled([.. labels, p]);

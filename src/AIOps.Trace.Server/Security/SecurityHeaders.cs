@@ -15,13 +15,13 @@ internal static class SecurityHeaders
         h.XFrameOptions = "DENY";
         h["Referrer-Policy"] = "no-referrer";
         h.CacheControl = "no-store";
-        // No route reads a body, so Kestrel's body limit would only bite when one is read: a
+        // Kestrel's body limit bites only when a body is read (POST /api/v1/verdicts): a
         // declared body over the limit is refused at once rather than waited for.
         if (ctx.Request.ContentLength > MaxRequestBodyBytes)
-            return Api.Routes.Error(ctx, StatusCodes.Status413PayloadTooLarge, $"request body over {MaxRequestBodyBytes} bytes: no route takes a body");
+            return Api.Routes.Error(ctx, StatusCodes.Status413PayloadTooLarge, $"request body over {MaxRequestBodyBytes} bytes: the largest body a route takes (a label)");
         return next(ctx);
     }
 
-    /// <summary>Largest request body Kestrel accepts (no route reads one).</summary>
+    /// <summary>Largest request body Kestrel accepts: a label is a few hundred bytes.</summary>
     public const int MaxRequestBodyBytes = 1024;
 }

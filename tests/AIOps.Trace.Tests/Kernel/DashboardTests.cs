@@ -15,15 +15,13 @@ namespace AIOps.Trace.Tests.Kernel;
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed partial class DashboardTests : KernelTestBase
 {
-    private const string Chromium = "/usr/bin/chromium";
-
     // A cgroup directory name may hold anything but '/': this one is markup, with an onerror.
     private const string HostileRole = "<img src=x onerror=alert(1)>";
 
     [Fact]
     public async Task Dashboard_shows_the_containers_live_with_the_wizard_path_and_hostile_names_as_text()
     {
-        Assert.True(File.Exists(Chromium), "the dashboard test needs Debian's chromium (build.sh installs it)");
+        Assert.True(File.Exists(HeadlessChromium.Path), "the dashboard test needs Debian's chromium (build.sh installs it)");
         TestCgroup capped = NewCgroup("dash-cap");
         capped.WriteCpu("cpu.cfs_quota_us", "20000");
         Track(capped.Start(TestCgroup.BusyLoop));
@@ -35,11 +33,17 @@ public sealed partial class DashboardTests : KernelTestBase
         File.WriteAllText(Path.Combine(tokenDir, "token"), token + "\n");
         try
         {
+            string db = Path.Combine(tokenDir, "verdicts.db");
             (Process serve, string url) = StartServe("--token-file", Path.Combine(tokenDir, "token"),
-                "--cgroup", capped.RelativePath, "--cgroup", hostile.RelativePath);
+                "--cgroup", capped.RelativePath, "--cgroup", hostile.RelativePath, "--verdict-db", db);
             await ProbesAnswer(url, Path.Combine(tokenDir, "token"));
             await DriveBrowser(url, token, capped, hostile);
             Stop(serve);
+            // The label given with the panel's button is in the database, with the vector it judged.
+            using var store = AIOps.Trace.Analysis.Verification.VerdictStore.Open(db);
+            var row = Assert.Single(store.Verdicts());
+            Assert.Equal((capped.RelativePath, true, "cpu_cap"), (row.Container, row.Abnormal, row.Kind));
+            Assert.NotNull(row.Metrics);
         }
         finally
         {
@@ -96,13 +100,7 @@ public sealed partial class DashboardTests : KernelTestBase
         Directory.CreateDirectory(shots);
 
         using IPlaywright playwright = await Playwright.CreateAsync();
-        await using IBrowser browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = Chromium,
-            Headless = true,
-            Args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                    "--disable-component-update", "--disable-sync", "--no-first-run"],
-        });
+        await using IBrowser browser = await HeadlessChromium.LaunchAsync(playwright);
         await using IBrowserContext context = await browser.NewContextAsync(new BrowserNewContextOptions
         {
             ViewportSize = new ViewportSize { Width = 1400, Height = 900 },
@@ -173,6 +171,10 @@ public sealed partial class DashboardTests : KernelTestBase
         Assert.Contains(HostileRole, shownName);
         Assert.Equal(0, await page.EvalOnSelectorAllAsync<int>("img", "els => els.length"));
         Assert.Equal(0, await page.Locator(hostileCard + " img").CountAsync());
+
+        // 6. The verdicts panel: every container under its domain, the hostile name as text, and a
+        // label sent with the token by the confirm button.
+        await VerdictsPanel.CheckAsync(page, capped.RelativePath, hostile.RelativePath, shots);
 
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(shots, "dashboard.png"), FullPage = true });
         await page.EmulateMediaAsync(new PageEmulateMediaOptions { ColorScheme = ColorScheme.Light });

@@ -31,15 +31,7 @@ public sealed class TestCgroup : IDisposable
             {
                 if (!Directory.Exists(root))
                     continue;
-                string dir = root + cg.RelativePath;
-                Directory.CreateDirectory(dir);
-                cg._dirs.Add(dir);
-                if (root.EndsWith("/cpuset", StringComparison.Ordinal))
-                {
-                    // A v1 cpuset starts empty and refuses tasks until given CPUs and memory nodes.
-                    File.WriteAllText(dir + "/cpuset.cpus", File.ReadAllText(root + "/cpuset.cpus").Trim());
-                    File.WriteAllText(dir + "/cpuset.mems", File.ReadAllText(root + "/cpuset.mems").Trim());
-                }
+                cg.MakeDir(root, root + cg.RelativePath);
             }
         }
         catch
@@ -48,6 +40,40 @@ public sealed class TestCgroup : IDisposable
             throw;
         }
         return cg;
+    }
+
+    /// <summary>
+    /// A cgroup under this one, named exactly <paramref name="leaf"/> (e.g. "web-0", a replica),
+    /// in every hierarchy this one is in. Dispose it before its parent (KernelTestBase disposes
+    /// what it owns in reverse order).
+    /// </summary>
+    public TestCgroup Child(string leaf)
+    {
+        var cg = new TestCgroup(RelativePath.TrimStart('/') + "/" + leaf);
+        try
+        {
+            foreach (string parent in _dirs)
+                cg.MakeDir(parent, parent + "/" + leaf);
+        }
+        catch
+        {
+            cg.Dispose();
+            throw;
+        }
+        return cg;
+    }
+
+    /// <summary>Creates one hierarchy's directory of this cgroup under <paramref name="parent"/>.</summary>
+    private void MakeDir(string parent, string dir)
+    {
+        Directory.CreateDirectory(dir);
+        _dirs.Add(dir);
+        if (parent.StartsWith("/sys/fs/cgroup/cpuset", StringComparison.Ordinal))
+        {
+            // A v1 cpuset starts empty and refuses tasks until given CPUs and memory nodes.
+            File.WriteAllText(dir + "/cpuset.cpus", File.ReadAllText(parent + "/cpuset.cpus").Trim());
+            File.WriteAllText(dir + "/cpuset.mems", File.ReadAllText(parent + "/cpuset.mems").Trim());
+        }
     }
 
     /// <summary>Writes a file of another v1 controller, e.g. ("cpuset", "cpuset.cpus", "1").</summary>

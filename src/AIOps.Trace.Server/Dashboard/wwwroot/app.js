@@ -30,6 +30,7 @@
   const cardTemplate = $('card-template');
 
   class Unauthorized extends Error {}
+  class NotFound extends Error {}
 
   function authHeaders(extra) {
     const h = Object.assign({}, extra || {});
@@ -40,6 +41,7 @@
   async function getJson(url) {
     const r = await fetch(url, { headers: authHeaders(), cache: 'no-store' });
     if (r.status === 401) throw new Unauthorized();
+    if (r.status === 404) throw new NotFound(url + ': HTTP 404');
     if (!r.ok) throw new Error(url + ': HTTP ' + r.status);
     return r.json();
   }
@@ -267,6 +269,13 @@
     try {
       applyList(await getJson('/api/v1/containers'));
     } catch (err) {
+      if (err instanceof NotFound) {
+        // An analysis-only host (analyze --listen): no engine, no containers; the verdicts panel is the page.
+        $('summary').hidden = true;
+        $('empty').hidden = true;
+        setStatus('live', 'analysis only');
+        return;
+      }
       handleError(err);
       if (!(err instanceof Unauthorized)) setTimeout(start, 3000);
       return;

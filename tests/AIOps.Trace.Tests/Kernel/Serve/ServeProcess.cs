@@ -15,6 +15,8 @@ public sealed class ServeProcess : IDisposable
     private readonly StringBuilder _stdout = new(), _stderr = new();
     private readonly TaskCompletionSource<string> _url = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    private string? _scratch;
+
     private ServeProcess(Process process) => _process = process;
 
     public Uri Url { get; private set; } = null!;
@@ -25,20 +27,31 @@ public sealed class ServeProcess : IDisposable
     public string Stderr { get { lock (_stderr) return _stderr.ToString(); } }
 
     /// <summary>Starts serve with <paramref name="args"/> (the default --listen 127.0.0.1:0 unless given) and waits until it listens and is ready.</summary>
-    public static ServeProcess Start(string? token = null, params string[] args)
+    public static ServeProcess Start(string? token = null, params string[] args) => StartCommand("serve", token, args);
+
+    /// <summary>The same for another serving command, e.g. `analyze --prometheus URL` (it prints "serving URL" the same way).</summary>
+    public static ServeProcess StartCommand(string command, string? token, params string[] args)
     {
         string dll = Path.Combine(AppContext.BaseDirectory, "aiops-trace.dll");
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         psi.ArgumentList.Add(dll);
-        psi.ArgumentList.Add("serve");
+        psi.ArgumentList.Add(command);
         if (!args.Contains("--listen"))
         {
             psi.ArgumentList.Add("--listen");
             psi.ArgumentList.Add("127.0.0.1:0");
         }
+        // Never the machine's verdict database: a scratch one per serve unless the test names one.
+        string? scratch = null;
+        if (!args.Contains("--verdict-db"))
+        {
+            scratch = Directory.CreateTempSubdirectory("aiops-serve-db-").FullName;
+            psi.ArgumentList.Add("--verdict-db");
+            psi.ArgumentList.Add(Path.Combine(scratch, "verdicts.db"));
+        }
         foreach (string a in args)
             psi.ArgumentList.Add(a);
-        var serve = new ServeProcess(Process.Start(psi)!);
+        var serve = new ServeProcess(Process.Start(psi)!) { _scratch = scratch };
         serve._process.OutputDataReceived += (_, e) =>
         {
             if (e.Data is null)
@@ -140,5 +153,7 @@ public sealed class ServeProcess : IDisposable
         }
         Http?.Dispose();
         _process.Dispose();
+        if (_scratch is not null && Directory.Exists(_scratch))
+            Directory.Delete(_scratch, recursive: true);
     }
 }

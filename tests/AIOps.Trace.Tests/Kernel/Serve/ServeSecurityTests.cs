@@ -46,7 +46,7 @@ public sealed class ServeSecurityTests : KernelTestBase
             using var anonymous = new HttpClient { BaseAddress = serve.Url };
 
             Assert.Equal(HttpStatusCode.OK, Status(anonymous, "healthz"));
-            foreach (string route in new[] { "readyz", "metrics", "api/v1/containers", "api/v1/containers/1", "api/v1/stream", "nothing-here" })
+            foreach (string route in new[] { "readyz", "metrics", "api/v1/containers", "api/v1/containers/1", "api/v1/stream", "api/v1/verdicts", "api/v1/domains", "nothing-here" })
             {
                 Assert.Equal(HttpStatusCode.Unauthorized, Status(anonymous, route));
                 Assert.Equal(HttpStatusCode.Unauthorized, Status(anonymous, route, new AuthenticationHeaderValue("Bearer", token + "x")));

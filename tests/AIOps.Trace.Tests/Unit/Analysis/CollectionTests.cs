@@ -56,6 +56,10 @@ public sealed class CollectionTests
     {
         ContainerAttributes a = ContainerAttributes.From(key, null, CpuLimits.Unknown);
         Assert.Equal((owner, "cgroup"), (a.Owner, a.OwnerKind));
+        // As the engine names it: a "cgroup" identity whose name is the last element.
+        string leaf = key.TrimEnd('/')[(key.TrimEnd('/').LastIndexOf('/') + 1)..];
+        ContainerAttributes named = ContainerAttributes.From(key, new ContainerIdentity(leaf, ContainerRuntime.Cgroup, null, null, null), CpuLimits.Unknown);
+        Assert.Equal((owner, "cgroup"), (named.Owner, named.OwnerKind));
         Assert.Null(ContainerAttributes.From("/", null, CpuLimits.Unknown).Owner);
     }
 

@@ -103,6 +103,24 @@ public sealed class DetectionTests
     }
 
     [Fact]
+    public void In_four_replicas_a_metric_the_three_peers_agree_on_exactly_is_named_off_for_the_one_that_differs()
+    {
+        // Three replicas never throttled, one throttled in every period: the mean-absolute-deviation
+        // fallback scale bounds its z at 4 / 1.2533 = 3.19, under the 3.5 threshold; it is named anyway.
+        var r = new Random(5);
+        List<MetricVector> domain = Synthetic.Domain(r, 4);
+        for (int i = 0; i < 4; i++)
+            domain[i].Values[Metrics.ThrottledRatio] = i == 2 ? 1 : 0;
+        ProcessedDomain d = DomainProcessor.Process(domain);
+        OffMetric off = Assert.Single(PeerOutlierDetector.OffMetrics(d, 2, 3.5), m => m.Metric == "throttled_ratio");
+        Assert.True(off.Z < 3.5, $"z {off.Z}: the rule under test is not the one that named it");
+        Assert.Equal((1.0, 0.0), (off.Value, off.Reference));
+        for (int i = 0; i < 4; i++)
+            if (i != 2)
+                Assert.DoesNotContain(PeerOutlierDetector.OffMetrics(d, i, 3.5), m => m.Metric == "throttled_ratio");
+    }
+
+    [Fact]
     public void Dbscan_leaves_the_far_point_outside_the_largest_cluster()
     {
         var r = new Random(2);

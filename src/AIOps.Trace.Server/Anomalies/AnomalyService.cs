@@ -1,0 +1,129 @@
+using AIOps.Trace.Analysis;
+using AIOps.Trace.Analysis.Collection;
+using AIOps.Trace.Analysis.Detection;
+using AIOps.Trace.Analysis.Verification;
+using AIOps.Trace.Server.Api;
+using MetricSlots = AIOps.Trace.Analysis.Collection.Metrics;
+
+namespace AIOps.Trace.Server.Anomalies;
+
+/// <summary>What the anomaly routes serve between two rounds: immutable, replaced whole by each round.</summary>
+/// <param name="KeyOfId">Container keys by API id, for labels that name a container by its id.</param>
+public sealed record AnomalyView(VerdictsDocument Verdicts, DomainsDocument Domains, IReadOnlyDictionary<string, string> KeyOfId,
+    IReadOnlyDictionary<string, VerdictSummary> SummaryOfKey);
+
+/// <summary>A label the API refuses: the field at fault and what was expected.</summary>
+public sealed class LabelRejectedException(string message) : Exception(message);
+
+/// <summary>
+/// The anomaly pipeline behind the HTTP API, on a sidecar (fed by the engine loop) and on an
+/// analysis-only host (fed by a container source). Runs a round, publishes its documents, and takes
+/// operators' labels, which the pipeline stores with the judged vector and learns from at once.
+/// </summary>
+public sealed class AnomalyService(AnalysisPipeline pipeline, VerdictStore? store, string node, bool acceptsLabels)
+{
+    /// <summary>Longest kind name a label may carry.</summary>
+    public const int MaxKindLength = 64;
+
+    private volatile AnomalyView _view = Build(AnalysisRound.Empty, new Dictionary<string, string>(), pipeline, store, node, acceptsLabels, null);
+
+    public AnalysisPipeline Pipeline => pipeline;
+
+    /// <summary>Whether POST /api/v1/verdicts is open: only behind a bearer token, since labels change what the detector learns.</summary>
+    public bool AcceptsLabels => acceptsLabels;
+
+    /// <summary>The last round's documents.</summary>
+    public AnomalyView View => _view;
+
+    /// <summary>Runs one round and publishes it.</summary>
+    /// <param name="idOfKey">Each container's API id by key, where the host has ids (the sidecar).</param>
+    public AnalysisRound Analyze(IReadOnlyList<ContainerInput> inputs, IReadOnlyDictionary<string, string> idOfKey, DateTimeOffset at)
+    {
+        AnalysisRound round = pipeline.Run(inputs, at);
+        _view = Build(round, idOfKey, pipeline, store, node, acceptsLabels, null);
+        return round;
+    }
+
+    /// <summary>Says in the documents why the last round could not run (the previous round's verdicts stay).</summary>
+    public void Failed(string why) =>
+        _view = _view with { Verdicts = _view.Verdicts with { Failure = why } };
+
+    /// <summary>Takes an operator's label. The caller has checked that labels are accepted.</summary>
+    /// <exception cref="LabelRejectedException">A field is missing or wrong, or the container is not in the last round.</exception>
+    public StoredVerdictView Label(LabelRequest request, DateTimeOffset now)
+    {
+        if (string.IsNullOrEmpty(request.Container))
+            throw new LabelRejectedException("container: expected the key (cgroup path) or id of a container the verdicts list");
+        if (request.Abnormal is not bool abnormal)
+            throw new LabelRejectedException("abnormal: expected true (an anomaly) or false (normal)");
+        if (request.Kind is { } kind)
+        {
+            if (!abnormal)
+                throw new LabelRejectedException($"kind: '{kind}' names an anomaly; it goes with \"abnormal\": true, not false");
+            if (kind.Length is 0 or > MaxKindLength || !kind.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.'))
+                throw new LabelRejectedException($"kind: expected 1 to {MaxKindLength} letters, digits, '_', '-' or '.', e.g. cpu_cap");
+        }
+        AnomalyView view = _view;
+        string key = view.KeyOfId.TryGetValue(request.Container, out string? byId) ? byId : request.Container;
+        OperatorVerdict stored;
+        try
+        {
+            stored = pipeline.Label(key, abnormal, request.Kind, now);
+        }
+        catch (LabelRefusedException e)
+        {
+            throw new LabelRejectedException("container: " + e.Message);
+        }
+        return new StoredVerdictView(stored.Id, stored.Container, stored.Domain, stored.Abnormal, stored.Kind, stored.WindowEnd, stored.RecordedAt,
+            store is not null, stored.Metrics is null ? null : ByName(stored.Metrics));
+    }
+
+    private static AnomalyView Build(AnalysisRound round, IReadOnlyDictionary<string, string> idOfKey, AnalysisPipeline pipeline,
+        VerdictStore? store, string node, bool acceptsLabels, string? failure)
+    {
+        var verdicts = new List<VerdictView>(round.Verdicts.Count);
+        var summaries = new Dictionary<string, VerdictSummary>(round.Verdicts.Count, StringComparer.Ordinal);
+        var byKey = new Dictionary<string, Verdict>(round.Verdicts.Count, StringComparer.Ordinal);
+        foreach (Verdict v in round.Verdicts)
+        {
+            byKey[v.Key] = v;
+            round.Partition.Memberships.TryGetValue(v.Key, out var membership);
+            round.Vectors.TryGetValue(v.Key, out MetricVector? vector);
+            verdicts.Add(new VerdictView(v.Key, idOfKey.GetValueOrDefault(v.Key), v.Status, Finite(v.Score), v.Domain, v.Detector, v.Peers,
+                v.OffMetrics.Select(m => new OffMetricView(m.Metric, Finite(m.Value), Finite(m.Reference), Finite(m.Z))).ToArray(),
+                v.Kind, v.Reason, v.MissingMetrics, v.Diagnosis, membership?.Explanation,
+                vector is null ? new Dictionary<string, double?>() : ByName(vector.Values)));
+            summaries[v.Key] = new VerdictSummary(v.Status, Finite(v.Score), v.Domain, v.Detector, v.OffMetrics.Select(m => m.Metric).ToArray());
+        }
+        var domains = round.Domains.Select(d => new DomainView(d.Id, d.Detector, d.DetectorReason, d.TrainingSamples, d.VerifiedSamples, d.Abnormal,
+            d.Members.Select(k =>
+            {
+                round.Partition.Memberships.TryGetValue(k, out var m);
+                byKey.TryGetValue(k, out Verdict? v);
+                return new MemberView(k, idOfKey.GetValueOrDefault(k), v?.Status ?? VerdictStatus.InsufficientData, v is null ? null : Finite(v.Score),
+                    m?.Explanation ?? "", m?.Medoid, m?.Matched, m?.Differ);
+            }).ToArray())).ToArray();
+        var keyOfId = idOfKey.ToDictionary(p => p.Value, p => p.Key, StringComparer.Ordinal);
+        DateTimeOffset? at = round.Seq == 0 ? null : round.At;
+        return new AnomalyView(
+            new VerdictsDocument(node, round.Seq, at, pipeline.Options.Domains, acceptsLabels, store?.Path, StoreProblem(store),
+                pipeline.SeededVerdicts, failure, verdicts),
+            new DomainsDocument(node, round.Seq, at, pipeline.Options.Domains, Finite(round.Partition.Silhouette), domains),
+            keyOfId, summaries);
+    }
+
+    /// <summary>What was wrong with the database found at start, or null.</summary>
+    public static string? StoreProblem(VerdictStore? store) =>
+        store?.SetAside is { } aside ? $"{store.Path} was unreadable ({store.Problem}); moved to {aside}, a new database was started" : null;
+
+    /// <summary>A metric vector by slot name, absent signals as null.</summary>
+    internal static IReadOnlyDictionary<string, double?> ByName(double[] values)
+    {
+        var named = new Dictionary<string, double?>(MetricSlots.Count, StringComparer.Ordinal);
+        for (int i = 0; i < MetricSlots.Count; i++)
+            named[MetricSlots.Names[i]] = i < values.Length ? Finite(values[i]) : null;
+        return named;
+    }
+
+    internal static double? Finite(double v) => double.IsFinite(v) ? v : null;
+}

@@ -1,0 +1,38 @@
+using Microsoft.Playwright;
+
+namespace AIOps.Trace.Tests.Kernel;
+
+/// <summary>The dashboard's verdicts panel, as both the sidecar's and the analysis-only host's dashboard tests drive it.</summary>
+internal static class VerdictsPanel
+{
+    /// <summary>
+    /// Waits for <paramref name="labelled"/> and <paramref name="hostile"/> in the panel, checks the
+    /// hostile key is shown as text, then confirms <paramref name="labelled"/> as a "cpu_cap" anomaly
+    /// and waits for the stored answer.
+    /// </summary>
+    public static async Task CheckAsync(IPage page, string labelled, string hostile, string shots)
+    {
+        string Row(string key) => $"#verdicts tr.member[data-container=\"{key.Replace("\\", "\\\\").Replace("\"", "\\\"")}\"]";
+        await page.Locator(Row(labelled)).WaitForAsync(new LocatorWaitForOptions { Timeout = 20_000 });
+        await page.Locator(Row(hostile)).WaitForAsync(new LocatorWaitForOptions { Timeout = 20_000 });
+        Assert.Equal(hostile, await page.Locator(Row(hostile) + " .who").TextContentAsync());
+        Assert.Equal(0, await page.EvalOnSelectorAllAsync<int>("#verdicts img", "els => els.length"));
+        Assert.False(string.IsNullOrEmpty(await page.Locator(Row(labelled) + " .status").TextContentAsync()));
+        Assert.False(string.IsNullOrEmpty(await page.Locator(Row(labelled) + " .why").TextContentAsync()));
+
+        await page.FillAsync(Row(labelled) + " input.kind", "cpu_cap");
+        await page.ClickAsync(Row(labelled) + " button.confirm");
+        ILocator result = page.Locator(Row(labelled) + " .label-result");
+        try
+        {
+            await page.WaitForFunctionAsync("sel => (document.querySelector(sel)?.textContent || '').startsWith('stored as verdict')",
+                Row(labelled) + " .label-result", new PageWaitForFunctionOptions { Timeout = 10_000 });
+        }
+        catch (TimeoutException)
+        {
+            Assert.Fail("the confirm button stored nothing; the row says: " + await result.TextContentAsync());
+        }
+        Assert.Contains("(cpu_cap): anomaly", await result.TextContentAsync());
+        await page.Locator("#verdicts").ScreenshotAsync(new LocatorScreenshotOptions { Path = Path.Combine(shots, "dashboard-verdicts.png") });
+    }
+}
