@@ -56,7 +56,8 @@ internal sealed class AnalysisLoop(AnomalyService anomalies, IContainerSource so
         {
             round = anomalies.Analyze(inputs, new Dictionary<string, string>(), DateTimeOffset.UtcNow);
         }
-        catch (Exception e) when (e is ArgumentException or InvalidOperationException or ArithmeticException)
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or ArithmeticException
+            or DllNotFoundException or EntryPointNotFoundException) // libsvm.so.3 missing
         {
             Fail("anomaly analysis failed: " + e.Message);
             return;

@@ -138,7 +138,8 @@ public sealed class EngineService(TraceEngine engine, SidecarOptions options, Si
                 verdicts[v.Key] = (v, summaries[v.Key]);
             _analysisFailure = null;
         }
-        catch (Exception e) when (e is ArgumentException or InvalidOperationException or ArithmeticException or Microsoft.Data.Sqlite.SqliteException)
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or ArithmeticException or Microsoft.Data.Sqlite.SqliteException
+            or DllNotFoundException or EntryPointNotFoundException) // libsvm.so.3 missing: no learned model, the verdicts say why
         {
             string why = "anomaly analysis failed: " + e.Message.ReplaceLineEndings(" ");
             if (why != _analysisFailure)

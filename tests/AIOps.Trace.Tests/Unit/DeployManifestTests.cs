@@ -90,10 +90,23 @@ public sealed class DeployManifestTests
             YamlMappingNode mount = Assert.Single(mounts, m => Str(m, "name") == volume);
             Assert.Equal("true", Str(mount, "readOnly"));
         }
-        Assert.Equal(volumes.Count, hostPaths.Length);
+        // Beside them, only the verdict database's directory (written: operators' labels stay on the node).
+        Assert.Equal(volumes.Keys.Order(), hostPaths.Concat(file == "daemonset.yaml" ? ["/var/lib/aiops-trace"] : []).Order());
         // Every mount names a declared volume.
         HashSet<string> declared = Seq(pod, "volumes").Children.Cast<YamlMappingNode>().Select(v => Str(v, "name")).ToHashSet();
         Assert.All(mounts, m => Assert.Contains(Str(m, "name"), declared));
+    }
+
+    [Theory]
+    [InlineData("daemonset.yaml")]
+    [InlineData("sidecar.yaml")]
+    public void The_verdict_database_directory_is_a_writable_volume_under_the_read_only_root(string file)
+    {
+        YamlMappingNode pod = PodSpec(Load(file));
+        YamlMappingNode mount = Assert.Single(Seq(TracerContainer(pod), "volumeMounts").Children.Cast<YamlMappingNode>(),
+            m => Str(m, "mountPath") == "/var/lib/aiops-trace");
+        Assert.False(mount.Children.ContainsKey("readOnly"), $"{file}: the verdict database must be writable");
+        Assert.Contains(Seq(pod, "volumes").Children.Cast<YamlMappingNode>(), v => Str(v, "name") == Str(mount, "name"));
     }
 
     [Theory]
@@ -172,7 +185,7 @@ public sealed class DeployManifestTests
                 Assert.True(File.Exists(Path.Combine(root, source)) || Directory.Exists(Path.Combine(root, source)), $"Dockerfile copies {source}, which does not exist");
         }
         string runtime = string.Join('\n', lines.SkipWhile(l => !l.Contains("AS runtime", StringComparison.Ordinal)));
-        foreach (string lib in new[] { "libbpf1", "libelf1", "zlib1g" })
+        foreach (string lib in new[] { "libbpf1", "libelf1", "zlib1g", "libsvm3" })
             Assert.Contains(lib, runtime);
         Assert.DoesNotContain("dotnet/sdk", runtime);
         Assert.Contains("PublishAot=true", string.Join('\n', lines));
