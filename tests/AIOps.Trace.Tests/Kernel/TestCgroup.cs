@@ -15,7 +15,7 @@ public sealed class TestCgroup : IDisposable
 
     private readonly List<string> _dirs = new();
 
-    private TestCgroup(string name) => RelativePath = "/" + name;
+    private TestCgroup(string relativePath) => RelativePath = relativePath;
 
     /// <summary>Path relative to each hierarchy root, e.g. "/aiops-test-web-1a2b".</summary>
     public string RelativePath { get; }
@@ -24,7 +24,7 @@ public sealed class TestCgroup : IDisposable
 
     public static TestCgroup Create(string role)
     {
-        var cg = new TestCgroup($"{Prefix}{role}-{Guid.NewGuid():N}"[..(Prefix.Length + role.Length + 9)]);
+        var cg = new TestCgroup("/" + $"{Prefix}{role}-{Guid.NewGuid():N}"[..(Prefix.Length + role.Length + 9)]);
         try
         {
             foreach (string root in V1Controllers.Select(c => "/sys/fs/cgroup/" + c).Append(Unified))
@@ -49,6 +49,39 @@ public sealed class TestCgroup : IDisposable
         }
         return cg;
     }
+
+    /// <summary>
+    /// A cgroup nested in this one at the same relative path in every hierarchy, as a container
+    /// inside a pod. Dispose it before its parent: a cgroup with children cannot be removed.
+    /// </summary>
+    public TestCgroup CreateChild(string role)
+    {
+        var child = new TestCgroup(RelativePath + "/" + role);
+        try
+        {
+            foreach (string parent in _dirs)
+            {
+                string dir = parent + "/" + role;
+                Directory.CreateDirectory(dir);
+                child._dirs.Add(dir);
+                if (File.Exists(parent + "/cpuset.cpus"))
+                {
+                    File.WriteAllText(dir + "/cpuset.cpus", File.ReadAllText(parent + "/cpuset.cpus").Trim());
+                    File.WriteAllText(dir + "/cpuset.mems", File.ReadAllText(parent + "/cpuset.mems").Trim());
+                }
+            }
+        }
+        catch
+        {
+            child.Dispose();
+            throw;
+        }
+        return child;
+    }
+
+    /// <summary>Reads a file of a v1 controller, e.g. ("memory", "memory.usage_in_bytes").</summary>
+    public string Read(string controller, string file) =>
+        File.ReadAllText($"/sys/fs/cgroup/{controller}{RelativePath}/{file}").Trim();
 
     /// <summary>Writes a file of another v1 controller, e.g. ("cpuset", "cpuset.cpus", "1").</summary>
     public void Write(string controller, string file, string value) =>
