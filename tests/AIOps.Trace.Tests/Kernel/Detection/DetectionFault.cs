@@ -16,23 +16,22 @@ public sealed record DetectionFault(string Kind, Action<ReplicaDomain, Replica> 
         new(FaultKinds.None, (_, _) => { }),
         // A CFS quota of 4% of a CPU under a demand of about 15%.
         new(FaultKinds.CpuCap, (_, r) => r.App.WriteCpu("cpu.cfs_quota_us", "4000")),
-        // A busy loop in a sibling cgroup of the same pod with the highest v1 shares: it takes the
-        // pod's CPU share wherever the replica runs (a noisy sidecar), while the other pods keep
-        // theirs. A top-level hog would slow every replica alike on a 2-CPU machine.
+        // A busy loop in a sibling cgroup of the same pod (a noisy sidecar): it takes its half of
+        // the pod's CPU share wherever the replica runs, while the other pods keep theirs. A
+        // top-level hog would slow every replica alike on a 2-CPU machine.
         new(FaultKinds.NoisyNeighbour, (d, r) =>
         {
             TestCgroup hog = d.AddCgroup(r.Pod.CreateChild("hog"));
-            hog.WriteCpu("cpu.shares", "262144");
             d.Track(hog.Start(TestCgroup.BusyLoop));
         }),
-        // The cpuset cut to CPU 1, where a host process spins: the other replicas move to CPU 0,
-        // this one cannot and waits for the host's task.
+        // The cpuset cut to CPU 1, where a host daemon spins at a higher priority (nice -10): the
+        // other replicas move to CPU 0, this one cannot and waits for the host's task.
         new(FaultKinds.CpusetSqueeze, (d, r) =>
         {
             r.App.Write("cpuset", "cpuset.cpus", "1");
             var psi = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
             psi.ArgumentList.Add("-c");
-            psi.ArgumentList.Add($"exec taskset -c 1 {TestCgroup.BusyLoop}");
+            psi.ArgumentList.Add($"exec nice -n -10 taskset -c 1 {TestCgroup.BusyLoop}");
             d.Track(Process.Start(psi)!);
         }),
         // The limit set half the cached file below what the replica uses now: every read of the
@@ -49,8 +48,8 @@ public sealed record DetectionFault(string Kind, Action<ReplicaDomain, Replica> 
             r.App.Write("blkio", "blkio.throttle.read_iops_device", $"{d.Device.Number} 4");
             r.App.Write("blkio", "blkio.throttle.write_iops_device", $"{d.Device.Number} 4");
         }),
-        // 5% of its data segments dropped on the path (netem is not in this kernel: see NetworkScenario).
-        new(FaultKinds.NetworkLoss, (_, r) => r.Network.DropAtPeer(percent: 5)),
+        // 10% of its data segments dropped on the path (netem is not in this kernel: see NetworkScenario).
+        new(FaultKinds.NetworkLoss, (_, r) => r.Network.DropAtPeer(percent: 10)),
     ];
 
     public static DetectionFault Of(string kind) => All.Single(f => f.Kind == kind);
