@@ -17,9 +17,12 @@ public sealed record AnalyzerOptions
 
 /// <summary>
 /// Runs detection per monitoring domain, window after window: robust processing, peer-group
-/// outliers, and each domain's learned model once it has one. A learned verdict takes precedence
-/// over the peers' (it knows what the operator called abnormal); a domain too small for peers and
-/// without a model is reported as "too few peers".
+/// outliers, and each domain's learned model once it has one. A model trained on operators'
+/// verdicts takes precedence over the peers' (it knows what the operator called abnormal). A
+/// one-class model learned from history alone knows only what was usual: where the peers can
+/// judge, it confirms their outliers (abnormal when both say so) rather than overriding them, and
+/// it judges alone where they cannot. A domain too small for peers and without a model is
+/// reported as "too few peers".
 /// </summary>
 public sealed class AnomalyAnalyzer : IDisposable
 {
@@ -75,6 +78,8 @@ public sealed class AnomalyAnalyzer : IDisposable
         {
             Verdict peer = peers[i];
             Verdict? learned = model?.Judge(peer.Key, members[i].Values, peer.Peers, _options.Peers.MetricZ);
+            if (learned is { Detector: DetectorNames.OneClassSvm, IsAbnormal: true } && peer.Status == VerdictStatus.Normal)
+                learned = peer with { Reason = peer.Reason + "; the one-class history model finds it unusual, the peers do not" };
             if (learned is not null && learned.IsAbnormal && learned.OffMetrics.Count == 0 && peer.Status != VerdictStatus.TooFewPeers)
                 learned = learned with { OffMetrics = PeerOutlierDetector.OffMetrics(processed, i, _options.Peers.MetricZ) };
             result[i] = learned ?? peer;

@@ -83,7 +83,7 @@ public sealed class DomainModel : IDisposable
             (Detector, ChoiceReason, _basis) = (DetectorNames.PeerOutlier, reason + "; but no metric varies in the history: peers only", null);
             return;
         }
-        double[][] rows = samples.Select(s => _basis.Transform(s.Values)).ToArray();
+        double[][] rows = samples.Select(s => SvmInput(_basis.Transform(s.Values))).ToArray();
         Svm.SvmOptions svm = double.IsNaN(_options.Svm.Gamma) ? _options.Svm with { Gamma = MedianHeuristicGamma(rows) } : _options.Svm;
         if (detector == DetectorNames.OneClassSvm)
         {
@@ -110,6 +110,21 @@ public sealed class DomainModel : IDisposable
             });
         }
         Trainings++;
+    }
+
+    /// <summary>
+    /// The SVM's input from robust z-scores: sign(z) * ln(1 + |z|). Faults move metrics by orders
+    /// of magnitude (run-queue waits of seconds against microseconds), and an RBF kernel sees a
+    /// row at z = 1000 as equally far from everything, including rows of its own class at z = 300:
+    /// such a row gets the bias's class, whatever it is. The logarithm keeps the order and the
+    /// sign, leaves |z| &lt; 1 almost as it is, and turns ratios into distances.
+    /// </summary>
+    internal static double[] SvmInput(double[] z)
+    {
+        var x = new double[z.Length];
+        for (int i = 0; i < z.Length; i++)
+            x[i] = Math.CopySign(Math.Log(1 + Math.Abs(z[i])), z[i]);
+        return x;
     }
 
     /// <summary>
@@ -141,7 +156,7 @@ public sealed class DomainModel : IDisposable
         if (_model is null || _basis is null)
             return null;
         double[] z = _basis.Transform(values);
-        double label = _model.PredictWithValues(z, out double decision);
+        double label = _model.PredictWithValues(SvmInput(z), out double decision);
         bool abnormal;
         string? kind = null;
         double score;

@@ -142,4 +142,35 @@ public sealed class DetectionTests
         // Windows the peers found normal became one-class history, the abnormal one did not.
         Assert.Equal(9, analyzer.ModelFor("owner:ns/app1").Training.Count);
     }
+
+    /// <summary>
+    /// A one-class model learned from history alone confirms the peers' outliers rather than
+    /// overriding them: a container it finds unusual that the peers find normal stays normal, one
+    /// both single out is abnormal, and in a domain too small for peers it judges alone.
+    /// </summary>
+    [Fact]
+    public void A_history_model_confirms_the_peers_and_judges_alone_only_without_them()
+    {
+        var r = new Random(12);
+        using var analyzer = new AnomalyAnalyzer();
+        for (int w = 0; w < 30; w++)
+            analyzer.AnalyzeDomain("web", Synthetic.Domain(r, 5));
+        Assert.Equal(DetectorNames.OneClassSvm, DetectorChoice.Choose(analyzer.ModelFor("web").Training, new LearningOptions()).Detector);
+
+        // Every member moved together: unusual to the history, normal among the peers.
+        List<MetricVector> together = Enumerable.Range(0, 5).Select(i => Synthetic.Shifted(r, $"c{i}", 8, Metrics.CpuUsageCores)).ToList();
+        IReadOnlyList<Verdict> moved = analyzer.AnalyzeDomain("web", together);
+        Assert.All(moved, v => Assert.Equal(VerdictStatus.Normal, v.Status));
+        Assert.Contains(moved, v => v.Reason!.Contains("one-class history model finds it unusual", StringComparison.Ordinal));
+
+        List<MetricVector> one = Synthetic.Domain(r, 5);
+        one[2] = Synthetic.Shifted(r, "c2", 40, Metrics.ThrottledRatio);
+        Verdict hit = Assert.Single(analyzer.AnalyzeDomain("web", one), v => v.IsAbnormal);
+        Assert.Equal(("c2", DetectorNames.OneClassSvm), (hit.Key, hit.Detector));
+
+        // Two containers: no peers to ask, the history model decides.
+        IReadOnlyList<Verdict> pair = analyzer.AnalyzeDomain("web", [Synthetic.Normal(r, "a"), Synthetic.Shifted(r, "b", 40, Metrics.ThrottledRatio)]);
+        Assert.True(pair[1].IsAbnormal);
+        Assert.Equal(DetectorNames.OneClassSvm, pair[1].Detector);
+    }
 }

@@ -181,4 +181,38 @@ public sealed class SvmTests
         Assert.Equal(60, model.Training.Count);
         Assert.Equal(12, model.Training.Evicted);
     }
+
+    /// <summary>
+    /// A fault far beyond the labelled ones (a run-queue wait of seconds where the operator labelled
+    /// tens of milliseconds) is still on the abnormal side: the SVM's input grows with the logarithm
+    /// of the z-score, so the row is not equally far from everything, normal rows included.
+    /// </summary>
+    [Fact]
+    public void A_fault_far_beyond_the_labelled_ones_is_still_abnormal()
+    {
+        var r = new Random(11);
+        using var model = new DomainModel("owner:shop/web", new LearningOptions { MinAbnormal = 3 });
+        for (int i = 0; i < 200; i++)
+            model.Add(new TrainingSample(Synthetic.Normal(r, "h").Values, Abnormal: false));
+        for (int i = 0; i < 10; i++)
+            model.Add(new TrainingSample(Synthetic.Shifted(r, "a", 20 + 2 * i, Metrics.RunQueueP99Us).Values, Abnormal: true));
+
+        Assert.True(model.Judge("near", Synthetic.Shifted(r, "near", 30, Metrics.RunQueueP99Us).Values, ["p"])!.IsAbnormal);
+        Verdict far = model.Judge("far", Synthetic.Shifted(r, "far", 5000, Metrics.RunQueueP99Us).Values, ["p"])!;
+        Assert.Equal(DetectorNames.WeightedCsvc, far.Detector);
+        Assert.True(far.IsAbnormal, far.Reason);
+        Assert.False(model.Judge("n", Synthetic.Normal(r, "n").Values, ["p"])!.IsAbnormal);
+    }
+
+    [Fact]
+    public void The_svm_input_keeps_order_and_sign_and_compresses_ratios()
+    {
+        double[] x = DomainModel.SvmInput([0, 0.5, -0.5, 10, 1000, -1000]);
+        Assert.Equal(0, x[0]);
+        Assert.Equal(Math.Log(1.5), x[1], 12);
+        Assert.Equal(-x[1], x[2], 12);
+        Assert.True(x[3] < x[4]);
+        Assert.Equal(-x[4], x[5], 12);
+        Assert.InRange(x[4], 6.9, 6.92); // ln(1001)
+    }
 }
