@@ -22,23 +22,34 @@ public sealed class TestCgroup : IDisposable
 
     public string CpuDir => "/sys/fs/cgroup/cpu" + RelativePath;
 
-    public static TestCgroup Create(string role)
+    public static TestCgroup Create(string role) =>
+        Make("/" + $"{Prefix}{role}-{Guid.NewGuid():N}"[..(Prefix.Length + role.Length + 9)],
+            V1Controllers.Select(c => "/sys/fs/cgroup/" + c).Append(Unified).Where(Directory.Exists));
+
+    /// <summary>
+    /// A cgroup nested in this one at the same relative path in every hierarchy, as a container
+    /// inside a pod. Dispose it before its parent: a cgroup with children cannot be removed.
+    /// </summary>
+    public TestCgroup CreateChild(string role) =>
+        Make(RelativePath + "/" + role, _dirs.Select(d => d[..^RelativePath.Length]));
+
+    /// <summary>Creates <paramref name="relativePath"/> under each hierarchy root; removes what it made when one fails.</summary>
+    private static TestCgroup Make(string relativePath, IEnumerable<string> roots)
     {
-        var cg = new TestCgroup("/" + $"{Prefix}{role}-{Guid.NewGuid():N}"[..(Prefix.Length + role.Length + 9)]);
+        var cg = new TestCgroup(relativePath);
         try
         {
-            foreach (string root in V1Controllers.Select(c => "/sys/fs/cgroup/" + c).Append(Unified))
+            foreach (string root in roots)
             {
-                if (!Directory.Exists(root))
-                    continue;
-                string dir = root + cg.RelativePath;
+                string dir = root + relativePath;
                 Directory.CreateDirectory(dir);
                 cg._dirs.Add(dir);
-                if (root.EndsWith("/cpuset", StringComparison.Ordinal))
+                string parent = Path.GetDirectoryName(dir)!;
+                if (File.Exists(parent + "/cpuset.cpus"))
                 {
                     // A v1 cpuset starts empty and refuses tasks until given CPUs and memory nodes.
-                    File.WriteAllText(dir + "/cpuset.cpus", File.ReadAllText(root + "/cpuset.cpus").Trim());
-                    File.WriteAllText(dir + "/cpuset.mems", File.ReadAllText(root + "/cpuset.mems").Trim());
+                    File.WriteAllText(dir + "/cpuset.cpus", File.ReadAllText(parent + "/cpuset.cpus").Trim());
+                    File.WriteAllText(dir + "/cpuset.mems", File.ReadAllText(parent + "/cpuset.mems").Trim());
                 }
             }
         }
@@ -48,35 +59,6 @@ public sealed class TestCgroup : IDisposable
             throw;
         }
         return cg;
-    }
-
-    /// <summary>
-    /// A cgroup nested in this one at the same relative path in every hierarchy, as a container
-    /// inside a pod. Dispose it before its parent: a cgroup with children cannot be removed.
-    /// </summary>
-    public TestCgroup CreateChild(string role)
-    {
-        var child = new TestCgroup(RelativePath + "/" + role);
-        try
-        {
-            foreach (string parent in _dirs)
-            {
-                string dir = parent + "/" + role;
-                Directory.CreateDirectory(dir);
-                child._dirs.Add(dir);
-                if (File.Exists(parent + "/cpuset.cpus"))
-                {
-                    File.WriteAllText(dir + "/cpuset.cpus", File.ReadAllText(parent + "/cpuset.cpus").Trim());
-                    File.WriteAllText(dir + "/cpuset.mems", File.ReadAllText(parent + "/cpuset.mems").Trim());
-                }
-            }
-        }
-        catch
-        {
-            child.Dispose();
-            throw;
-        }
-        return child;
     }
 
     /// <summary>Reads a file of a v1 controller, e.g. ("memory", "memory.usage_in_bytes").</summary>

@@ -16,22 +16,25 @@ public sealed record DetectionFault(string Kind, Action<ReplicaDomain, Replica> 
         new(FaultKinds.None, (_, _) => { }),
         // A CFS quota of 4% of a CPU under a demand of about 15%.
         new(FaultKinds.CpuCap, (_, r) => r.App.WriteCpu("cpu.cfs_quota_us", "4000")),
-        // A busy loop in a sibling cgroup of the same pod (a noisy sidecar): it takes its half of
-        // the pod's CPU share wherever the replica runs, while the other pods keep theirs. A
-        // top-level hog would slow every replica alike on a 2-CPU machine.
+        // Two busy loops in a sibling cgroup of the same pod (a noisy sidecar, one loop per CPU): it
+        // takes its half of the pod's CPU share on whichever CPU the replica runs, while the other
+        // pods keep theirs. A top-level hog would slow every replica alike on a 2-CPU machine.
         new(FaultKinds.NoisyNeighbour, (d, r) =>
         {
             TestCgroup hog = d.AddCgroup(r.Pod.CreateChild("hog"));
             d.Track(hog.Start(TestCgroup.BusyLoop));
+            d.Track(hog.Start(TestCgroup.BusyLoop));
         }),
-        // The cpuset cut to CPU 1, where a host daemon spins at a higher priority (nice -10): the
-        // other replicas move to CPU 0, this one cannot and waits for the host's task.
+        // The cpuset cut to CPU 1, where a host daemon spins at a higher priority: the other
+        // replicas move to CPU 0, this one cannot and waits for the host's task. The daemon gets a
+        // session of its own and its autogroup's nice set to -10 (with autogroups, a task's own
+        // nice only counts within its session; see sched(7), "The autogroup feature").
         new(FaultKinds.CpusetSqueeze, (d, r) =>
         {
             r.App.Write("cpuset", "cpuset.cpus", "1");
             var psi = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
             psi.ArgumentList.Add("-c");
-            psi.ArgumentList.Add($"exec nice -n -10 taskset -c 1 {TestCgroup.BusyLoop}");
+            psi.ArgumentList.Add("exec setsid sh -c 'echo -10 > /proc/self/autogroup; exec taskset -c 1 sh -c \"while :; do :; done\"'");
             d.Track(Process.Start(psi)!);
         }),
         // The limit set half the cached file below what the replica uses now: every read of the
