@@ -73,11 +73,12 @@ public sealed class AnomalyAnalyzer : IDisposable
         ProcessedDomain processed = DomainProcessor.Process(members, _options.Processing);
         IReadOnlyList<Verdict> peers = PeerOutlierDetector.Detect(domain, processed, _options.Peers);
         _models.TryGetValue(domain, out DomainModel? model);
+        double[]? peerMedians = processed.Rows >= _options.Peers.MinPeers ? processed.Scaler.Medians : null;
         var result = new Verdict[peers.Count];
         for (int i = 0; i < peers.Count; i++)
         {
             Verdict peer = peers[i];
-            Verdict? learned = model?.Judge(peer.Key, members[i].Values, peer.Peers, _options.Peers.MetricZ);
+            Verdict? learned = model?.Judge(peer.Key, members[i].Values, peer.Peers, _options.Peers.MetricZ, peerMedians);
             if (learned is { Detector: DetectorNames.OneClassSvm, IsAbnormal: true } && peer.Status == VerdictStatus.Normal)
                 learned = peer with { Reason = peer.Reason + "; the one-class history model finds it unusual, the peers do not" };
             if (learned is not null && learned.IsAbnormal && learned.OffMetrics.Count == 0 && peer.Status != VerdictStatus.TooFewPeers)
@@ -88,7 +89,7 @@ public sealed class AnomalyAnalyzer : IDisposable
         {
             for (int i = 0; i < result.Length; i++)
                 if (result[i].Status == VerdictStatus.Normal)
-                    (model ??= ModelFor(domain)).Add(new TrainingSample(members[i].Values, Abnormal: false, Verified: false));
+                    (model ??= ModelFor(domain)).Add(new TrainingSample(members[i].Values, Abnormal: false, Verified: false, PeerMedians: peerMedians));
         }
         return result;
     }

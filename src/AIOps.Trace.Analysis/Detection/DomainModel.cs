@@ -16,6 +16,7 @@ public sealed class DomainModel : IDisposable
     private readonly LearningOptions _options;
     private SvmModel? _model;
     private ProcessedDomain? _basis;
+    private ProcessedDomain? _peerBasis;
     private long _trainedVersion = -1;
     private long _trainedVerified = -1;
     private string[] _kinds = [];
@@ -53,6 +54,7 @@ public sealed class DomainModel : IDisposable
         _model?.Dispose();
         _model = null;
         _basis = null;
+        _peerBasis = null;
         Detector = detector;
         ChoiceReason = reason;
         _trainedVersion = Training.Version;
@@ -83,7 +85,15 @@ public sealed class DomainModel : IDisposable
             (Detector, ChoiceReason, _basis) = (DetectorNames.PeerOutlier, reason + "; but no metric varies in the history: peers only", null);
             return;
         }
-        double[][] rows = samples.Select(s => SvmInput(_basis.Transform(s.Values))).ToArray();
+        if (samples.All(s => s.PeerMedians is not null))
+        {
+            // Each metric's distance from the window's peers, scaled over the training windows like the values.
+            _peerBasis = DomainProcessor.Process(samples.Select((s, i) => new MetricVector(i.ToString(), FromPeers(s.Values, s.PeerMedians))).ToArray(),
+                new ProcessingOptions { MinRowsForRedundancy = int.MaxValue, RelativeScaleFloor = 0 });
+            if (_peerBasis.Columns == 0)
+                _peerBasis = null;
+        }
+        double[][] rows = samples.Select(s => Features(s.Values, s.PeerMedians)).ToArray();
         Svm.SvmOptions svm = double.IsNaN(_options.Svm.Gamma) ? _options.Svm with { Gamma = MedianHeuristicGamma(rows) } : _options.Svm;
         if (detector == DetectorNames.OneClassSvm)
         {
@@ -110,6 +120,22 @@ public sealed class DomainModel : IDisposable
             });
         }
         Trainings++;
+    }
+
+    /// <summary>The SVM's row: the scaled values and, when the model learned them, the scaled distances from the peers.</summary>
+    private double[] Features(double[] values, double[]? peerMedians)
+    {
+        double[] x = SvmInput(_basis!.Transform(values));
+        return _peerBasis is null ? x : [.. x, .. SvmInput(_peerBasis.Transform(FromPeers(values, peerMedians)))];
+    }
+
+    /// <summary>Value minus the peers' median per slot; NaN where either is unknown (then taken as at the peers' level).</summary>
+    internal static double[] FromPeers(double[] values, double[]? peerMedians)
+    {
+        var d = new double[values.Length];
+        for (int i = 0; i < d.Length; i++)
+            d[i] = peerMedians is null ? double.NaN : values[i] - peerMedians[i];
+        return d;
     }
 
     /// <summary>
@@ -150,13 +176,14 @@ public sealed class DomainModel : IDisposable
     /// <summary>
     /// The learned model's verdict on one container's vector; null while the domain has only peers to go by.
     /// </summary>
-    public Verdict? Judge(string key, double[] values, IReadOnlyList<string> peers, double metricZ = 3.5)
+    /// <param name="peerMedians">The medians of the domain's vectors in this window (see <see cref="TrainingSample.PeerMedians"/>).</param>
+    public Verdict? Judge(string key, double[] values, IReadOnlyList<string> peers, double metricZ = 3.5, double[]? peerMedians = null)
     {
         EnsureTrained();
         if (_model is null || _basis is null)
             return null;
         double[] z = _basis.Transform(values);
-        double label = _model.PredictWithValues(SvmInput(z), out double decision);
+        double label = _model.PredictWithValues(Features(values, peerMedians), out double decision);
         bool abnormal;
         string? kind = null;
         double score;

@@ -1,5 +1,6 @@
 using AIOps.Trace.Analysis.Collection;
 using AIOps.Trace.Analysis.Detection;
+using AIOps.Trace.Analysis.Processing;
 
 namespace AIOps.Trace.Analysis.Evaluation;
 
@@ -98,8 +99,13 @@ public static class DetectionEvaluation
                 RecordNormalHistory = false,
                 Learning = o.Learning with { Capacity = Math.Max(o.Learning.Capacity, fold.Training.Count) },
             });
-            foreach (LabelledWindow r in fold.Training)
-                analyzer.Learn(Domain, new TrainingSample(r.Values, r.IsAbnormal, multiclass && r.IsAbnormal ? r.Label : null, Verified: true));
+            foreach (LabelledWindow[] w in Windows(fold.Training))
+            {
+                // The operator labels a container seen beside its peers: the window's medians go with the verdict.
+                double[] medians = RobustScaler.Fit(w.Select(r => r.Values).ToArray(), Metrics.Count).Medians;
+                foreach (LabelledWindow r in w)
+                    analyzer.Learn(Domain, new TrainingSample(r.Values, r.IsAbnormal, multiclass && r.IsAbnormal ? r.Label : null, Verified: true, medians));
+            }
             foreach (LabelledWindow[] w in Windows(fold.Test))
                 Score(w, analyzer.AnalyzeDomain(Domain, Vectors(w)), binary, kinds, detectors);
         }
