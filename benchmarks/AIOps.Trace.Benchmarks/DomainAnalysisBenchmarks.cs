@@ -1,3 +1,4 @@
+using AIOps.Trace.Analysis;
 using AIOps.Trace.Analysis.Collection;
 using AIOps.Trace.Analysis.Detection;
 using AIOps.Trace.Analysis.Partitioning;
@@ -24,24 +25,57 @@ public class DomainAnalysisBenchmarks
     private readonly List<MetricVector> _vectors = new();
     private AnomalyAnalyzer _analyzer = null!;
     private Partition _partition = null!;
+    private AnalysisPipeline _pipeline = null!;
+    private List<List<ContainerInput>> _rounds = null!;
+    private int _next;
+    private Random _jitter = null!;
+
+    private double[] _loads = null!;
 
     [GlobalSetup]
     public void Setup()
     {
         var r = new Random(42);
-        double G() => Math.Sqrt(-2 * Math.Log(1 - r.NextDouble())) * Math.Cos(2 * Math.PI * r.NextDouble());
         var labels = new Dictionary<string, string>();
+        _loads = new double[Domains];
         for (int d = 0; d < Domains; d++)
         {
-            double load = 0.2 + r.NextDouble(); // domains differ in level; peers within one do not
+            _loads[d] = 0.2 + r.NextDouble(); // domains differ in level; peers within one do not
+            for (int i = 0; i < PerDomain; i++)
+                _attributes.Add(new ContainerAttributes(Key(d, i), "containerd", $"registry/app{d % 50}:v1", $"ns{d % 20}/app{d}", "deployment",
+                    labels, "burstable", _loads[d], 1024, 2, 512e6, $"node{r.Next(100)}"));
+        }
+        _vectors.AddRange(Window(r));
+        _analyzer = new AnomalyAnalyzer(new AnalyzerOptions { RecordNormalHistory = false });
+        _partition = DomainPartitioner.ByTag(_attributes);
+        Console.WriteLine("// peers only, one window: " + Score(_analyzer.Analyze(_partition, _vectors)));
+
+        // The pipeline as a sidecar or `analyze` runs it: learning on, so every domain builds normal
+        // history (a new window of noise each round), trains a one-class SVM once it has 50 normal
+        // windows and refits after every 100 more.
+        _jitter = new Random(7);
+        _pipeline = new AnalysisPipeline();
+        for (int round = 0; round < 12; round++)
+            _pipeline.Run(Inputs(Window(_jitter)), DateTimeOffset.UtcNow);
+        AnalysisRound warm = _pipeline.Run(Inputs(Window(_jitter)), DateTimeOffset.UtcNow);
+        Console.WriteLine($"// pipeline, round 13: {warm.Domains.Count(d => d.Detector == DetectorNames.OneClassSvm)} of {warm.Domains.Count} domains "
+            + "on a one-class SVM; " + Score(warm.Verdicts));
+        _rounds = Enumerable.Range(0, 20).Select(_ => Inputs(Window(_jitter))).ToList();
+    }
+
+    private static string Key(int domain, int replica) => $"/kubepods/burstable/pod{domain:D4}-{replica}/ctr";
+
+    /// <summary>One window of every container: the domain's level plus fresh noise, replica 3 of each domain far off.</summary>
+    private List<MetricVector> Window(Random r)
+    {
+        double G() => Math.Sqrt(-2 * Math.Log(1 - r.NextDouble())) * Math.Cos(2 * Math.PI * r.NextDouble());
+        var list = new List<MetricVector>(Domains * PerDomain);
+        for (int d = 0; d < Domains; d++)
             for (int i = 0; i < PerDomain; i++)
             {
-                string key = $"/kubepods/burstable/pod{d:D4}-{i}/ctr";
-                _attributes.Add(new ContainerAttributes(key, "containerd", $"registry/app{d % 50}:v1", $"ns{d % 20}/app{d}", "deployment",
-                    labels, "burstable", load, 1024, 2, 512e6, $"node{r.Next(100)}"));
+                double load = _loads[d], shift = i == 3 ? 10 : 0;
                 var v = new double[Metrics.Count];
                 Array.Fill(v, double.NaN);
-                double shift = i == 3 ? 10 : 0;
                 v[Metrics.RunQueueP50Us] = 20 * load + 3 * G();
                 v[Metrics.RunQueueP99Us] = 200 * load + 25 * (G() + shift);
                 v[Metrics.PreemptedBySamePerSecond] = 10 + 2 * G();
@@ -51,19 +85,34 @@ public class DomainAnalysisBenchmarks
                 v[Metrics.ThrottledRatio] = Math.Max(0, 0.05 + 0.01 * G());
                 v[Metrics.CpuUsageCores] = load + 0.05 * G();
                 v[Metrics.MemoryUsageToLimit] = 0.6 + 0.05 * G();
-                _vectors.Add(new MetricVector(key, v));
+                list.Add(new MetricVector(Key(d, i), v));
             }
-        }
-        _analyzer = new AnomalyAnalyzer(new AnalyzerOptions { RecordNormalHistory = false });
-        _partition = DomainPartitioner.ByTag(_attributes);
-        IReadOnlyList<Verdict> verdicts = _analyzer.Analyze(_partition, _vectors);
+        return list;
+    }
+
+    private List<ContainerInput> Inputs(List<MetricVector> window) =>
+        _attributes.Select((a, i) => new ContainerInput(a, window[i])).ToList();
+
+    private static string Score(IReadOnlyList<Verdict> verdicts)
+    {
         int found = verdicts.Count(v => v.IsAbnormal && v.Key.EndsWith("-3/ctr", StringComparison.Ordinal));
         int wrong = verdicts.Count(v => v.IsAbnormal && !v.Key.EndsWith("-3/ctr", StringComparison.Ordinal));
-        Console.WriteLine($"// planted {Domains} outliers: found {found}, and {wrong} of {Domains * (PerDomain - 1)} healthy containers flagged");
+        return $"found {found} of {Domains} planted outliers, flagged {wrong} of {Domains * (PerDomain - 1)} healthy containers";
     }
 
     [GlobalCleanup]
-    public void Cleanup() => _analyzer.Dispose();
+    public void Cleanup()
+    {
+        _analyzer.Dispose();
+        _pipeline.Dispose();
+    }
+
+    /// <summary>
+    /// One round of the whole pipeline in steady state (partition, processing, peer detection,
+    /// each domain's one-class SVM judging, normal history recorded, a tenth of the domains retrained).
+    /// </summary>
+    [Benchmark]
+    public int PipelineRound() => _pipeline.Run(_rounds[_next++ % _rounds.Count], DateTimeOffset.UtcNow).Verdicts.Count;
 
     /// <summary>Partition by owner workload (O(N)).</summary>
     [Benchmark]

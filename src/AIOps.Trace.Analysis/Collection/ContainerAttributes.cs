@@ -9,8 +9,8 @@ namespace AIOps.Trace.Analysis.Collection;
 /// <param name="Key">The container's stable key (its cgroup path).</param>
 /// <param name="Runtime">One of the <see cref="ContainerRuntime"/> names.</param>
 /// <param name="Image">Image reference, when known.</param>
-/// <param name="Owner">The owner workload ("namespace/deployment" for pods; the image repository or name otherwise).</param>
-/// <param name="OwnerKind">"deployment", "statefulset", "daemonset-or-job", "pod", "image" or "name".</param>
+/// <param name="Owner">The owner workload ("namespace/deployment" for pods; the image repository or name otherwise; for a cgroup no runtime names, its last path element without a replica ordinal).</param>
+/// <param name="OwnerKind">"deployment", "statefulset", "daemonset-or-job", "pod", "image", "name" or "cgroup" (an unnamed cgroup's last path element).</param>
 /// <param name="Labels">Labels the user attaches (pod labels, docker labels); empty when none are known.</param>
 /// <param name="QosClass">"guaranteed", "burstable" or "besteffort", when under a pod.</param>
 /// <param name="CpuQuotaCores">CFS quota / period, NaN when unlimited or unknown.</param>
@@ -34,6 +34,8 @@ public sealed record ContainerAttributes(
         long memoryLimitBytes = -1, string? node = null, IReadOnlyDictionary<string, string>? labels = null)
     {
         (string? owner, string? ownerKind) = OwnerOf(identity);
+        if (owner is null)
+            (owner, ownerKind) = CgroupOwner(key);
         double shares = limits.Shares > 0 ? limits.Shares
             : limits.Weight > 0 ? limits.Weight * 1024.0 / 100 // v2's default weight 100 is v1's default 1024 shares
             : double.NaN;
@@ -58,6 +60,21 @@ public sealed record ContainerAttributes(
         if (identity.Image is { Length: > 0 } image)
             return (ImageRepository(image), "image");
         return (identity.ContainerName ?? identity.Name, "name");
+    }
+
+    /// <summary>
+    /// The owner of a cgroup no runtime names: its last path element, with a replica ordinal
+    /// ("web-0", "web-12") taken off, so "/a/web-0" and "/b/web-1" are replicas of "web" and
+    /// "/system.slice/ssh.service" stands alone. The root has no owner.
+    /// </summary>
+    internal static (string? Owner, string? Kind) CgroupOwner(string key)
+    {
+        string leaf = key.TrimEnd('/');
+        leaf = leaf[(leaf.LastIndexOf('/') + 1)..];
+        if (leaf.Length == 0)
+            return (null, null);
+        OwnerWorkload w = OwnerWorkloads.FromPodName(leaf);
+        return (w.Kind == "statefulset" ? w.Name : leaf, "cgroup");
     }
 
     /// <summary>"registry/repo:tag@sha256:..." -> "registry/repo" (a registry's port colon is kept).</summary>

@@ -46,7 +46,11 @@ public sealed class DomainModel : IDisposable
     /// <summary>Chooses the detector and (re)trains it when the training set changed enough; no-op otherwise.</summary>
     public void EnsureTrained()
     {
-        if (_trainedVersion >= 0 && Training.VerifiedAdded == _trainedVerified && Training.Version - _trainedVersion < _options.RetrainEvery)
+        // A model is refitted after RetrainEvery history samples; a domain still on peers has no
+        // model to refit, so it looks again at every change (counting only) and learns as soon as
+        // its history is enough, not up to RetrainEvery samples later.
+        if (_trainedVersion >= 0 && Training.VerifiedAdded == _trainedVerified
+            && (Training.Version == _trainedVersion || (Detector != DetectorNames.PeerOutlier && Training.Version - _trainedVersion < _options.RetrainEvery)))
             return;
         (string detector, string reason) = DetectorChoice.Choose(Training, _options);
         if (detector != DetectorNames.PeerOutlier && !SvmModel.IsAvailable)
@@ -211,10 +215,18 @@ public sealed class DomainModel : IDisposable
                 if (!double.IsNaN(values[slot]) && Math.Abs(z[c]) >= metricZ)
                     off.Add(new OffMetric(Metrics.Names[slot], values[slot], _basis.Scaler.Medians[slot], z[c]));
             }
+        // A one-class boundary fitted to near-identical windows also cuts through ordinary noise:
+        // without a single metric off the history by metricZ robust deviations there is nothing an
+        // operator could act on, so the window counts as normal.
+        bool insideSpread = _model.IsOneClass && abnormal && off.Count == 0;
+        if (insideSpread)
+            abnormal = false;
         string[] missing = _basis.Slots.Where(s => double.IsNaN(values[s])).Select(s => Metrics.Names[s]).ToArray();
         return new Verdict(key, Domain, abnormal ? VerdictStatus.Abnormal : VerdictStatus.Normal, score, Detector, peers,
             off.OrderByDescending(m => Math.Abs(m.Z)).ToArray(), kind,
-            $"{Detector} trained on {Training.Count} windows ({ChoiceReason})", missing.Length > 0 ? missing : null);
+            $"{Detector} trained on {Training.Count} windows ({ChoiceReason})"
+            + (insideSpread ? $"; outside its boundary but no metric {metricZ} robust deviations off the history: normal" : ""),
+            missing.Length > 0 ? missing : null);
     }
 
     public void Dispose() => _model?.Dispose();

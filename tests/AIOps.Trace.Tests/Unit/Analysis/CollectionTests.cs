@@ -46,6 +46,19 @@ public sealed class CollectionTests
         Assert.Equal("cgroup", ContainerAttributes.From("/x", null, CpuLimits.Unknown).Runtime);
     }
 
+    [Theory]
+    [InlineData("/aiops/node-a/web-0", "web")]
+    [InlineData("/aiops/node-b/web-12", "web")]
+    [InlineData("/system.slice/ssh.service", "ssh.service")]
+    [InlineData("/user.slice/user-1000.slice/session-3.scope", "session-3.scope")]
+    [InlineData("/batch/worker/", "worker")]
+    public void An_unnamed_cgroup_is_owned_by_its_last_element_without_a_replica_ordinal(string key, string owner)
+    {
+        ContainerAttributes a = ContainerAttributes.From(key, null, CpuLimits.Unknown);
+        Assert.Equal((owner, "cgroup"), (a.Owner, a.OwnerKind));
+        Assert.Null(ContainerAttributes.From("/", null, CpuLimits.Unknown).Owner);
+    }
+
     [Fact]
     public void Metric_vector_is_built_from_a_container_snapshot_per_second_with_absent_signals_as_NaN()
     {

@@ -143,34 +143,65 @@ public sealed class DetectionTests
         Assert.Equal(9, analyzer.ModelFor("owner:ns/app1").Training.Count);
     }
 
-    /// <summary>
-    /// A one-class model learned from history alone confirms the peers' outliers rather than
-    /// overriding them: a container it finds unusual that the peers find normal stays normal, one
-    /// both single out is abnormal, and in a domain too small for peers it judges alone.
-    /// </summary>
+    /// <summary>Feeds <paramref name="rounds"/> windows of a healthy domain of <paramref name="n"/> so its model learns a one-class history.</summary>
+    private static void LearnHistory(AnomalyAnalyzer analyzer, Random r, int n, int rounds)
+    {
+        for (int round = 0; round < rounds; round++)
+            analyzer.AnalyzeDomain("owner:web", Synthetic.Domain(r, n));
+    }
+
     [Fact]
-    public void A_history_model_confirms_the_peers_and_judges_alone_only_without_them()
+    public void Where_peers_can_judge_a_one_class_history_does_not_overrule_them_for_one_container()
+    {
+        var r = new Random(11);
+        using var analyzer = new AnomalyAnalyzer();
+        using var peersOnly = new AnomalyAnalyzer(new AnalyzerOptions { RecordNormalHistory = false });
+        LearnHistory(analyzer, r, 8, 20);
+        int flagged = 0, flaggedByPeers = 0;
+        for (int round = 0; round < 50; round++)
+        {
+            List<MetricVector> window = Synthetic.Domain(r, 8);
+            flagged += analyzer.AnalyzeDomain("owner:web", window).Count(v => v.IsAbnormal);
+            Assert.Equal(DetectorNames.OneClassSvm, analyzer.Models["owner:web"].Detector);
+            flaggedByPeers += peersOnly.AnalyzeDomain("owner:web", window).Count(v => v.IsAbnormal);
+        }
+        Assert.Equal(flaggedByPeers, flagged); // the history adds no false alarm of its own
+
+        List<MetricVector> one = Synthetic.Domain(r, 8);
+        one[2] = Synthetic.Shifted(r, "c2", 12, Metrics.RunQueueP99Us);
+        Verdict hit = Assert.Single(analyzer.AnalyzeDomain("owner:web", one), v => v.IsAbnormal);
+        Assert.Equal(("c2", DetectorNames.PeerOutlier), (hit.Key, hit.Detector));
+    }
+
+    [Fact]
+    public void When_the_whole_domain_leaves_its_history_together_the_history_says_so()
     {
         var r = new Random(12);
         using var analyzer = new AnomalyAnalyzer();
-        for (int w = 0; w < 30; w++)
-            analyzer.AnalyzeDomain("web", Synthetic.Domain(r, 5));
-        Assert.Equal(DetectorNames.OneClassSvm, DetectorChoice.Choose(analyzer.ModelFor("web").Training, new LearningOptions()).Detector);
+        LearnHistory(analyzer, r, 6, 20);
+        List<MetricVector> shifted = Enumerable.Range(0, 6).Select(i => Synthetic.Shifted(r, $"c{i}", 15, Metrics.RunQueueP99Us)).ToList();
+        IReadOnlyList<Verdict> verdicts = analyzer.AnalyzeDomain("owner:web", shifted);
+        Assert.All(verdicts, v =>
+        {
+            Assert.True(v.IsAbnormal);
+            Assert.Equal(DetectorNames.OneClassSvm, v.Detector);
+            Assert.Contains("left their history together", v.Reason);
+            Assert.Equal("runq_p99_us", v.OffMetrics[0].Metric);
+        });
+    }
 
-        // Every member moved together: unusual to the history, normal among the peers.
-        List<MetricVector> together = Enumerable.Range(0, 5).Select(i => Synthetic.Shifted(r, $"c{i}", 8, Metrics.CpuUsageCores)).ToList();
-        IReadOnlyList<Verdict> moved = analyzer.AnalyzeDomain("web", together);
-        Assert.All(moved, v => Assert.Equal(VerdictStatus.Normal, v.Status));
-        Assert.Contains(moved, v => v.Reason!.Contains("one-class history model finds it unusual", StringComparison.Ordinal));
-
-        List<MetricVector> one = Synthetic.Domain(r, 5);
-        one[2] = Synthetic.Shifted(r, "c2", 40, Metrics.ThrottledRatio);
-        Verdict hit = Assert.Single(analyzer.AnalyzeDomain("web", one), v => v.IsAbnormal);
-        Assert.Equal(("c2", DetectorNames.OneClassSvm), (hit.Key, hit.Detector));
-
-        // Two containers: no peers to ask, the history model decides.
-        IReadOnlyList<Verdict> pair = analyzer.AnalyzeDomain("web", [Synthetic.Normal(r, "a"), Synthetic.Shifted(r, "b", 40, Metrics.ThrottledRatio)]);
-        Assert.True(pair[1].IsAbnormal);
-        Assert.Equal(DetectorNames.OneClassSvm, pair[1].Detector);
+    [Fact]
+    public void A_domain_too_small_for_peers_is_judged_by_its_history_once_it_has_one()
+    {
+        var r = new Random(13);
+        using var analyzer = new AnomalyAnalyzer();
+        Assert.All(analyzer.AnalyzeDomain("owner:web", Synthetic.Domain(r, 2)), v => Assert.Equal(VerdictStatus.TooFewPeers, v.Status));
+        for (int round = 0; round < 60; round++)
+            analyzer.Learn("owner:web", new TrainingSample(Synthetic.Normal(r, "h").Values, Abnormal: false, Verified: false));
+        List<MetricVector> pair = [Synthetic.Normal(r, "a"), Synthetic.Shifted(r, "b", 15, Metrics.ThrottledRatio)];
+        IReadOnlyList<Verdict> verdicts = analyzer.AnalyzeDomain("owner:web", pair);
+        Assert.False(verdicts[0].IsAbnormal);
+        Assert.True(verdicts[1].IsAbnormal);
+        Assert.Equal(DetectorNames.OneClassSvm, verdicts[1].Detector);
     }
 }

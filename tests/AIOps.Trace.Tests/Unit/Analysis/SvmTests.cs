@@ -255,4 +255,52 @@ public sealed class SvmTests
 
     private static double[] Medians(List<MetricVector> members) =>
         AIOps.Trace.Analysis.Processing.RobustScaler.Fit(members.Select(m => m.Values).ToArray(), Metrics.Count).Medians;
+
+    [Fact]
+    public void A_domain_on_peers_learns_as_soon_as_its_history_is_enough_not_a_retrain_period_later()
+    {
+        var r = new Random(9);
+        var o = new LearningOptions { MinNormalHistory = 50, RetrainEvery = 100 };
+        using var model = new DomainModel("owner:web", o);
+        for (int i = 0; i < 9; i++)
+            model.Add(new TrainingSample(Synthetic.Normal(r, "h").Values, Abnormal: false, Verified: false));
+        Assert.Null(model.Judge("x", Synthetic.Normal(r, "x").Values, ["p"]));
+        for (int i = 9; i < 49; i++)
+            model.Add(new TrainingSample(Synthetic.Normal(r, "h").Values, Abnormal: false, Verified: false));
+        Assert.Null(model.Judge("x", Synthetic.Normal(r, "x").Values, ["p"]));
+        Assert.Equal(0, model.Trainings);
+        model.Add(new TrainingSample(Synthetic.Normal(r, "h").Values, Abnormal: false, Verified: false));
+        Assert.Equal(DetectorNames.OneClassSvm, model.Judge("x", Synthetic.Normal(r, "x").Values, ["p"])!.Detector);
+        Assert.Equal(1, model.Trainings);
+    }
+
+    [Fact]
+    public void A_one_class_verdict_needs_a_metric_off_the_history_to_be_abnormal()
+    {
+        // History where run-queue p50 and p99 move together; a window that breaks the correlation
+        // lies outside the one-class boundary while each metric stays inside the history's spread.
+        var r = new Random(10);
+        using var model = new DomainModel("owner:web", new LearningOptions { MinNormalHistory = 50 });
+        for (int i = 0; i < 200; i++)
+        {
+            MetricVector h = Synthetic.Normal(r, "h");
+            double g = Synthetic.Gaussian(r);
+            h.Values[Metrics.RunQueueP50Us] = 20 + 3 * g;
+            h.Values[Metrics.RunQueueP99Us] = 200 + 25 * g + 0.5 * Synthetic.Gaussian(r);
+            model.Add(new TrainingSample(h.Values, Abnormal: false, Verified: false));
+        }
+        MetricVector broken = Synthetic.Normal(r, "x");
+        broken.Values[Metrics.RunQueueP50Us] = 20 + 3 * 2.5;
+        broken.Values[Metrics.RunQueueP99Us] = 200 - 25 * 2.5;
+        Verdict v = model.Judge("x", broken.Values, ["p"])!;
+        Assert.Equal(DetectorNames.OneClassSvm, v.Detector);
+        Assert.False(v.IsAbnormal);
+        Assert.Contains("outside its boundary", v.Reason);
+
+        MetricVector far = Synthetic.Normal(r, "y");
+        far.Values[Metrics.RunQueueP99Us] = 200 + 25 * 12;
+        Verdict off = model.Judge("y", far.Values, ["p"])!;
+        Assert.True(off.IsAbnormal);
+        Assert.Equal("runq_p99_us", off.OffMetrics[0].Metric);
+    }
 }
