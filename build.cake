@@ -2,6 +2,7 @@
 // Run through ./build.sh, which installs the toolchain and restores Cake:
 //   ./build.sh --target=Test --filter=FullyQualifiedName~Unit
 //   ./build.sh --target=Bench --bench-filter='*RingBuffer*'
+//   ./build.sh --target=Detection --detection-runs=6
 
 using System.Diagnostics;
 using System.Runtime.InteropServices;
@@ -17,6 +18,7 @@ var configuration = Argument("configuration", "Release");
 var testFilter = Argument("filter", string.Empty);
 var benchFilter = Argument("bench-filter", "*");
 var scenarioRuns = Argument("runs", 20);
+var detectionRuns = Argument("detection-runs", 6);
 var matrixKernels = Argument("kernels", "bullseye,bookworm,trixie");
 var matrixTiers = Argument("tiers", "auto,perfbuf:raw_tp:kprobe,ringbuf:tracepoint:kprobe");
 
@@ -219,6 +221,60 @@ Task("Scenarios")
     catch (Exception e) { runFailure = e; }
     PrintConfusionMatrix(rows);
     if (runFailure != null) throw new Exception("A scenario missed its target (19 of 20 right, never another throttled outcome).", runFailure);
+});
+
+Task("Detection")
+    .Description("Records --detection-runs runs (default 6) of every fault in a domain of replicas, then scores detection on held-out runs (artifacts/detection/report.md).")
+    .IsDependentOn("Build")
+    .Does(() =>
+{
+    var detection = artifacts.Combine("detection");
+    if (DirectoryExists(detection)) CleanDirectory(detection);
+    var windows = detection.CombineWithFilePath("windows.tsv");
+    var report = detection.CombineWithFilePath("report.md");
+    var command = $"./build.sh --target=Detection --detection-runs={detectionRuns}";
+
+    // The recorder: one test case per episode (run x fault), each appending its labelled windows.
+    Exception recordFailure = null;
+    try
+    {
+        DotNetTest(solution.FullPath, new DotNetTestSettings
+        {
+            Configuration = configuration,
+            NoBuild = true,
+            Filter = "Category=Detection",
+            Loggers = new List<string> { "console;verbosity=normal" },
+            EnvironmentVariables = new Dictionary<string, string>
+            {
+                ["AIOPS_TRACE_REPO_ROOT"] = repoRoot.FullPath,
+                ["AIOPS_DETECTION_RUNS"] = detectionRuns.ToString(),
+            },
+        });
+    }
+    catch (Exception e) { recordFailure = e; }
+    if (!FileExists(windows)) throw new Exception("The recorder wrote no windows.", recordFailure);
+
+    // The evaluation of what was recorded: it writes the report and fails when a target is missed.
+    Exception evaluationFailure = null;
+    try
+    {
+        DotNetTest(solution.FullPath, new DotNetTestSettings
+        {
+            Configuration = configuration,
+            NoBuild = true,
+            Filter = "Category=DetectionReport",
+            EnvironmentVariables = new Dictionary<string, string>
+            {
+                ["AIOPS_TRACE_REPO_ROOT"] = repoRoot.FullPath,
+                ["AIOPS_DETECTION_WINDOWS"] = windows.FullPath,
+                ["AIOPS_DETECTION_COMMAND"] = command,
+            },
+        });
+    }
+    catch (Exception e) { evaluationFailure = e; }
+    if (FileExists(report)) Console.WriteLine(System.IO.File.ReadAllText(report.FullPath));
+    if (recordFailure != null) throw new Exception("An episode failed to record (see the test output above).", recordFailure);
+    if (evaluationFailure != null) throw new Exception("Detection missed its targets (binary F1 >= 0.95, multiclass macro-F1 >= 0.90 with labels), or the evaluation failed.", evaluationFailure);
 });
 
 Task("KernelMatrix")

@@ -71,12 +71,13 @@ public sealed class AnomalyAnalyzer : IDisposable
         ProcessedDomain processed = DomainProcessor.Process(members, _options.Processing);
         IReadOnlyList<Verdict> peers = PeerOutlierDetector.Detect(domain, processed, _options.Peers);
         _models.TryGetValue(domain, out DomainModel? model);
+        double[]? peerMedians = processed.Rows >= _options.Peers.MinPeers ? processed.Scaler.Medians : null;
         var result = new Verdict[peers.Count];
         var learned = new Verdict?[peers.Count];
         int judgedByPeers = 0, offHistory = 0;
         for (int i = 0; i < peers.Count; i++)
         {
-            learned[i] = model?.Judge(peers[i].Key, members[i].Values, peers[i].Peers, _options.Peers.MetricZ);
+            learned[i] = model?.Judge(peers[i].Key, members[i].Values, peers[i].Peers, _options.Peers.MetricZ, peerMedians);
             judgedByPeers += peers[i].Status is VerdictStatus.Normal or VerdictStatus.Abnormal ? 1 : 0;
             offHistory += learned[i] is { IsAbnormal: true, Detector: DetectorNames.OneClassSvm } ? 1 : 0;
         }
@@ -99,7 +100,7 @@ public sealed class AnomalyAnalyzer : IDisposable
         {
             for (int i = 0; i < result.Length; i++)
                 if (result[i].Status == VerdictStatus.Normal)
-                    (model ??= ModelFor(domain)).Add(new TrainingSample(members[i].Values, Abnormal: false, Verified: false));
+                    (model ??= ModelFor(domain)).Add(new TrainingSample(members[i].Values, Abnormal: false, Verified: false, PeerMedians: peerMedians));
         }
         return result;
     }

@@ -16,6 +16,7 @@ public sealed class DomainModel : IDisposable
     private readonly LearningOptions _options;
     private SvmModel? _model;
     private ProcessedDomain? _basis;
+    private ProcessedDomain? _peerBasis;
     private long _trainedVersion = -1;
     private long _trainedVerified = -1;
     private string[] _kinds = [];
@@ -57,6 +58,7 @@ public sealed class DomainModel : IDisposable
         _model?.Dispose();
         _model = null;
         _basis = null;
+        _peerBasis = null;
         Detector = detector;
         ChoiceReason = reason;
         _trainedVersion = Training.Version;
@@ -87,7 +89,15 @@ public sealed class DomainModel : IDisposable
             (Detector, ChoiceReason, _basis) = (DetectorNames.PeerOutlier, reason + "; but no metric varies in the history: peers only", null);
             return;
         }
-        double[][] rows = samples.Select(s => _basis.Transform(s.Values)).ToArray();
+        if (samples.All(s => s.PeerMedians is not null))
+        {
+            // Each metric's distance from the window's peers, scaled over the training windows like the values.
+            _peerBasis = DomainProcessor.Process(samples.Select((s, i) => new MetricVector(i.ToString(), FromPeers(s.Values, s.PeerMedians))).ToArray(),
+                new ProcessingOptions { MinRowsForRedundancy = int.MaxValue, RelativeScaleFloor = 0 });
+            if (_peerBasis.Columns == 0)
+                _peerBasis = null;
+        }
+        double[][] rows = samples.Select(s => Features(s.Values, s.PeerMedians)).ToArray();
         Svm.SvmOptions svm = double.IsNaN(_options.Svm.Gamma) ? _options.Svm with { Gamma = MedianHeuristicGamma(rows) } : _options.Svm;
         if (detector == DetectorNames.OneClassSvm)
         {
@@ -116,6 +126,37 @@ public sealed class DomainModel : IDisposable
         Trainings++;
     }
 
+    /// <summary>The SVM's row: the scaled values and, when the model learned them, the scaled distances from the peers.</summary>
+    private double[] Features(double[] values, double[]? peerMedians)
+    {
+        double[] x = SvmInput(_basis!.Transform(values));
+        return _peerBasis is null ? x : [.. x, .. SvmInput(_peerBasis.Transform(FromPeers(values, peerMedians)))];
+    }
+
+    /// <summary>Value minus the peers' median per slot; NaN where either is unknown (then taken as at the peers' level).</summary>
+    internal static double[] FromPeers(double[] values, double[]? peerMedians)
+    {
+        var d = new double[values.Length];
+        for (int i = 0; i < d.Length; i++)
+            d[i] = peerMedians is null ? double.NaN : values[i] - peerMedians[i];
+        return d;
+    }
+
+    /// <summary>
+    /// The SVM's input from robust z-scores: sign(z) * ln(1 + |z|). Faults move metrics by orders
+    /// of magnitude (run-queue waits of seconds against microseconds), and an RBF kernel sees a
+    /// row at z = 1000 as equally far from everything, including rows of its own class at z = 300:
+    /// such a row gets the bias's class, whatever it is. The logarithm keeps the order and the
+    /// sign, leaves |z| &lt; 1 almost as it is, and turns ratios into distances.
+    /// </summary>
+    internal static double[] SvmInput(double[] z)
+    {
+        var x = new double[z.Length];
+        for (int i = 0; i < z.Length; i++)
+            x[i] = Math.CopySign(Math.Log(1 + Math.Abs(z[i])), z[i]);
+        return x;
+    }
+
     /// <summary>
     /// RBF width by the median heuristic: 1 / the median squared distance between training rows
     /// (at most 200 of them), so the kernel reaches as far as the classes lie apart in this domain.
@@ -139,13 +180,14 @@ public sealed class DomainModel : IDisposable
     /// <summary>
     /// The learned model's verdict on one container's vector; null while the domain has only peers to go by.
     /// </summary>
-    public Verdict? Judge(string key, double[] values, IReadOnlyList<string> peers, double metricZ = 3.5)
+    /// <param name="peerMedians">The medians of the domain's vectors in this window (see <see cref="TrainingSample.PeerMedians"/>).</param>
+    public Verdict? Judge(string key, double[] values, IReadOnlyList<string> peers, double metricZ = 3.5, double[]? peerMedians = null)
     {
         EnsureTrained();
         if (_model is null || _basis is null)
             return null;
         double[] z = _basis.Transform(values);
-        double label = _model.PredictWithValues(z, out double decision);
+        double label = _model.PredictWithValues(Features(values, peerMedians), out double decision);
         bool abnormal;
         string? kind = null;
         double score;

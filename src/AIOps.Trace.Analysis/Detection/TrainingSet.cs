@@ -5,7 +5,12 @@ namespace AIOps.Trace.Analysis.Detection;
 /// <param name="Abnormal">True: an operator confirmed an anomaly; false: normal (confirmed, or presumed when <paramref name="Verified"/> is false).</param>
 /// <param name="Kind">The anomaly kind an operator named, if any.</param>
 /// <param name="Verified">Whether an operator gave this label (false: the peer detector's "normal", kept as one-class history).</param>
-public sealed record TrainingSample(double[] Values, bool Abnormal, string? Kind = null, bool Verified = true);
+/// <param name="PeerMedians">
+/// The medians of its domain's vectors in the same window (<see cref="Collection.Metrics"/> slots), when known: how
+/// its peers stood then. A model whose every sample has them also learns each metric's distance from the peers,
+/// which a load shared by the whole domain (the host busy, a device everyone uses) does not move.
+/// </param>
+public sealed record TrainingSample(double[] Values, bool Abnormal, string? Kind = null, bool Verified = true, double[]? PeerMedians = null);
 
 /// <summary>
 /// A training set with a fixed capacity, for online learning: the newest sample goes in, the

@@ -18,6 +18,13 @@ public sealed record ProcessingOptions
 
     /// <summary>Share of containers that must have a metric for it to be kept.</summary>
     public double MinPresentShare { get; init; } = 0.5;
+
+    /// <summary>
+    /// The least robust scale of a varying metric, as a share of its |median|: replicas of one
+    /// workload differ by this much without anything being wrong, so a smaller difference never
+    /// reads as many standard deviations however closely the others agree.
+    /// </summary>
+    public double RelativeScaleFloor { get; init; } = 0.1;
 }
 
 /// <summary>
@@ -68,7 +75,7 @@ public static class DomainProcessor
         ProcessingOptions o = options ?? new ProcessingOptions();
         int slots = Metrics.Count;
         double[][] raw = members.Select(m => m.Values).ToArray();
-        RobustScaler scaler = RobustScaler.Fit(raw, slots);
+        RobustScaler scaler = RobustScaler.Fit(raw, slots, o.RelativeScaleFloor);
         var dropped = new List<DroppedMetric>();
         var kept = new List<int>();
         for (int f = 0; f < slots; f++)

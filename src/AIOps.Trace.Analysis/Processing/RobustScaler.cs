@@ -17,7 +17,8 @@ public sealed class RobustScaler
     private RobustScaler(double[] medians, double[] scales) { Medians = medians; Scales = scales; }
 
     /// <summary>Fits the scaler on rows of equal length, ignoring NaN values.</summary>
-    public static RobustScaler Fit(IReadOnlyList<double[]> rows, int columns)
+    /// <param name="relativeFloor">The least scale of a varying metric, as a share of its |median| (see <see cref="CentreAndScale"/>).</param>
+    public static RobustScaler Fit(IReadOnlyList<double[]> rows, int columns, double relativeFloor = 0)
     {
         var medians = new double[columns];
         var scales = new double[columns];
@@ -27,13 +28,19 @@ public sealed class RobustScaler
             int n = 0;
             foreach (double[] row in rows)
                 if (!double.IsNaN(row[f])) column[n++] = row[f];
-            (medians[f], scales[f]) = CentreAndScale(column.AsSpan(0, n));
+            (medians[f], scales[f]) = CentreAndScale(column.AsSpan(0, n), relativeFloor);
         }
         return new RobustScaler(medians, scales);
     }
 
     /// <summary>Median and robust scale of a set of values (reorders the span).</summary>
-    public static (double Median, double Scale) CentreAndScale(Span<double> values)
+    /// <param name="relativeFloor">
+    /// The least scale of values that vary, as a share of |median|: where peers agree closely (a
+    /// rate-limited sender, one device's utilisation seen by all its users) the MAD is tiny and a
+    /// difference of a few percent would read as dozens of standard deviations. 0 keeps the MAD as
+    /// it is; a constant metric keeps scale 0 either way.
+    /// </param>
+    public static (double Median, double Scale) CentreAndScale(Span<double> values, double relativeFloor = 0)
     {
         if (values.Length == 0)
             return (double.NaN, double.NaN);
@@ -47,7 +54,8 @@ public sealed class RobustScaler
         }
         meanAbs /= values.Length;
         double mad = Median(deviations);
-        return (median, mad > 0 ? 1.4826 * mad : 1.2533 * meanAbs);
+        double scale = mad > 0 ? 1.4826 * mad : 1.2533 * meanAbs;
+        return (median, scale > 0 ? Math.Max(scale, relativeFloor * Math.Abs(median)) : scale);
     }
 
     /// <summary>(value - median) / scale; NaN stays NaN; a constant metric gives 0 at its value and +-infinity elsewhere.</summary>

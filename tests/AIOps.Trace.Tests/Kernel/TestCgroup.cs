@@ -15,23 +15,42 @@ public sealed class TestCgroup : IDisposable
 
     private readonly List<string> _dirs = new();
 
-    private TestCgroup(string name) => RelativePath = "/" + name;
+    private TestCgroup(string relativePath) => RelativePath = relativePath;
 
     /// <summary>Path relative to each hierarchy root, e.g. "/aiops-test-web-1a2b".</summary>
     public string RelativePath { get; }
 
     public string CpuDir => "/sys/fs/cgroup/cpu" + RelativePath;
 
-    public static TestCgroup Create(string role)
+    public static TestCgroup Create(string role) =>
+        Make("/" + $"{Prefix}{role}-{Guid.NewGuid():N}"[..(Prefix.Length + role.Length + 9)],
+            V1Controllers.Select(c => "/sys/fs/cgroup/" + c).Append(Unified).Where(Directory.Exists));
+
+    /// <summary>
+    /// A cgroup nested in this one at the same relative path in every hierarchy, as a container
+    /// inside a pod. Dispose it before its parent: a cgroup with children cannot be removed.
+    /// </summary>
+    public TestCgroup CreateChild(string role) =>
+        Make(RelativePath + "/" + role, _dirs.Select(d => d[..^RelativePath.Length]));
+
+    /// <summary>Creates <paramref name="relativePath"/> under each hierarchy root; removes what it made when one fails.</summary>
+    private static TestCgroup Make(string relativePath, IEnumerable<string> roots)
     {
-        var cg = new TestCgroup($"{Prefix}{role}-{Guid.NewGuid():N}"[..(Prefix.Length + role.Length + 9)]);
+        var cg = new TestCgroup(relativePath);
         try
         {
-            foreach (string root in V1Controllers.Select(c => "/sys/fs/cgroup/" + c).Append(Unified))
+            foreach (string root in roots)
             {
-                if (!Directory.Exists(root))
-                    continue;
-                cg.MakeDir(root, root + cg.RelativePath);
+                string dir = root + relativePath;
+                Directory.CreateDirectory(dir);
+                cg._dirs.Add(dir);
+                string parent = Path.GetDirectoryName(dir)!;
+                if (File.Exists(parent + "/cpuset.cpus"))
+                {
+                    // A v1 cpuset starts empty and refuses tasks until given CPUs and memory nodes.
+                    File.WriteAllText(dir + "/cpuset.cpus", File.ReadAllText(parent + "/cpuset.cpus").Trim());
+                    File.WriteAllText(dir + "/cpuset.mems", File.ReadAllText(parent + "/cpuset.mems").Trim());
+                }
             }
         }
         catch
@@ -42,39 +61,9 @@ public sealed class TestCgroup : IDisposable
         return cg;
     }
 
-    /// <summary>
-    /// A cgroup under this one, named exactly <paramref name="leaf"/> (e.g. "web-0", a replica),
-    /// in every hierarchy this one is in. Dispose it before its parent (KernelTestBase disposes
-    /// what it owns in reverse order).
-    /// </summary>
-    public TestCgroup Child(string leaf)
-    {
-        var cg = new TestCgroup(RelativePath.TrimStart('/') + "/" + leaf);
-        try
-        {
-            foreach (string parent in _dirs)
-                cg.MakeDir(parent, parent + "/" + leaf);
-        }
-        catch
-        {
-            cg.Dispose();
-            throw;
-        }
-        return cg;
-    }
-
-    /// <summary>Creates one hierarchy's directory of this cgroup under <paramref name="parent"/>.</summary>
-    private void MakeDir(string parent, string dir)
-    {
-        Directory.CreateDirectory(dir);
-        _dirs.Add(dir);
-        if (parent.StartsWith("/sys/fs/cgroup/cpuset", StringComparison.Ordinal))
-        {
-            // A v1 cpuset starts empty and refuses tasks until given CPUs and memory nodes.
-            File.WriteAllText(dir + "/cpuset.cpus", File.ReadAllText(parent + "/cpuset.cpus").Trim());
-            File.WriteAllText(dir + "/cpuset.mems", File.ReadAllText(parent + "/cpuset.mems").Trim());
-        }
-    }
+    /// <summary>Reads a file of a v1 controller, e.g. ("memory", "memory.usage_in_bytes").</summary>
+    public string Read(string controller, string file) =>
+        File.ReadAllText($"/sys/fs/cgroup/{controller}{RelativePath}/{file}").Trim();
 
     /// <summary>Writes a file of another v1 controller, e.g. ("cpuset", "cpuset.cpus", "1").</summary>
     public void Write(string controller, string file, string value) =>

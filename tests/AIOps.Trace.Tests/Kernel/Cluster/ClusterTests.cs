@@ -36,11 +36,11 @@ public sealed class ClusterTests(ITestOutputHelper output) : KernelTestBase
         var serves = new List<ServeProcess>();
         for (int n = 0; n < Nodes.Length; n++)
         {
-            TestCgroup node = Own(root.Child(Nodes[n]));
+            TestCgroup node = Own(root.CreateChild(Nodes[n]));
             var args = new List<string> { "--interval", "1s", "--node", Nodes[n] };
             for (int i = 2 * n; i < 2 * n + 2; i++)
             {
-                TestCgroup web = Own(node.Child($"web-{i}"));
+                TestCgroup web = Own(node.CreateChild($"web-{i}"));
                 args.AddRange(["--cgroup", web.RelativePath]);
                 if (i == Faulty)
                 {

@@ -102,8 +102,10 @@ public sealed class NetworkLab : IDisposable
     }
 
     /// <summary>The container's workload: TCP to the peer at this application rate, inside the container's namespace.</summary>
-    public string Send(int megabitsPerSecond) =>
-        $"ip netns exec {ContainerNamespace} iperf3 -c {PeerAddress} -t 60 -b {megabitsPerSecond}M";
+    public string Send(int megabitsPerSecond) => $"ip netns exec {ContainerNamespace} {Client(megabitsPerSecond, seconds: 60)}";
+
+    /// <summary>The iperf3 client alone, for a workload already inside the container's namespace.</summary>
+    public string Client(int megabitsPerSecond, int seconds) => $"iperf3 -c {PeerAddress} -t {seconds} -b {megabitsPerSecond}M";
 
     /// <summary>Namespaces of ours that still exist (leaks from this or an earlier run).</summary>
     public static IReadOnlyList<string> Leftovers() =>

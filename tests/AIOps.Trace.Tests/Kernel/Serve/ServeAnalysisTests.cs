@@ -21,7 +21,7 @@ public sealed class ServeAnalysisTests : KernelTestBase
         TestCgroup parent = NewCgroup("replicas");
         // Other work on this small machine must not starve the capped loop below its quota: then it would never be throttled.
         parent.WriteCpu("cpu.shares", "16384");
-        var web = Enumerable.Range(0, 4).Select(i => Own(parent.Child($"web-{i}"))).ToArray();
+        var web = Enumerable.Range(0, 4).Select(i => Own(parent.CreateChild($"web-{i}"))).ToArray();
         TestCgroup capped = web[2];
         capped.WriteCpu("cpu.cfs_period_us", "100000");
         capped.WriteCpu("cpu.cfs_quota_us", "20000");

@@ -182,6 +182,80 @@ public sealed class SvmTests
         Assert.Equal(12, model.Training.Evicted);
     }
 
+    /// <summary>
+    /// A fault far beyond the labelled ones (run-queue waits ten times the longest the operator
+    /// labelled) is still on the abnormal side: the SVM's input grows with the logarithm
+    /// of the z-score, so the row is not equally far from everything, normal rows included.
+    /// </summary>
+    [Fact]
+    public void A_fault_far_beyond_the_labelled_ones_is_still_abnormal()
+    {
+        var r = new Random(11);
+        using var model = new DomainModel("owner:shop/web", new LearningOptions { MinAbnormal = 3 });
+        for (int i = 0; i < 200; i++)
+            model.Add(new TrainingSample(Synthetic.Normal(r, "h").Values, Abnormal: false));
+        for (int i = 0; i < 10; i++)
+            model.Add(new TrainingSample(Synthetic.Shifted(r, "a", 20 + 2 * i, Metrics.RunQueueP99Us).Values, Abnormal: true));
+
+        Assert.True(model.Judge("near", Synthetic.Shifted(r, "near", 30, Metrics.RunQueueP99Us).Values, ["p"])!.IsAbnormal);
+        Verdict far = model.Judge("far", Synthetic.Shifted(r, "far", 300, Metrics.RunQueueP99Us).Values, ["p"])!;
+        Assert.Equal(DetectorNames.WeightedCsvc, far.Detector);
+        Assert.True(far.IsAbnormal, far.Reason);
+        Assert.False(model.Judge("n", Synthetic.Normal(r, "n").Values, ["p"])!.IsAbnormal);
+    }
+
+    [Fact]
+    public void The_svm_input_keeps_order_and_sign_and_compresses_ratios()
+    {
+        double[] x = DomainModel.SvmInput([0, 0.5, -0.5, 10, 1000, -1000]);
+        Assert.Equal(0, x[0]);
+        Assert.Equal(Math.Log(1.5), x[1], 12);
+        Assert.Equal(-x[1], x[2], 12);
+        Assert.True(x[3] < x[4]);
+        Assert.Equal(-x[4], x[5], 12);
+        Assert.InRange(x[4], 6.9, 6.92); // ln(1001)
+    }
+
+    /// <summary>
+    /// With the peers' medians beside each labelled sample, the model learns what sets a container
+    /// apart from its window's peers: a load the whole domain shares (every member's run-queue
+    /// waits up together) is normal, the same waits in one container alone are its fault. Without
+    /// them the two look the same and the shared load is taken for the fault.
+    /// </summary>
+    [Fact]
+    public void Peer_medians_tell_a_load_the_domain_shares_from_a_fault_of_one()
+    {
+        var r = new Random(21);
+        using var withPeers = new DomainModel("web", new LearningOptions { MinAbnormal = 3 });
+        using var without = new DomainModel("web", new LearningOptions { MinAbnormal = 3 });
+        for (int w = 0; w < 60; w++)
+        {
+            bool shared = w % 3 == 0; // a third of the windows: the whole domain waits
+            List<MetricVector> members = Enumerable.Range(0, 5)
+                .Select(i => shared ? Synthetic.Shifted(r, $"c{i}", 30, Metrics.RunQueueP99Us) : Synthetic.Normal(r, $"c{i}")).ToList();
+            bool faulted = !shared && w % 3 == 1;
+            if (faulted)
+                members[w % 5] = Synthetic.Shifted(r, "f", 30, Metrics.RunQueueP99Us);
+            double[] medians = Medians(members);
+            for (int i = 0; i < members.Count; i++)
+            {
+                bool abnormal = faulted && i == w % 5;
+                withPeers.Add(new TrainingSample(members[i].Values, abnormal, PeerMedians: medians));
+                without.Add(new TrainingSample(members[i].Values, abnormal));
+            }
+        }
+
+        List<MetricVector> busy = Enumerable.Range(0, 5).Select(i => Synthetic.Shifted(r, $"c{i}", 30, Metrics.RunQueueP99Us)).ToList();
+        List<MetricVector> one = Synthetic.Domain(r, 5);
+        one[3] = Synthetic.Shifted(r, "c3", 30, Metrics.RunQueueP99Us);
+        Assert.False(withPeers.Judge("c1", busy[1].Values, ["p"], peerMedians: Medians(busy))!.IsAbnormal);
+        Assert.True(withPeers.Judge("c3", one[3].Values, ["p"], peerMedians: Medians(one))!.IsAbnormal);
+        Assert.Equal(without.Judge("c1", busy[1].Values, ["p"])!.IsAbnormal, without.Judge("c3", one[3].Values, ["p"])!.IsAbnormal);
+    }
+
+    private static double[] Medians(List<MetricVector> members) =>
+        AIOps.Trace.Analysis.Processing.RobustScaler.Fit(members.Select(m => m.Values).ToArray(), Metrics.Count).Medians;
+
     [Fact]
     public void A_domain_on_peers_learns_as_soon_as_its_history_is_enough_not_a_retrain_period_later()
     {
