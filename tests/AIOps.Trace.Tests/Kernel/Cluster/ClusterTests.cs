@@ -8,15 +8,21 @@ namespace AIOps.Trace.Tests.Kernel.Cluster;
 /// <summary>
 /// Cluster mode for real: three `serve` instances on loopback, each standing in for a node (its own
 /// --node name, watching its own subtree of test cgroups), a real Prometheus scraping the three,
-/// and `analyze --prometheus` finding the one faulty replica among six reported by different
+/// and `analyze --prometheus` finding the one faulty replica among nine reported by different
 /// instances. Needs root (BPF, cgroups) and Debian's prometheus.
 /// </summary>
 public sealed class ClusterTests(ITestOutputHelper output) : KernelTestBase
 {
     private static readonly string[] Nodes = ["node-a", "node-b", "node-c"];
 
-    /// <summary>The replica given the fault: web-3, the second on node-b.</summary>
-    private const int Faulty = 3;
+    /// <summary>Replicas per node: three, so the faulty one has eight peers (with five, one noisy healthy replica could sway the peers' spread).</summary>
+    private const int PerNode = 3;
+
+    /// <summary>Replicas in the domain.</summary>
+    private const int Replicas = 9;
+
+    /// <summary>The replica given the fault: web-4, the second on node-b.</summary>
+    private const int Faulty = 4;
 
     /// <summary>The span analyze averages over: long enough to smooth one-second windows on a busy 2-vCPU machine.</summary>
     private const string Window = "15s";
@@ -25,10 +31,10 @@ public sealed class ClusterTests(ITestOutputHelper output) : KernelTestBase
     private const string LightLoad = "stress-ng --cpu 1 --cpu-load 5 --quiet";
 
     /// <summary>
-    /// Builds the cluster: /aiops-test-cluster-*/node-X/web-N, two replicas per node (web-0 .. web-5,
-    /// one domain "owner:web"), each running the same light load, except web-3 on node-b, a busy
+    /// Builds the cluster: /aiops-test-cluster-*/node-X/web-N, three replicas per node (web-0 .. web-8,
+    /// one domain "owner:web"), each running the same light load, except web-4 on node-b, a busy
     /// loop capped at 5% of a CPU (throttled most periods). Returns
-    /// Prometheus once it holds the window's samples of all six.
+    /// Prometheus once it holds the window's samples of all nine.
     /// </summary>
     private (PrometheusProcess Prometheus, string Root) StartCluster()
     {
@@ -38,7 +44,7 @@ public sealed class ClusterTests(ITestOutputHelper output) : KernelTestBase
         {
             TestCgroup node = Own(root.CreateChild(Nodes[n]));
             var args = new List<string> { "--interval", "1s", "--node", Nodes[n] };
-            for (int i = 2 * n; i < 2 * n + 2; i++)
+            for (int i = PerNode * n; i < PerNode * (n + 1); i++)
             {
                 TestCgroup web = Own(node.CreateChild($"web-{i}"));
                 args.AddRange(["--cgroup", web.RelativePath]);
@@ -58,13 +64,13 @@ public sealed class ClusterTests(ITestOutputHelper output) : KernelTestBase
         }
         PrometheusProcess prometheus = Own(PrometheusProcess.Start([.. serves.Select(s => s.Url)]));
 
-        // All six series present, then a full window of samples behind them.
-        string six = $"count(count by (node, cgroup) (aiops_trace_container_vector{{cgroup=~\"{root.RelativePath}/.*\"}}))";
+        // All nine series present, then a full window of samples behind them.
+        string all = $"count(count by (node, cgroup) (aiops_trace_container_vector{{cgroup=~\"{root.RelativePath}/.*\"}}))";
         var deadline = Stopwatch.StartNew();
-        while (prometheus.Query(six, "").GetValueOrDefault("") < 6)
+        while (prometheus.Query(all, "").GetValueOrDefault("") < Replicas)
         {
             Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(60),
-                $"Prometheus does not hold six containers' vectors after 60 s: {string.Join(", ", prometheus.Query("up", "instance"))}; " +
+                $"Prometheus does not hold the replicas' vectors after 60 s: {string.Join(", ", prometheus.Query("up", "instance"))}; " +
                 $"prometheus said: {prometheus.Stderr}; serve said: {string.Join(" | ", serves.Select(s => s.Stderr))}");
             Thread.Sleep(1000);
         }
@@ -90,8 +96,8 @@ public sealed class ClusterTests(ITestOutputHelper output) : KernelTestBase
 
         output.WriteLine(Summary());
 
-        // Six replicas, two from each instance, each keyed by its node: the node label came from the instance that watched it.
-        Assert.True(verdicts.Length == 6, Summary());
+        // Nine replicas, three from each instance, each keyed by its node: the node label came from the instance that watched it.
+        Assert.True(verdicts.Length == Replicas, Summary());
         foreach (JsonElement v in verdicts)
         {
             string node = v.GetProperty("node").GetString()!, key = v.GetProperty("key").GetString()!;
@@ -103,7 +109,7 @@ public sealed class ClusterTests(ITestOutputHelper output) : KernelTestBase
         JsonElement bad = Assert.Single(verdicts, v => v.GetProperty("status").GetString() == "abnormal");
         Assert.True(bad.GetProperty("key").GetString() == $"node-b:{root}/node-b/web-{Faulty}", Summary());
         Assert.Equal("node-b", bad.GetProperty("node").GetString());
-        Assert.Equal(5, bad.GetProperty("peers").GetArrayLength());
+        Assert.Equal(Replicas - 1, bad.GetProperty("peers").GetArrayLength());
         // Its node's diagnosis, exported beside the vector, is shown beside the verdict.
         Assert.StartsWith("cpu: cap_throttled", bad.GetProperty("diagnosis").GetString());
         string[] off = bad.GetProperty("off_metrics").EnumerateArray().Select(m => m.GetProperty("metric").GetString()!).ToArray();
@@ -128,7 +134,7 @@ public sealed class ClusterTests(ITestOutputHelper output) : KernelTestBase
         output.WriteLine(Summary());
         Assert.True(d.RootElement.GetProperty("seq").GetInt64() >= 1);
         Assert.Equal(JsonValueKind.Null, d.RootElement.GetProperty("failure").ValueKind);
-        Assert.True(verdicts.Length == 6, Summary());
+        Assert.True(verdicts.Length == Replicas, Summary());
         JsonElement bad = Assert.Single(verdicts, v => v.GetProperty("status").GetString() == "abnormal");
         Assert.True(bad.GetProperty("container").GetString() == faulty, Summary());
         Assert.StartsWith("cpu: cap_throttled", bad.GetProperty("diagnosis").GetString());
