@@ -18,9 +18,10 @@ public sealed record AnalyzerOptions
 /// <summary>
 /// Runs detection per monitoring domain, window after window: robust processing, peer-group
 /// outliers, and each domain's learned model once it has one. A model trained on operator verdicts
-/// takes precedence over the peers (it knows what the operator called abnormal); a one-class model
-/// of unverified history judges where peers cannot (too few of them) and when most of the domain
-/// left its history at once; a domain too small for peers and without a model is "too few peers".
+/// takes precedence over the peers (it knows what the operator called abnormal). A one-class model
+/// of unverified history confirms the peers' outliers where they can judge (abnormal when both say
+/// so) and judges alone where they cannot (too few of them); a domain too small for peers and
+/// without a model is "too few peers".
 /// </summary>
 public sealed class AnomalyAnalyzer : IDisposable
 {
@@ -73,25 +74,21 @@ public sealed class AnomalyAnalyzer : IDisposable
         _models.TryGetValue(domain, out DomainModel? model);
         double[]? peerMedians = processed.Rows >= _options.Peers.MinPeers ? processed.Scaler.Medians : null;
         var result = new Verdict[peers.Count];
-        var learned = new Verdict?[peers.Count];
-        int judgedByPeers = 0, offHistory = 0;
-        for (int i = 0; i < peers.Count; i++)
-        {
-            learned[i] = model?.Judge(peers[i].Key, members[i].Values, peers[i].Peers, _options.Peers.MetricZ, peerMedians);
-            judgedByPeers += peers[i].Status is VerdictStatus.Normal or VerdictStatus.Abnormal ? 1 : 0;
-            offHistory += learned[i] is { IsAbnormal: true, Detector: DetectorNames.OneClassSvm } ? 1 : 0;
-        }
-        // A one-class model knows only unverified history. Where peers can judge, they decide, unless
-        // most of the domain left its history together (a shift peers cannot see, since they all moved).
-        bool historyDecides = judgedByPeers == 0 || 2 * offHistory >= judgedByPeers;
         for (int i = 0; i < peers.Count; i++)
         {
             Verdict peer = peers[i];
-            Verdict? own = learned[i];
-            if (own is { Detector: DetectorNames.OneClassSvm } && !historyDecides && peer.Status is VerdictStatus.Normal or VerdictStatus.Abnormal)
-                own = null;
-            else if (own is { Detector: DetectorNames.OneClassSvm, IsAbnormal: true } && judgedByPeers > 0)
-                own = own with { Reason = own.Reason + $"; {offHistory} of {judgedByPeers} containers of the domain left their history together" };
+            Verdict? own = model?.Judge(peer.Key, members[i].Values, peer.Peers, _options.Peers.MetricZ, peerMedians);
+            // A one-class model knows only unverified history: where peers can judge, it confirms
+            // their outliers (abnormal when both say so) and never raises one of its own.
+            if (own is { Detector: DetectorNames.OneClassSvm } && peer.Status is VerdictStatus.Normal or VerdictStatus.Abnormal)
+                own = own.IsAbnormal && peer.IsAbnormal ? own
+                    : peer with
+                    {
+                        Status = VerdictStatus.Normal, OffMetrics = [],
+                        Reason = peer.Reason + (peer.IsAbnormal
+                            ? "; but within the domain's one-class history: normal"
+                            : own.IsAbnormal ? "; the one-class history finds it unusual, the peers do not" : ""),
+                    };
             if (own is not null && own.IsAbnormal && own.OffMetrics.Count == 0 && peer.Status != VerdictStatus.TooFewPeers)
                 own = own with { OffMetrics = PeerOutlierDetector.OffMetrics(processed, i, _options.Peers.MetricZ) };
             result[i] = own ?? peer;
