@@ -139,12 +139,27 @@ public sealed class AnalysisPipeline : IDisposable
             if (!round.Vectors.TryGetValue(container, out MetricVector? vector)
                 || !round.Partition.Memberships.TryGetValue(container, out Membership? membership))
                 throw new LabelRefusedException($"no container '{container}' in the last round ({round.Vectors.Count} containers): label one the verdicts list");
-            var verdict = new OperatorVerdict(container, membership.DomainId, abnormal, kind, (double[])vector.Values.Clone(), round.At, now);
+            var verdict = new OperatorVerdict(container, membership.DomainId, abnormal, kind, (double[])vector.Values.Clone(), round.At, now,
+                PeerMedians: PeerMedians(round, membership.DomainId));
             if (_store is not null)
                 verdict = _store.Record(verdict);
-            _analyzer.Learn(membership.DomainId, new TrainingSample(verdict.Metrics!, abnormal, kind, Verified: true));
+            _analyzer.Learn(membership.DomainId, new TrainingSample(verdict.Metrics!, abnormal, kind, Verified: true, verdict.PeerMedians));
             return verdict;
         }
+    }
+
+    /// <summary>
+    /// The domain's median of each slot in the round, as the analyzer gives its models beside a
+    /// window (a load the whole domain shares is then not learnt as one container's fault); null
+    /// when the domain was too small for peers, as the analyzer has none then either.
+    /// </summary>
+    private double[]? PeerMedians(AnalysisRound round, string domainId)
+    {
+        MonitoringDomain? domain = round.Partition.Domains.FirstOrDefault(d => d.Id == domainId);
+        if (domain is null)
+            return null;
+        var rows = domain.Members.Where(round.Vectors.ContainsKey).Select(k => round.Vectors[k].Values).ToList();
+        return rows.Count < _options.Analyzer.Peers.MinPeers ? null : Processing.RobustScaler.Fit(rows, Metrics.Count).Medians;
     }
 
     /// <summary>The stored operator verdicts, newest last (empty without a store).</summary>

@@ -14,8 +14,9 @@ namespace AIOps.Trace.Analysis.Verification;
 /// <param name="WindowEnd">End of the window the verdict is about, when known.</param>
 /// <param name="RecordedAt">When the operator gave it.</param>
 /// <param name="Id">Row id in the store (0 before it is stored).</param>
+/// <param name="PeerMedians">The domain's median of each slot in the same window, when known (see <see cref="TrainingSample.PeerMedians"/>).</param>
 public sealed record OperatorVerdict(string Container, string? Domain, bool Abnormal, string? Kind, double[]? Metrics,
-    DateTimeOffset? WindowEnd, DateTimeOffset RecordedAt, long Id = 0);
+    DateTimeOffset? WindowEnd, DateTimeOffset RecordedAt, long Id = 0, double[]? PeerMedians = null);
 
 /// <summary>
 /// Operator verdicts in an embedded SQLite database on the node: they survive restarts and feed
@@ -25,7 +26,8 @@ public sealed record OperatorVerdict(string Container, string? Domain, bool Abno
 /// </summary>
 public sealed class VerdictStore : IDisposable
 {
-    private const int SchemaVersion = 1;
+    /// <summary>1: the first; 2 added peer_medians (a version-1 file gains the column when opened).</summary>
+    private const int SchemaVersion = 2;
     private readonly SqliteConnection _connection;
 
     /// <summary>The database file.</summary>
@@ -78,9 +80,12 @@ public sealed class VerdictStore : IDisposable
                     kind TEXT,
                     metrics BLOB,
                     window_end TEXT,
-                    recorded_at TEXT NOT NULL);
+                    recorded_at TEXT NOT NULL,
+                    peer_medians BLOB);
                 CREATE INDEX IF NOT EXISTS verdicts_domain ON verdicts(domain);
                 """);
+            if (!HasColumn(connection, "peer_medians"))
+                Execute(connection, "ALTER TABLE verdicts ADD COLUMN peer_medians BLOB;");
             Execute(connection, $"PRAGMA user_version = {SchemaVersion};");
         }
         catch
@@ -125,6 +130,14 @@ public sealed class VerdictStore : IDisposable
         return c;
     }
 
+    private static bool HasColumn(SqliteConnection c, string column)
+    {
+        using SqliteCommand command = c.CreateCommand();
+        command.CommandText = "SELECT COUNT(*) FROM pragma_table_info('verdicts') WHERE name = $name;";
+        command.Parameters.AddWithValue("$name", column);
+        return (long)command.ExecuteScalar()! > 0;
+    }
+
     private static void Execute(SqliteConnection c, string sql)
     {
         using SqliteCommand command = c.CreateCommand();
@@ -138,8 +151,8 @@ public sealed class VerdictStore : IDisposable
         ArgumentException.ThrowIfNullOrEmpty(verdict.Container);
         using SqliteCommand c = _connection.CreateCommand();
         c.CommandText = """
-            INSERT INTO verdicts (container, domain, abnormal, kind, metrics, window_end, recorded_at)
-            VALUES ($container, $domain, $abnormal, $kind, $metrics, $window_end, $recorded_at)
+            INSERT INTO verdicts (container, domain, abnormal, kind, metrics, window_end, recorded_at, peer_medians)
+            VALUES ($container, $domain, $abnormal, $kind, $metrics, $window_end, $recorded_at, $peer_medians)
             RETURNING id;
             """;
         c.Parameters.AddWithValue("$container", verdict.Container);
@@ -149,6 +162,7 @@ public sealed class VerdictStore : IDisposable
         c.Parameters.AddWithValue("$metrics", verdict.Metrics is null ? DBNull.Value : MemoryMarshal.AsBytes(verdict.Metrics.AsSpan()).ToArray());
         c.Parameters.AddWithValue("$window_end", verdict.WindowEnd is { } w ? w.ToString("O") : DBNull.Value);
         c.Parameters.AddWithValue("$recorded_at", verdict.RecordedAt.ToString("O"));
+        c.Parameters.AddWithValue("$peer_medians", verdict.PeerMedians is null ? DBNull.Value : MemoryMarshal.AsBytes(verdict.PeerMedians.AsSpan()).ToArray());
         long id = (long)c.ExecuteScalar()!;
         return verdict with { Id = id };
     }
@@ -158,7 +172,7 @@ public sealed class VerdictStore : IDisposable
     {
         using SqliteCommand c = _connection.CreateCommand();
         c.CommandText = """
-            SELECT id, container, domain, abnormal, kind, metrics, window_end, recorded_at FROM verdicts
+            SELECT id, container, domain, abnormal, kind, metrics, window_end, recorded_at, peer_medians FROM verdicts
             WHERE ($domain IS NULL OR domain = $domain) AND ($container IS NULL OR container = $container)
             ORDER BY id;
             """;
@@ -172,7 +186,8 @@ public sealed class VerdictStore : IDisposable
             list.Add(new OperatorVerdict(r.GetString(1), r.IsDBNull(2) ? null : r.GetString(2), r.GetInt64(3) == 1,
                 r.IsDBNull(4) ? null : r.GetString(4), metrics,
                 r.IsDBNull(6) ? null : DateTimeOffset.Parse(r.GetString(6), System.Globalization.CultureInfo.InvariantCulture),
-                DateTimeOffset.Parse(r.GetString(7), System.Globalization.CultureInfo.InvariantCulture), r.GetInt64(0)));
+                DateTimeOffset.Parse(r.GetString(7), System.Globalization.CultureInfo.InvariantCulture), r.GetInt64(0),
+                r.IsDBNull(8) ? null : Decode((byte[])r[8])));
         }
         return list;
     }
@@ -187,7 +202,7 @@ public sealed class VerdictStore : IDisposable
         foreach (OperatorVerdict v in Verdicts())
         {
             if (v.Domain is null || v.Metrics is null) continue;
-            analyzer.Learn(v.Domain, new TrainingSample(v.Metrics, v.Abnormal, v.Kind, Verified: true));
+            analyzer.Learn(v.Domain, new TrainingSample(v.Metrics, v.Abnormal, v.Kind, Verified: true, v.PeerMedians));
             fed++;
         }
         return fed;

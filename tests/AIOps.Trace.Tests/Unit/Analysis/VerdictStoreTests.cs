@@ -111,4 +111,37 @@ public sealed class VerdictStoreTests : IDisposable
     {
         public override DateTimeOffset GetUtcNow() => now;
     }
+
+    [Fact]
+    public void Peer_medians_round_trip_and_a_version_1_file_gains_their_column()
+    {
+        Directory.CreateDirectory(_dir);
+        using (var v1 = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Db};Pooling=False"))
+        {
+            v1.Open();
+            using var create = v1.CreateCommand();
+            create.CommandText = """
+                CREATE TABLE verdicts (id INTEGER PRIMARY KEY AUTOINCREMENT, container TEXT NOT NULL, domain TEXT,
+                    abnormal INTEGER NOT NULL CHECK (abnormal IN (0, 1)), kind TEXT, metrics BLOB, window_end TEXT, recorded_at TEXT NOT NULL);
+                INSERT INTO verdicts (container, domain, abnormal, recorded_at) VALUES ('/old', 'owner:web', 1, '2026-11-26T15:00:00.0000000+00:00');
+                PRAGMA user_version = 1;
+                """;
+            create.ExecuteNonQuery();
+        }
+        double[] vector = Synthetic.Normal(new Random(3), "x").Values, medians = Synthetic.Normal(new Random(4), "m").Values;
+        using (VerdictStore store = VerdictStore.Open(Db))
+        {
+            Assert.Null(store.SetAside);
+            Assert.Null(Assert.Single(store.Verdicts()).PeerMedians);
+            store.Record(new OperatorVerdict("/new", "owner:web", true, "cpu_cap", vector, T0, T0, PeerMedians: medians));
+        }
+        using (VerdictStore reopened = VerdictStore.Open(Db))
+        {
+            OperatorVerdict stored = reopened.Verdicts(container: "/new").Single();
+            Assert.Equal(medians, stored.PeerMedians);
+            using var analyzer = new AnomalyAnalyzer();
+            Assert.Equal(1, reopened.FeedInto(analyzer)); // the old row has no vector: kept, listed, not learnt
+            Assert.Equal(medians, analyzer.Models["owner:web"].Training.Samples.Single().PeerMedians);
+        }
+    }
 }
