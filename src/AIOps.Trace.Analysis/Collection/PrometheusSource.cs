@@ -8,24 +8,26 @@ namespace AIOps.Trace.Analysis.Collection;
 /// monitoring domain spans nodes.
 /// </summary>
 /// <remarks>
-/// A container's vector is the median of each slot over the window
-/// (<c>quantile_over_time(0.5, aiops_trace_container_vector[window])</c>), not the last sample
-/// and not the mean: a sidecar cuts a window a second, and one second of run-queue latency or
-/// preemptions is noisy; a single hiccup (one 200 ms p99 among fifteen 3 ms ones) moves the mean
-/// by 13 ms and makes a healthy replica an outlier among quiet peers, while the median ignores it
-/// and still shows a fault that lasts most of the window. Every node's containers are judged over
-/// the same span whatever their scrape phase. A slot that is NaN (absent) throughout is NaN, which
-/// the detector treats as missing. Only series still exported now are read (<c>and</c> the
-/// instant vector), so a container removed, or a node no longer scraped, leaves the next round
-/// instead of lingering for the window. Attributes, limits and diagnosis outcomes are the current
-/// values.
+/// A container's vector summarises the window, not its last sample: a sidecar cuts a window a
+/// second, and one second is noisy. Rates and ratios (preemptions per second, throttled ratio,
+/// CPU cores, ...) are averaged (<c>avg_over_time</c>): the mean of equal windows' rates is the
+/// window's rate, and a median of small per-second counts would snap to whole numbers (most
+/// replicas exactly 1/s) and make the peers' spread vanish. The run-queue latency quantiles
+/// (p50, p99 per second) take the median instead (<c>quantile_over_time(0.5, ...)</c>): a mean of
+/// p99s is no quantile and a single hiccup (one 200 ms p99 among fifteen 3 ms ones) moves it by
+/// 13 ms, enough to make a healthy replica an outlier among quiet peers, while the median still
+/// shows a fault that lasts most of the window. Every node's containers are judged over the same
+/// span whatever their scrape phase. A slot NaN (absent) throughout is NaN, which the detector
+/// treats as missing. Only series still exported now are read (<c>and</c> the instant vector), so
+/// a container removed, or a node no longer scraped, leaves the next round instead of lingering
+/// for the window. Attributes, limits and diagnosis outcomes are the current values.
 /// </remarks>
 public sealed class PrometheusSource : IContainerSource, IDisposable
 {
     private readonly PrometheusClient _client;
 
     /// <param name="url">The Prometheus server (its base URL).</param>
-    /// <param name="window">The span whose median is a round's vector (at least 1 s).</param>
+    /// <param name="window">The span a round's vector summarises (at least 1 s).</param>
     /// <param name="bearerToken">For a server behind an authenticating proxy.</param>
     /// <param name="handler">The HTTP handler (tests).</param>
     public PrometheusSource(Uri url, TimeSpan window, string? bearerToken = null, TimeSpan? timeout = null, HttpMessageHandler? handler = null)
@@ -45,7 +47,17 @@ public sealed class PrometheusSource : IContainerSource, IDisposable
     /// <summary>The queries of one round, in the order they are sent (vector, info, limits, diagnosis).</summary>
     public IReadOnlyList<string> Queries => [VectorQuery, ExportedSeries.Info, ExportedSeries.Limit, ExportedSeries.Diagnosis + " == 1"];
 
-    private string VectorQuery => $"quantile_over_time(0.5, {ExportedSeries.Vector}[{PromDuration(Window)}]) and {ExportedSeries.Vector}";
+    /// <summary>The slots summarised by their median over the window (the run-queue latency quantiles), as a label regex.</summary>
+    private static string MedianSlots => $"{Metrics.Names[Metrics.RunQueueP50Us]}|{Metrics.Names[Metrics.RunQueueP99Us]}";
+
+    private string VectorQuery
+    {
+        get
+        {
+            string v = ExportedSeries.Vector, w = PromDuration(Window);
+            return $"(quantile_over_time(0.5, {v}{{metric=~\"{MedianSlots}\"}}[{w}]) or avg_over_time({v}{{metric!~\"{MedianSlots}\"}}[{w}])) and {v}";
+        }
+    }
 
     /// <inheritdoc/>
     /// <exception cref="ContainerSourceException">The server cannot be read, or it holds no container series.</exception>

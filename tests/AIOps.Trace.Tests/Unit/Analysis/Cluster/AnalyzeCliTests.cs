@@ -27,7 +27,7 @@ public sealed class AnalyzeCliTests : IDisposable
                 : Synthetic.Normal(r, cgroup)));
         }
         string vector = VectorAnswer(series);
-        _prometheus.Answer = q => q.StartsWith("quantile_over_time(0.5, ", StringComparison.Ordinal) ? (200, vector)
+        _prometheus.Answer = q => q.StartsWith("(quantile_over_time(0.5, ", StringComparison.Ordinal) ? (200, vector)
             : q == "aiops_trace_diagnosis == 1" ? (200, """
                 {"status":"success","data":{"resultType":"vector","result":[
                 {"metric":{"__name__":"aiops_trace_diagnosis","cgroup":"/aiops/node-b/web-3","node":"node-b","resource":"cpu","outcome":"cap_throttled"},"value":[1.7e9,"1"]}]}}
@@ -88,7 +88,7 @@ public sealed class AnalyzeCliTests : IDisposable
         Assert.Equal(5, bad.GetProperty("peers").GetArrayLength());
         Assert.Contains("web", bad.GetProperty("membership").GetString());
         Assert.StartsWith("prometheus http://127.0.0.1:", d.RootElement.GetProperty("source").GetString());
-        Assert.Contains("quantile_over_time(0.5, aiops_trace_container_vector[30s])", _prometheus.Requests.First().Query);
+        Assert.Contains("aiops_trace_container_vector{metric!~\"runq_p50_us|runq_p99_us\"}[30s]", _prometheus.Requests.First().Query);
     }
 
     [Fact]

@@ -49,7 +49,7 @@ internal sealed class FakePrometheus : IDisposable
     /// <summary>The recorded answers, chosen by the query's metric.</summary>
     public static (int, string) Recorded(string query) => query switch
     {
-        _ when query.StartsWith("quantile_over_time(0.5, aiops_trace_container_vector", StringComparison.Ordinal) => (200, PrometheusRecordings.Vector),
+        _ when query.StartsWith("(quantile_over_time(0.5, aiops_trace_container_vector", StringComparison.Ordinal) => (200, PrometheusRecordings.Vector),
         "aiops_trace_container_info" => (200, PrometheusRecordings.Info),
         "aiops_trace_container_limit" => (200, PrometheusRecordings.Limits),
         "aiops_trace_diagnosis == 1" => (200, PrometheusRecordings.Diagnosis),

@@ -8,20 +8,20 @@ internal static class PrometheusRecordings
 {
     public const string Vector = """
         {"status":"success","data":{"resultType":"vector","result":[
-            {"metric":{"cgroup":"/aiops/web-0","instance":"127.0.0.1:19601","job":"aiops-trace","metric":"cpu_usage_cores","node":"node-a"},"value":[1795719763.324,"0.05"]},
-            {"metric":{"cgroup":"/aiops/web-0","instance":"127.0.0.1:19601","job":"aiops-trace","metric":"memory_usage_to_limit","node":"node-a"},"value":[1795719763.324,"NaN"]},
-            {"metric":{"cgroup":"/aiops/web-0","instance":"127.0.0.1:19601","job":"aiops-trace","metric":"runq_p50_us","node":"node-a"},"value":[1795719763.324,"14.5"]},
-            {"metric":{"cgroup":"/aiops/web-0","instance":"127.0.0.1:19601","job":"aiops-trace","metric":"runq_p99_us","node":"node-a"},"value":[1795719763.324,"180"]},
-            {"metric":{"cgroup":"/aiops/web-0","instance":"127.0.0.1:19601","job":"aiops-trace","metric":"throttled_ratio","node":"node-a"},"value":[1795719763.324,"0"]},
-            {"metric":{"cgroup":"/aiops/web-0","instance":"127.0.0.1:19602","job":"aiops-trace","metric":"cpu_usage_cores","node":"node-b"},"value":[1795719763.324,"0.2"]},
-            {"metric":{"cgroup":"/aiops/web-0","instance":"127.0.0.1:19602","job":"aiops-trace","metric":"runq_p50_us","node":"node-b"},"value":[1795719763.324,"900"]},
-            {"metric":{"cgroup":"/aiops/web-0","instance":"127.0.0.1:19602","job":"aiops-trace","metric":"runq_p99_us","node":"node-b"},"value":[1795719763.324,"40000"]},
-            {"metric":{"cgroup":"/aiops/web-0","instance":"127.0.0.1:19602","job":"aiops-trace","metric":"throttled_ratio","node":"node-b"},"value":[1795719763.324,"0.95"]},
-            {"metric":{"cgroup":"/kubepods/pod1/c1","container":"web","instance":"127.0.0.1:19601","job":"aiops-trace","metric":"a_future_slot","namespace":"shop","node":"node-a","pod":"web-1"},"value":[1795719763.324,"3"]},
-            {"metric":{"cgroup":"/kubepods/pod1/c1","container":"web","instance":"127.0.0.1:19601","job":"aiops-trace","metric":"cpu_usage_cores","namespace":"shop","node":"node-a","pod":"web-1"},"value":[1795719763.324,"0.07"]},
-            {"metric":{"cgroup":"/kubepods/pod1/c1","container":"web","instance":"127.0.0.1:19601","job":"aiops-trace","metric":"runq_p50_us","namespace":"shop","node":"node-a","pod":"web-1"},"value":[1795719763.324,"16"]},
-            {"metric":{"cgroup":"/kubepods/pod1/c1","container":"web","instance":"127.0.0.1:19601","job":"aiops-trace","metric":"runq_p99_us","namespace":"shop","node":"node-a","pod":"web-1"},"value":[1795719763.324,"210"]},
-            {"metric":{"cgroup":"/kubepods/pod1/c1","container":"web","instance":"127.0.0.1:19601","job":"aiops-trace","metric":"throttled_ratio","namespace":"shop","node":"node-a","pod":"web-1"},"value":[1795719763.324,"NaN"]}
+            {"metric":{"cgroup":"/aiops/web-0","instance":"127.0.0.1:19601","job":"aiops-trace","metric":"runq_p50_us","node":"node-a"},"value":[1795720499.287,"14.5"]},
+            {"metric":{"cgroup":"/aiops/web-0","instance":"127.0.0.1:19601","job":"aiops-trace","metric":"runq_p99_us","node":"node-a"},"value":[1795720499.287,"180"]},
+            {"metric":{"cgroup":"/aiops/web-0","instance":"127.0.0.1:19602","job":"aiops-trace","metric":"runq_p50_us","node":"node-b"},"value":[1795720499.287,"900"]},
+            {"metric":{"cgroup":"/aiops/web-0","instance":"127.0.0.1:19602","job":"aiops-trace","metric":"runq_p99_us","node":"node-b"},"value":[1795720499.287,"40000"]},
+            {"metric":{"cgroup":"/kubepods/pod1/c1","container":"web","instance":"127.0.0.1:19601","job":"aiops-trace","metric":"runq_p50_us","namespace":"shop","node":"node-a","pod":"web-1"},"value":[1795720499.287,"16"]},
+            {"metric":{"cgroup":"/kubepods/pod1/c1","container":"web","instance":"127.0.0.1:19601","job":"aiops-trace","metric":"runq_p99_us","namespace":"shop","node":"node-a","pod":"web-1"},"value":[1795720499.287,"210"]},
+            {"metric":{"cgroup":"/aiops/web-0","instance":"127.0.0.1:19601","job":"aiops-trace","metric":"cpu_usage_cores","node":"node-a"},"value":[1795720499.287,"0.05"]},
+            {"metric":{"cgroup":"/aiops/web-0","instance":"127.0.0.1:19601","job":"aiops-trace","metric":"memory_usage_to_limit","node":"node-a"},"value":[1795720499.287,"NaN"]},
+            {"metric":{"cgroup":"/aiops/web-0","instance":"127.0.0.1:19601","job":"aiops-trace","metric":"throttled_ratio","node":"node-a"},"value":[1795720499.287,"0"]},
+            {"metric":{"cgroup":"/aiops/web-0","instance":"127.0.0.1:19602","job":"aiops-trace","metric":"cpu_usage_cores","node":"node-b"},"value":[1795720499.287,"0.2"]},
+            {"metric":{"cgroup":"/aiops/web-0","instance":"127.0.0.1:19602","job":"aiops-trace","metric":"throttled_ratio","node":"node-b"},"value":[1795720499.287,"0.95"]},
+            {"metric":{"cgroup":"/kubepods/pod1/c1","container":"web","instance":"127.0.0.1:19601","job":"aiops-trace","metric":"a_future_slot","namespace":"shop","node":"node-a","pod":"web-1"},"value":[1795720499.287,"3"]},
+            {"metric":{"cgroup":"/kubepods/pod1/c1","container":"web","instance":"127.0.0.1:19601","job":"aiops-trace","metric":"cpu_usage_cores","namespace":"shop","node":"node-a","pod":"web-1"},"value":[1795720499.287,"0.07"]},
+            {"metric":{"cgroup":"/kubepods/pod1/c1","container":"web","instance":"127.0.0.1:19601","job":"aiops-trace","metric":"throttled_ratio","namespace":"shop","node":"node-a","pod":"web-1"},"value":[1795720499.287,"NaN"]}
           ]}}
         """;
 

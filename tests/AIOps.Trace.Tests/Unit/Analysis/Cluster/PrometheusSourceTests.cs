@@ -57,15 +57,15 @@ public sealed class PrometheusSourceTests : IDisposable
     }
 
     [Fact]
-    public void The_vector_is_the_median_over_the_window_of_series_still_exported()
+    public void The_vector_summarises_the_window_median_for_latency_quantiles_mean_for_rates_of_series_still_exported()
     {
         Collect(TimeSpan.FromSeconds(90));
         Collect(TimeSpan.FromMilliseconds(1500));
         string[] queries = _prometheus.Requests.Select(r => r.Query).ToArray();
         Assert.Equal([
-            "quantile_over_time(0.5, aiops_trace_container_vector[90s]) and aiops_trace_container_vector",
+            "(quantile_over_time(0.5, aiops_trace_container_vector{metric=~\"runq_p50_us|runq_p99_us\"}[90s]) or avg_over_time(aiops_trace_container_vector{metric!~\"runq_p50_us|runq_p99_us\"}[90s])) and aiops_trace_container_vector",
             "aiops_trace_container_info", "aiops_trace_container_limit", "aiops_trace_diagnosis == 1",
-            "quantile_over_time(0.5, aiops_trace_container_vector[1500ms]) and aiops_trace_container_vector",
+            "(quantile_over_time(0.5, aiops_trace_container_vector{metric=~\"runq_p50_us|runq_p99_us\"}[1500ms]) or avg_over_time(aiops_trace_container_vector{metric!~\"runq_p50_us|runq_p99_us\"}[1500ms])) and aiops_trace_container_vector",
             "aiops_trace_container_info", "aiops_trace_container_limit", "aiops_trace_diagnosis == 1",
         ], queries);
         Assert.All(_prometheus.Requests, r => Assert.Null(r.Authorization));
