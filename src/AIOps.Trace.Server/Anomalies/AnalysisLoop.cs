@@ -48,7 +48,7 @@ internal sealed class AnalysisLoop(AnomalyService anomalies, IContainerSource so
         }
         catch (ContainerSourceException e)
         {
-            Fail($"{source.Description}: {e.Message}");
+            Fail(e.Message); // the source names itself in its messages (IContainerSource)
             return;
         }
         AnalysisRound round;

@@ -78,7 +78,7 @@ public sealed class AnalysisHostTests : IDisposable
             string why = await http.GetStringAsync("api/v1/verdicts");
             Assert.Contains("answered 503", why);
             using (HttpResponseMessage r = await http.GetAsync("readyz"))
-                Assert.Contains("fake source: prometheus http://127.0.0.1:1 answered 503", await r.Content.ReadAsStringAsync());
+                Assert.Contains("not ready: prometheus http://127.0.0.1:1 answered 503", await r.Content.ReadAsStringAsync()); // the message once, as the source worded it
             source.Failing = false;
             await Until(async () => (await http.GetAsync("readyz")).IsSuccessStatusCode);
         }
