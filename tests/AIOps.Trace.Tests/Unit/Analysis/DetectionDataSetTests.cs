@@ -15,7 +15,7 @@ namespace AIOps.Trace.Tests.Unit.Analysis;
 public sealed class DetectionDataSetTests
 {
     /// <summary>The figures of docs/detection/report.md, rounded down to two places: binary F1 with and without labels, macro-F1.</summary>
-    private static readonly (double BinaryF1, double MacroF1, double UnlabelledF1) Recorded = (0.93, 0.93, 0.71);
+    private static readonly (double BinaryF1, double MacroF1, double UnlabelledF1) Recorded = (0.99, 0.99, 0.88);
 
     [Fact]
     public void Detectors_meet_the_targets_on_held_out_runs()
