@@ -36,6 +36,29 @@ public static class Metrics
     ];
 
     public static int Count => Names.Count;
+
+    /// <summary>The slot of a metric name, or -1.</summary>
+    public static int SlotOf(string name)
+    {
+        for (int i = 0; i < Names.Count; i++)
+            if (Names[i] == name)
+                return i;
+        return -1;
+    }
+
+    /// <summary>
+    /// Slots where a lower value is never a problem (waits, preemptions, throttling, pressure, drops,
+    /// retransmissions): a container that differs from its peers only by being lower on these is not
+    /// abnormal. Usage and throughput (CPU, disk, network bytes) count both ways: too little can be
+    /// a stuck or throttled container.
+    /// </summary>
+    public static bool LowerIsBetter(int slot) => slot switch
+    {
+        RunQueueP50Us or RunQueueP99Us or PreemptedBySamePerSecond or PreemptedByOtherPerSecond or PreemptedByHostPerSecond
+            or PreemptedByUnknownPerSecond or ThrottledRatio or MemoryUsageToLimit or MemoryLimitHitsPerSecond or OomKills
+            or DiskDeviceUtilization or NetworkDropsPerSecond or NetworkRetransmitRatio => true,
+        _ => false,
+    };
 }
 
 /// <summary>One container's metrics over one window: <see cref="Metrics.Count"/> values, NaN where a signal is absent.</summary>

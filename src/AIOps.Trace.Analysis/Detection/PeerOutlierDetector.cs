@@ -66,7 +66,12 @@ public static class PeerOutlierDetector
             double score = Math.Sqrt(d2[i] / cutoff);
             bool beyond = d2[i] > cutoff;
             bool abnormal = beyond && !inLargest[i];
-            string reason = abnormal
+            bool onlyBetter = abnormal && off.Count > 0 && off.All(m => m.Z < 0 && Metrics.LowerIsBetter(Metrics.SlotOf(m.Metric)));
+            abnormal &= !onlyBetter;
+            string reason = onlyBetter
+                ? $"{method} {Math.Sqrt(d2[i]):0.##} beyond the cutoff, but it differs from its peers only where lower is better ("
+                  + string.Join(", ", off.Select(m => $"{m.Metric} {m.Value:G4} vs {m.Reference:G4}")) + ")"
+                : abnormal
                 ? $"{method} {Math.Sqrt(d2[i]):0.##} beyond the cutoff {Math.Sqrt(cutoff):0.##} (chi-square, {d.Columns} metrics, alpha {o.Alpha})"
                   + "; outside the largest DBSCAN cluster"
                 : beyond ? $"{method} {Math.Sqrt(d2[i]):0.##} beyond the cutoff, but DBSCAN keeps it with its peers"

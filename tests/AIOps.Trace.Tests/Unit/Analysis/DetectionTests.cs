@@ -205,4 +205,22 @@ public sealed class DetectionTests
         Assert.True(verdicts[1].IsAbnormal);
         Assert.Equal(DetectorNames.OneClassSvm, verdicts[1].Detector);
     }
+
+    [Fact]
+    public void A_container_that_differs_only_by_waiting_less_than_its_peers_is_not_abnormal()
+    {
+        var r = new Random(14);
+        List<MetricVector> domain = Synthetic.Domain(r, 9);
+        domain[0] = Synthetic.Shifted(r, "quiet", -20, Metrics.RunQueueP99Us);   // far below: fewer waits
+        domain[1] = Synthetic.Shifted(r, "slow", 20, Metrics.RunQueueP99Us);     // far above: a problem
+        domain[2] = Synthetic.Shifted(r, "idle", -20, Metrics.CpuUsageCores);     // too little CPU counts both ways
+        IReadOnlyList<Verdict> v = PeerOutlierDetector.Detect("d", DomainProcessor.Process(domain));
+        Assert.Equal(VerdictStatus.Normal, v[0].Status);
+        Assert.Contains("only where lower is better (runq_p99_us", v[0].Reason);
+        Assert.True(v[1].IsAbnormal);
+        Assert.True(v[2].IsAbnormal);
+        Assert.True(Metrics.LowerIsBetter(Metrics.SlotOf("throttled_ratio")));
+        Assert.False(Metrics.LowerIsBetter(Metrics.SlotOf("disk_iops_per_s")));
+    }
 }
+
