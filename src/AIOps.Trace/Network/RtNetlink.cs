@@ -131,11 +131,8 @@ public static class RtNetlink
     public static bool TryParseQdisc(ReadOnlySpan<byte> payload, out Qdisc? qdisc)
     {
         qdisc = null;
-        if (payload.Length < TcMsgSize)
+        if (!TryReadTcMsg(payload, out int ifIndex, out uint handle, out uint parent))
             return false;
-        int ifIndex = BinaryPrimitives.ReadInt32LittleEndian(payload[4..]);
-        uint handle = BinaryPrimitives.ReadUInt32LittleEndian(payload[8..]);
-        uint parent = BinaryPrimitives.ReadUInt32LittleEndian(payload[12..]);
         string? kind = null;
         ulong bytes = 0, rate = 0;
         uint drops = 0, overlimits = 0;
@@ -191,11 +188,8 @@ public static class RtNetlink
     public static bool TryParseClass(ReadOnlySpan<byte> payload, out TrafficClass? trafficClass)
     {
         trafficClass = null;
-        if (payload.Length < TcMsgSize)
+        if (!TryReadTcMsg(payload, out int ifIndex, out uint handle, out uint parent))
             return false;
-        int ifIndex = BinaryPrimitives.ReadInt32LittleEndian(payload[4..]);
-        uint handle = BinaryPrimitives.ReadUInt32LittleEndian(payload[8..]);
-        uint parent = BinaryPrimitives.ReadUInt32LittleEndian(payload[12..]);
         string? kind = null;
         ulong ceil = 0;
         var attrs = new AttributeReader(payload[TcMsgSize..]);
@@ -221,6 +215,19 @@ public static class RtNetlink
         if (attrs.Malformed || kind is null)
             return false;
         trafficClass = new TrafficClass(ifIndex, handle, parent, kind, kind == "htb" ? ceil : 0);
+        return true;
+    }
+
+    // struct tcmsg { u8 family, pad1; u16 pad2; s32 ifindex; u32 handle, parent, info; }
+    private static bool TryReadTcMsg(ReadOnlySpan<byte> payload, out int ifIndex, out uint handle, out uint parent)
+    {
+        ifIndex = 0;
+        handle = parent = 0;
+        if (payload.Length < TcMsgSize)
+            return false;
+        ifIndex = BinaryPrimitives.ReadInt32LittleEndian(payload[4..]);
+        handle = BinaryPrimitives.ReadUInt32LittleEndian(payload[8..]);
+        parent = BinaryPrimitives.ReadUInt32LittleEndian(payload[12..]);
         return true;
     }
 
