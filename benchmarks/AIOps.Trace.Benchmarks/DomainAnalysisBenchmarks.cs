@@ -109,7 +109,8 @@ public class DomainAnalysisBenchmarks
 
     /// <summary>
     /// One round of the whole pipeline in steady state (partition, processing, peer detection,
-    /// each domain's one-class SVM judging, normal history recorded, a tenth of the domains retrained).
+    /// each domain's one-class SVM judging, normal history recorded; every domain gains the same
+    /// history, so all refit their SVM together, about one round in eleven).
     /// </summary>
     [Benchmark]
     public int PipelineRound() => _pipeline.Run(_rounds[_next++ % _rounds.Count], DateTimeOffset.UtcNow).Verdicts.Count;

@@ -24,8 +24,7 @@ public sealed record PipelineOptions
 
     /// <summary>Why <paramref name="domains"/> is not a grouping, or null when it is.</summary>
     public static string? Refusal(string domains) =>
-        domains is EnvironmentDomains or DomainPartitioner.OwnerTag or "image" or "runtime" or "qos" or "node"
-        || (domains.StartsWith("label:", StringComparison.Ordinal) && domains.Length > "label:".Length)
+        domains == EnvironmentDomains || DomainPartitioner.IsTag(domains)
             ? null
             : $"--domains '{domains}' is not a grouping: expected owner, image, runtime, qos, node, label:KEY or environment";
 }

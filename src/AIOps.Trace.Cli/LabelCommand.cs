@@ -1,4 +1,5 @@
 using AIOps.Trace.Analysis.Verification;
+using AIOps.Trace.Server.Anomalies;
 
 namespace AIOps.Trace.Cli;
 
@@ -43,8 +44,8 @@ internal static class LabelCommand
     private static int Store(string container, string? domain, bool abnormal, string? kind, string db)
     {
         using VerdictStore store = VerdictStore.Open(db);
-        if (store.SetAside is not null)
-            Console.Error.WriteLine($"aiops-trace: {store.Path} was unreadable ({store.Problem}); moved to {store.SetAside}, a new database was started");
+        if (AnomalyService.StoreProblem(store) is { } problem)
+            Console.Error.WriteLine("aiops-trace: " + problem);
         OperatorVerdict v = store.Record(new OperatorVerdict(container, domain, abnormal, kind, null, null, DateTimeOffset.UtcNow));
         Console.Out.WriteLine($"verdict {v.Id}: {container} {(abnormal ? "abnormal" : "normal")}{(kind is null ? "" : $" ({kind})")}"
             + $"{(domain is null ? "" : $" in {domain}")}, stored in {store.Path}");

@@ -22,6 +22,20 @@ public static class ExportedSeries
     public const string Limit = "aiops_trace_container_limit";
     public const string Diagnosis = "aiops_trace_diagnosis";
 
+    /// <summary>The info series' labels, in the order <see cref="InfoValues"/> returns them.</summary>
+    public static readonly string[] InfoLabels = ["runtime", "image", "owner", "owner_kind", "qos_class"];
+
+    /// <summary>Values of the limit series' <c>limit</c> label, in the order <see cref="LimitValues"/> returns them.</summary>
+    public static readonly string[] LimitNames = ["cpu_quota_cores", "cpu_shares", "cpuset_cpus", "memory_bytes"];
+
+    /// <summary>The info labels' values (<see cref="InfoLabels"/>); empty for unknown.</summary>
+    public static string[] InfoValues(ContainerAttributes a) =>
+        [a.Runtime, a.Image ?? "", a.Owner ?? "", a.OwnerKind ?? "", a.QosClass ?? ""];
+
+    /// <summary>The limits in the order of <see cref="LimitNames"/>; NaN for unlimited or unknown.</summary>
+    public static double[] LimitValues(ContainerAttributes a) =>
+        [a.CpuQuotaCores, a.CpuShares, a.CpusetSize, a.MemoryLimitBytes];
+
     /// <summary>Outcomes that are no finding: not shown beside a verdict when another resource has one (as the sidecar shows them).</summary>
     private static readonly HashSet<string> NoFinding = new(StringComparer.Ordinal)
     {
@@ -47,10 +61,6 @@ public static class ExportedSeries
     public static List<ContainerInput> Map(IReadOnlyList<PrometheusSample> vector, IReadOnlyList<PrometheusSample> info,
         IReadOnlyList<PrometheusSample> limits, IReadOnlyList<PrometheusSample> diagnoses)
     {
-        var slots = new Dictionary<string, int>(StringComparer.Ordinal);
-        for (int i = 0; i < Metrics.Count; i++)
-            slots[Metrics.Names[i]] = i;
-
         var containers = new Dictionary<string, Builder>(StringComparer.Ordinal);
         foreach (PrometheusSample s in vector)
         {
@@ -59,7 +69,7 @@ public static class ExportedSeries
             if (!containers.TryGetValue(key, out Builder? b))
                 containers[key] = b = new Builder(key, s.Label("cgroup")!, NodeOf(s));
             // A slot this build does not know (a newer sidecar) is left out rather than misplaced.
-            if (s.Label("metric") is { } metric && slots.TryGetValue(metric, out int slot))
+            if (s.Label("metric") is { } metric && Metrics.SlotOf(metric) is int slot and >= 0)
                 b.Values[slot] = s.Value;
         }
         foreach (PrometheusSample s in info)
@@ -80,7 +90,7 @@ public static class ExportedSeries
     /// What to show beside a verdict, as the sidecar words it: the resources with a finding
     /// ("cpu: cap_throttled; memory: limit_reclaim"), else the CPU outcome; null without a diagnosis.
     /// </summary>
-    internal static string? DiagnosisText(IReadOnlyDictionary<string, string> outcomes)
+    public static string? DiagnosisText(IReadOnlyDictionary<string, string> outcomes)
     {
         if (outcomes.Count == 0)
             return null;
@@ -104,11 +114,11 @@ public static class ExportedSeries
             (string? owner, string? ownerKind) = Info?.Label("owner") is { } o
                 ? (o, Info.Label("owner_kind"))
                 : ContainerAttributes.CgroupOwner(cgroup);
-            double limit(string name) => Limits.TryGetValue(name, out double v) && double.IsFinite(v) && v > 0 ? v : double.NaN;
+            double[] l = LimitNames.Select(name => Limits.TryGetValue(name, out double v) && double.IsFinite(v) && v > 0 ? v : double.NaN).ToArray();
             var attributes = new ContainerAttributes(
                 Key, Info?.Label("runtime") ?? ContainerRuntime.Cgroup, Info?.Label("image"), owner, ownerKind,
                 new Dictionary<string, string>(), Info?.Label("qos_class"),
-                limit("cpu_quota_cores"), limit("cpu_shares"), limit("cpuset_cpus"), limit("memory_bytes"), node);
+                l[0], l[1], l[2], l[3], node); // LimitValues' order
             return new ContainerInput(attributes, new MetricVector(Key, Values), DiagnosisText(Outcomes));
         }
     }

@@ -19,6 +19,7 @@ public sealed class DomainModel : IDisposable
     private ProcessedDomain? _peerBasis;
     private long _trainedVersion = -1;
     private long _trainedVerified = -1;
+    private string _chosen = DetectorNames.PeerOutlier; // what DetectorChoice picked, before a fallback to peers
     private string[] _kinds = [];
 
     public DomainModel(string domain, LearningOptions? options = null)
@@ -50,9 +51,10 @@ public sealed class DomainModel : IDisposable
         // model to refit, so it looks again at every change (counting only) and learns as soon as
         // its history is enough, not up to RetrainEvery samples later.
         if (_trainedVersion >= 0 && Training.VerifiedAdded == _trainedVerified
-            && (Training.Version == _trainedVersion || (Detector != DetectorNames.PeerOutlier && Training.Version - _trainedVersion < _options.RetrainEvery)))
+            && (Training.Version == _trainedVersion || (_chosen != DetectorNames.PeerOutlier && Training.Version - _trainedVersion < _options.RetrainEvery)))
             return;
         (string detector, string reason) = DetectorChoice.Choose(Training, _options);
+        _chosen = detector;
         if (detector != DetectorNames.PeerOutlier && !SvmModel.IsAvailable)
             (detector, reason) = (DetectorNames.PeerOutlier, reason + "; but libsvm is not installed: peers only");
         _model?.Dispose();
@@ -97,7 +99,7 @@ public sealed class DomainModel : IDisposable
             if (_peerBasis.Columns == 0)
                 _peerBasis = null;
         }
-        double[][] rows = samples.Select(s => Features(s.Values, s.PeerMedians)).ToArray();
+        double[][] rows = samples.Select(s => Features(_basis.Transform(s.Values), s.Values, s.PeerMedians)).ToArray();
         Svm.SvmOptions svm = double.IsNaN(_options.Svm.Gamma) ? _options.Svm with { Gamma = MedianHeuristicGamma(rows) } : _options.Svm;
         if (detector == DetectorNames.OneClassSvm)
         {
@@ -126,10 +128,10 @@ public sealed class DomainModel : IDisposable
         Trainings++;
     }
 
-    /// <summary>The SVM's row: the scaled values and, when the model learned them, the scaled distances from the peers.</summary>
-    private double[] Features(double[] values, double[]? peerMedians)
+    /// <summary>The SVM's row: the scaled values <paramref name="z"/> and, when the model learned them, the scaled distances from the peers.</summary>
+    private double[] Features(double[] z, double[] values, double[]? peerMedians)
     {
-        double[] x = SvmInput(_basis!.Transform(values));
+        double[] x = SvmInput(z);
         return _peerBasis is null ? x : [.. x, .. SvmInput(_peerBasis.Transform(FromPeers(values, peerMedians)))];
     }
 
@@ -187,7 +189,7 @@ public sealed class DomainModel : IDisposable
         if (_model is null || _basis is null)
             return null;
         double[] z = _basis.Transform(values);
-        double label = _model.PredictWithValues(Features(values, peerMedians), out double decision);
+        double label = _model.PredictWithValues(Features(z, values, peerMedians), out double decision);
         bool abnormal;
         string? kind = null;
         double score;

@@ -85,7 +85,13 @@ public static class DomainPartitioner
             memberships, clustering.Silhouette);
     }
 
-    private static Func<ContainerAttributes, string?> TagReader(string tag)
+    /// <summary>Whether <paramref name="tag"/> names an attribute to group by (owner, image, runtime, qos, node or label:KEY).</summary>
+    public static bool IsTag(string tag) => TagReaderOrNull(tag) is not null;
+
+    private static Func<ContainerAttributes, string?> TagReader(string tag) =>
+        TagReaderOrNull(tag) ?? throw new ArgumentException($"unknown tag '{tag}': expected owner, image, runtime, qos, node or label:<key>", nameof(tag));
+
+    private static Func<ContainerAttributes, string?>? TagReaderOrNull(string tag)
     {
         if (tag == OwnerTag)
             return c => c.Owner;
@@ -100,7 +106,7 @@ public static class DomainPartitioner
             "runtime" => c => c.Runtime,
             "qos" => c => c.QosClass,
             "node" => c => c.Node,
-            _ => throw new ArgumentException($"unknown tag '{tag}': expected owner, image, runtime, qos, node or label:<key>", nameof(tag)),
+            _ => null,
         };
     }
 }

@@ -25,9 +25,7 @@ public sealed class AnomalyService(AnalysisPipeline pipeline, VerdictStore? stor
     /// <summary>Longest kind name a label may carry.</summary>
     public const int MaxKindLength = 64;
 
-    private volatile AnomalyView _view = Build(AnalysisRound.Empty, new Dictionary<string, string>(), pipeline, store, node, acceptsLabels, null);
-
-    public AnalysisPipeline Pipeline => pipeline;
+    private volatile AnomalyView _view = Build(AnalysisRound.Empty, new Dictionary<string, string>(), pipeline, store, node, acceptsLabels);
 
     /// <summary>Whether POST /api/v1/verdicts is open: only behind a bearer token, since labels change what the detector learns.</summary>
     public bool AcceptsLabels => acceptsLabels;
@@ -40,7 +38,7 @@ public sealed class AnomalyService(AnalysisPipeline pipeline, VerdictStore? stor
     public AnalysisRound Analyze(IReadOnlyList<ContainerInput> inputs, IReadOnlyDictionary<string, string> idOfKey, DateTimeOffset at)
     {
         AnalysisRound round = pipeline.Run(inputs, at);
-        _view = Build(round, idOfKey, pipeline, store, node, acceptsLabels, null);
+        _view = Build(round, idOfKey, pipeline, store, node, acceptsLabels);
         return round;
     }
 
@@ -79,7 +77,7 @@ public sealed class AnomalyService(AnalysisPipeline pipeline, VerdictStore? stor
     }
 
     private static AnomalyView Build(AnalysisRound round, IReadOnlyDictionary<string, string> idOfKey, AnalysisPipeline pipeline,
-        VerdictStore? store, string node, bool acceptsLabels, string? failure)
+        VerdictStore? store, string node, bool acceptsLabels)
     {
         var verdicts = new List<VerdictView>(round.Verdicts.Count);
         var summaries = new Dictionary<string, VerdictSummary>(round.Verdicts.Count, StringComparer.Ordinal);
@@ -107,7 +105,7 @@ public sealed class AnomalyService(AnalysisPipeline pipeline, VerdictStore? stor
         DateTimeOffset? at = round.Seq == 0 ? null : round.At;
         return new AnomalyView(
             new VerdictsDocument(node, round.Seq, at, pipeline.Options.Domains, acceptsLabels, store?.Path, StoreProblem(store),
-                pipeline.SeededVerdicts, failure, verdicts),
+                pipeline.SeededVerdicts, null, verdicts),
             new DomainsDocument(node, round.Seq, at, pipeline.Options.Domains, Finite(round.Partition.Silhouette), domains),
             keyOfId, summaries);
     }

@@ -13,8 +13,9 @@ using Microsoft.Extensions.Hosting;
 namespace AIOps.Trace.Server.Engine;
 
 /// <summary>
-/// The engine as a hosted service: every interval it cuts a window, diagnoses it, folds it into
-/// the per-container state, updates the metrics, publishes the API view and pushes a frame.
+/// The engine as a hosted service: every interval it cuts a window, diagnoses it, runs the anomaly
+/// round on it, folds it into the per-container state, updates the metrics, publishes the API view
+/// and pushes a frame (aiops_trace_window_cut_seconds includes the anomaly round).
 /// It never waits on a client: the view is swapped whole and frames are offered, not sent.
 /// </summary>
 public sealed class EngineService(TraceEngine engine, SidecarOptions options, SidecarMetrics metrics, StreamHub hub, AnomalyService anomalies)
@@ -97,7 +98,7 @@ public sealed class EngineService(TraceEngine engine, SidecarOptions options, Si
                 Console.Error.WriteLine($"aiops-trace: window {Interlocked.Read(ref _windows) + 1} not diagnosed: {e.Message.ReplaceLineEndings(" ")}");
                 diagnoses = [];
             }
-            var inputs = WindowInputs.Build(window, diagnoses, cgroups, engine.Mounts, options.Node);
+            var inputs = WindowInputs.Build(window, diagnoses, cgroups, options.Node);
             var live = new HashSet<string>(engine.CgroupPaths(), StringComparer.Ordinal);
             long seq = Interlocked.Increment(ref _windows);
             DateTimeOffset end = DateTimeOffset.UtcNow;

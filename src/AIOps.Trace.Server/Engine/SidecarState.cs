@@ -66,9 +66,10 @@ internal sealed class SidecarState(string node, SidecarMetrics metrics)
         {
             if (touched.Contains(s.Id))
                 continue;
-            // Not in this window's round: no verdict now.
+            // Not in this window's round: no verdict now, and no vector, limits or info for a
+            // Prometheus reader to mistake for this window's (they come back when it runs again).
             s.Verdict = null;
-            metrics.Analysis.SetVerdict(s.Id, s.Labels, null);
+            metrics.Analysis.Remove(s.Id);
             if (s.Ended || live.Contains(s.Cgroup))
                 continue;
             s.Ended = true;

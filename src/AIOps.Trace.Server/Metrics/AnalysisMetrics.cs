@@ -18,11 +18,6 @@ namespace AIOps.Trace.Server.Metrics;
 /// </summary>
 public sealed class AnalysisMetrics
 {
-    /// <summary>Values of the <c>limit</c> label, in the order <see cref="LimitValues"/> returns them.</summary>
-    public static readonly string[] LimitNames = ["cpu_quota_cores", "cpu_shares", "cpuset_cpus", "memory_bytes"];
-
-    private static readonly string[] InfoLabels = ["runtime", "image", "owner", "owner_kind", "qos_class"];
-
     private readonly Gauge _vector, _info, _limit, _anomaly, _score;
     private readonly Dictionary<string, Entry> _byKey = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
@@ -38,13 +33,13 @@ public sealed class AnalysisMetrics
     /// <param name="containerLabels">The label names that tell containers apart (the sidecar's container, pod, namespace, cgroup).</param>
     public AnalysisMetrics(MetricFactory f, string[] containerLabels)
     {
-        _vector = f.CreateGauge("aiops_trace_container_vector",
+        _vector = f.CreateGauge(ExportedSeries.Vector,
             "The container's metric vector over the last window, one series per metric; NaN when the signal is absent.",
             [.. containerLabels, "metric"]);
-        _info = f.CreateGauge("aiops_trace_container_info",
+        _info = f.CreateGauge(ExportedSeries.Info,
             "The container's attributes as labels (empty when unknown); the value is always 1.",
-            [.. containerLabels, .. InfoLabels]);
-        _limit = f.CreateGauge("aiops_trace_container_limit",
+            [.. containerLabels, .. ExportedSeries.InfoLabels]);
+        _limit = f.CreateGauge(ExportedSeries.Limit,
             "The container's limits: CPU quota in cores, CPU shares, CPUs in its cpuset, memory limit in bytes; NaN when unlimited or unknown.",
             [.. containerLabels, "limit"]);
         _anomaly = f.CreateGauge("aiops_trace_anomaly",
@@ -71,10 +66,10 @@ public sealed class AnalysisMetrics
             double[] values = input.Vector.Values;
             for (int i = 0; i < MetricSlots.Count; i++)
                 _vector.WithLabels([.. e.Labels, MetricSlots.Names[i]]).Set(i < values.Length ? values[i] : double.NaN);
-            double[] limits = LimitValues(input.Attributes);
-            for (int i = 0; i < LimitNames.Length; i++)
-                _limit.WithLabels([.. e.Labels, LimitNames[i]]).Set(limits[i]);
-            string[] info = InfoValues(input.Attributes);
+            double[] limits = ExportedSeries.LimitValues(input.Attributes);
+            for (int i = 0; i < ExportedSeries.LimitNames.Length; i++)
+                _limit.WithLabels([.. e.Labels, ExportedSeries.LimitNames[i]]).Set(limits[i]);
+            string[] info = ExportedSeries.InfoValues(input.Attributes);
             if (e.Info is { } old && !old.AsSpan().SequenceEqual(info))
                 _info.RemoveLabelled([.. e.Labels, .. old]);
             _info.WithLabels([.. e.Labels, .. info]).Set(1);
@@ -114,7 +109,7 @@ public sealed class AnalysisMetrics
             {
                 foreach (string m in MetricSlots.Names)
                     _vector.RemoveLabelled([.. e.Labels, m]);
-                foreach (string l in LimitNames)
+                foreach (string l in ExportedSeries.LimitNames)
                     _limit.RemoveLabelled([.. e.Labels, l]);
             }
             if (e.Info is { } info)
@@ -143,12 +138,4 @@ public sealed class AnalysisMetrics
             _byKey[key] = e = new Entry(labels);
         return e;
     }
-
-    /// <summary>runtime, image, owner, owner_kind, qos_class; empty for unknown.</summary>
-    public static string[] InfoValues(ContainerAttributes a) =>
-        [a.Runtime, a.Image ?? "", a.Owner ?? "", a.OwnerKind ?? "", a.QosClass ?? ""];
-
-    /// <summary>The limits in the order of <see cref="LimitNames"/>; NaN for unlimited or unknown.</summary>
-    public static double[] LimitValues(ContainerAttributes a) =>
-        [a.CpuQuotaCores, a.CpuShares, a.CpusetSize, a.MemoryLimitBytes];
 }

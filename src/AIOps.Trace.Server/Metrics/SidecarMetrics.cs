@@ -37,14 +37,14 @@ public sealed class SidecarMetrics
         _throttledPeriods = f.CreateCounter("aiops_trace_cfs_throttled_periods_total", "CFS bandwidth periods in which the container was throttled (cpu.stat nr_throttled).", ContainerLabels);
         _throttledSeconds = f.CreateCounter("aiops_trace_cfs_throttled_seconds_total", "Time the container was throttled by its CFS quota.", ContainerLabels);
         _cpuSeconds = f.CreateCounter("aiops_trace_cpu_usage_seconds_total", "CPU time the container used.", ContainerLabels);
-        _diagnosis = f.CreateGauge("aiops_trace_diagnosis",
+        _diagnosis = f.CreateGauge(AIOps.Trace.Analysis.Collection.ExportedSeries.Diagnosis,
             "The last verdict of the reverse diagnosis per resource: 1 for the outcome decided.",
             [.. ContainerLabels, "resource", "outcome"]);
 
         LostEvents = f.CreateCounter("aiops_trace_lost_events_total", "Events the kernel could not deliver (ring full) or the reader could not parse.");
         Windows = f.CreateCounter("aiops_trace_windows_total", "Windows the engine cut.");
         WindowSeconds = f.CreateGauge("aiops_trace_window_seconds", "Length of the last window.");
-        CutSeconds = f.CreateGauge("aiops_trace_window_cut_seconds", "How long cutting and diagnosing the last window took.");
+        CutSeconds = f.CreateGauge("aiops_trace_window_cut_seconds", "How long cutting, diagnosing and analysing the last window took.");
         AttachedPrograms = f.CreateGauge("aiops_trace_attached_programs", "BPF programs attached (0 in procfs mode).");
         ReaderFailures = f.CreateCounter("aiops_trace_reader_failures_total", "Windows refused because the ring reader stopped.");
         Ready = f.CreateGauge("aiops_trace_ready", "1 when programs are attached and a window was cut.");
@@ -112,9 +112,6 @@ public sealed class SidecarMetrics
         foreach ((string resource, string outcome) in outcomes)
             _diagnosis.RemoveLabelled([.. labels, resource, outcome]);
     }
-
-    /// <summary>Writes the text exposition format.</summary>
-    public Task WriteAsync(Stream destination, CancellationToken cancel) => Registry.CollectAndExportAsTextAsync(destination, cancel);
 }
 
 /// <summary>One container's figures over one window, as the metrics take them.</summary>

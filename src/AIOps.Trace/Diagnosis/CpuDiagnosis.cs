@@ -48,6 +48,10 @@ public sealed record CpuEvidence
     /// <summary>Run-queue latency, the size of the symptom.</summary>
     public double RunQueueP50Us { get; init; }
     public double RunQueueP99Us { get; init; }
+
+    /// <summary>The limits this evidence was built from, as <see cref="Cgroups.CgroupReader.ReadCpuLimits"/> read them for the window.</summary>
+    public Cgroups.CpuLimits ToLimits() =>
+        new(QuotaUs, PeriodUs, Shares, Weight, CpusetCpus is null ? null : string.Join(',', CpusetCpus));
 }
 
 /// <param name="CgroupPath">The preempting cgroup.</param>
