@@ -49,7 +49,7 @@ public sealed class AnalysisDashboardTests : IDisposable
             await page.FillAsync("#token-input", token);
             await page.ClickAsync("#token-form button[type=submit]");
 
-            await VerdictsPanel.CheckAsync(page, FakeSource.Key(KeyFormat, 3), FakeSource.Key(KeyFormat, 0), shots);
+            await VerdictsPanel.CheckAsync(page, FakeSource.Key(KeyFormat, 3), FakeSource.Key(KeyFormat, 0), Path.Combine(shots, "analysis-dashboard-verdicts.png"));
             // The planted replica is abnormal (another may be too in a round: the data are random draws).
             Assert.Contains(FakeSource.Key(KeyFormat, 3), await page.Locator("#verdicts tr.member[data-status=abnormal] .who").AllTextContentsAsync());
             Assert.Equal("analysis only", await page.InnerTextAsync("#live-text"));

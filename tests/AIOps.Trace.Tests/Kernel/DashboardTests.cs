@@ -174,7 +174,7 @@ public sealed partial class DashboardTests : KernelTestBase
 
         // 6. The verdicts panel: every container under its domain, the hostile name as text, and a
         // label sent with the token by the confirm button.
-        await VerdictsPanel.CheckAsync(page, capped.RelativePath, hostile.RelativePath, shots);
+        await VerdictsPanel.CheckAsync(page, capped.RelativePath, hostile.RelativePath, Path.Combine(shots, "dashboard-verdicts.png"));
 
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(shots, "dashboard.png"), FullPage = true });
         await page.EmulateMediaAsync(new PageEmulateMediaOptions { ColorScheme = ColorScheme.Light });

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using AIOps.Trace.Bpf;
+using AIOps.Trace.Tests.Shared;
 
 namespace AIOps.Trace.Tests.Kernel;
 
@@ -14,16 +15,9 @@ public sealed class ExternalBtfTests : KernelTestBase
 {
     private readonly string _dir;
 
-    public ExternalBtfTests() => _dir = Own(new TempDir()).Path;
+    public ExternalBtfTests() => _dir = Own(new TempDir("aiops-btf-kernel-")).Path;
 
     private static string Release => File.ReadAllText("/proc/sys/kernel/osrelease").Trim();
-
-    private sealed class TempDir : IDisposable
-    {
-        public string Path { get; } = Directory.CreateTempSubdirectory("aiops-btf-kernel-").FullName;
-
-        public void Dispose() => Directory.Delete(Path, recursive: true);
-    }
 
     private string CopyOfVmlinux(string relative = "vmlinux.btf")
     {

@@ -8,9 +8,9 @@ internal static class VerdictsPanel
     /// <summary>
     /// Waits for <paramref name="labelled"/> and <paramref name="hostile"/> in the panel, checks the
     /// hostile key is shown as text, then confirms <paramref name="labelled"/> as a "cpu_cap" anomaly
-    /// and waits for the stored answer.
+    /// and waits for the stored answer. The panel's screenshot goes to <paramref name="screenshot"/>.
     /// </summary>
-    public static async Task CheckAsync(IPage page, string labelled, string hostile, string shots)
+    public static async Task CheckAsync(IPage page, string labelled, string hostile, string screenshot)
     {
         string Row(string key) => $"#verdicts tr.member[data-container=\"{key.Replace("\\", "\\\\").Replace("\"", "\\\"")}\"]";
         await page.Locator(Row(labelled)).WaitForAsync(new LocatorWaitForOptions { Timeout = 20_000 });
@@ -33,6 +33,6 @@ internal static class VerdictsPanel
             Assert.Fail("the confirm button stored nothing; the row says: " + await result.TextContentAsync());
         }
         Assert.Contains("(cpu_cap): anomaly", await result.TextContentAsync());
-        await page.Locator("#verdicts").ScreenshotAsync(new LocatorScreenshotOptions { Path = Path.Combine(shots, "dashboard-verdicts.png") });
+        await page.Locator("#verdicts").ScreenshotAsync(new LocatorScreenshotOptions { Path = screenshot });
     }
 }

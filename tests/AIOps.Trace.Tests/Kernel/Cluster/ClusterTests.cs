@@ -74,7 +74,14 @@ public sealed class ClusterTests(ITestOutputHelper output) : KernelTestBase
                 $"prometheus said: {prometheus.Stderr}; serve said: {string.Join(" | ", serves.Select(s => s.Stderr))}");
             Thread.Sleep(1000);
         }
-        Thread.Sleep(TimeSpan.FromSeconds(16));
+        // A full window: every replica's series scraped (once a second) at least 14 times in the last 15 s,
+        // however many scrapes a loaded machine misses on the way.
+        string full = $"min(count_over_time(aiops_trace_container_vector{{cgroup=~\"{root.RelativePath}/.*\", metric=\"cpu_usage_cores\"}}[{Window}]))";
+        while (prometheus.Query(full, "").GetValueOrDefault("") < 14)
+        {
+            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(120), $"Prometheus holds no full {Window} window of every replica after 120 s");
+            Thread.Sleep(1000);
+        }
         return (prometheus, root.RelativePath);
     }
 

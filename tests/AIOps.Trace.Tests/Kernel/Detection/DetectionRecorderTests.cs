@@ -48,6 +48,7 @@ public sealed class DetectionRecorderTests : KernelTestBase
 
         TraceEngine engine = StartEngine();
         List<LabelledWindow[]> windows;
+        string processes; // what ran in each replica, for a failure message
         using (ReplicaDomain domain = ReplicaDomain.Create(Replicas))
         {
             Assert.True(domain.WaitForWorkloads(TimeSpan.FromSeconds(15)), "the replicas' workloads did not start (no I/O on the device, or one exited)");
@@ -55,16 +56,34 @@ public sealed class DetectionRecorderTests : KernelTestBase
                 fault.Inject(domain, domain.Replicas[faulted]);
             Thread.Sleep(2000); // the fault takes hold: throttling starts, the cache is reclaimed to the limit, TCP meets loss
             windows = Record(engine, domain, run, fault.Kind, faulted);
+            processes = string.Join("; ", domain.Replicas.Select(r => $"replica{r.Index}: " + string.Join(", ", r.App.Pids().Select(CpuTicks))));
         }
         Assert.Empty(LoopDevice.Leftovers());
         Assert.Empty(Scenarios.NetworkLab.Leftovers());
 
+        // A window without every replica (one went undiagnosed) would skew the scores: the episode fails unrecorded.
+        Assert.All(windows, w => Assert.Equal(Replicas, w.Length));
         Directory.CreateDirectory(Path.GetDirectoryName(DataSetPath)!);
         LabelledWindowsTsv.Append(DataSetPath, windows.SelectMany(w => w));
-        Assert.All(windows, w => Assert.Equal(Replicas, w.Length));
 
         if (Runs == 0)
-            AssertPeersFind(windows, faulted);
+            AssertPeersFind(windows, faulted, processes);
+    }
+
+    /// <summary>"comm utime+stime" of a pid, from /proc/PID/stat (ticks), or "pid gone".</summary>
+    private static string CpuTicks(int pid)
+    {
+        try
+        {
+            string stat = File.ReadAllText($"/proc/{pid}/stat");
+            int close = stat.LastIndexOf(')');
+            string[] f = stat[(close + 2)..].Split(' ');
+            return $"{stat[(stat.IndexOf('(') + 1)..close]} {long.Parse(f[11]) + long.Parse(f[12])}";
+        }
+        catch (IOException)
+        {
+            return $"{pid} gone";
+        }
     }
 
     private static List<LabelledWindow[]> Record(TraceEngine engine, ReplicaDomain domain, string run, string kind, int faulted)
@@ -92,7 +111,7 @@ public sealed class DetectionRecorderTests : KernelTestBase
     }
 
     /// <summary>Without labels, the peer comparison alone flags the faulted replica in most windows, and no other replica in most.</summary>
-    private static void AssertPeersFind(List<LabelledWindow[]> windows, int faulted)
+    private static void AssertPeersFind(List<LabelledWindow[]> windows, int faulted, string processes)
     {
         using var analyzer = new AnomalyAnalyzer();
         var flagged = new Dictionary<string, int>();
@@ -100,7 +119,7 @@ public sealed class DetectionRecorderTests : KernelTestBase
             foreach (Verdict v in analyzer.AnalyzeDomain("replicas", w.Select(r => new MetricVector(r.Key, r.Values)).ToList()))
                 if (v.IsAbnormal)
                     flagged[v.Key] = flagged.GetValueOrDefault(v.Key) + 1;
-        string summary = string.Join(", ", flagged.Select(f => $"{f.Key}: {f.Value}"));
+        string summary = string.Join(", ", flagged.Select(f => $"{f.Key}: {f.Value}")) + $"; processes (CPU ticks): {processes}";
         Assert.True(flagged.GetValueOrDefault($"replica{faulted}") > windows.Count / 2, $"replica{faulted} was not flagged in most windows ({summary})");
         Assert.All(flagged.Where(f => f.Key != $"replica{faulted}"), f => Assert.True(f.Value <= windows.Count / 2, $"{f.Key} flagged in most windows ({summary})"));
     }

@@ -89,7 +89,7 @@ public sealed class PrometheusProcess : IDisposable
                 };
             }
         }
-        catch (HttpRequestException)
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException) // not up yet, or slow to answer: the caller polls
         {
         }
         return result;

@@ -4,6 +4,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using AIOps.Trace.Analysis.Verification;
+using AIOps.Trace.Tests.Shared;
 
 namespace AIOps.Trace.Tests.Kernel.Serve;
 
@@ -28,109 +29,103 @@ public sealed class ServeAnalysisTests : KernelTestBase
         foreach (TestCgroup cg in web)
             Track(cg.Start(cg == capped ? TestCgroup.BusyLoop : LightLoad));
 
-        string dir = Directory.CreateTempSubdirectory("aiops-serve-analysis-").FullName;
-        try
+        // Owned before the servers, so it is removed after them (they hold the database open).
+        string dir = Own(new TempDir("aiops-serve-analysis-")).Path;
+        string db = Path.Combine(dir, "verdicts.db"), tokenFile = Path.Combine(dir, "token");
+        string token = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24));
+        File.WriteAllText(tokenFile, token + "\n");
+        ServeProcess serve = Own(ServeProcess.Start(token, "--token-file", tokenFile, "--interval", "1s", "--verdict-db", db));
+        Assert.Contains("0 stored verdict(s)", serve.Stdout);
+
+        // The domain of the four replicas, and the capped one named abnormal for its throttling.
+        JsonElement verdict = await WaitForVerdict(serve, capped, v => v.GetProperty("status").GetString() == "abnormal"
+            && v.GetProperty("off_metrics").EnumerateArray().Any(m => m.GetProperty("metric").GetString() == "throttled_ratio"));
+        Assert.Equal("owner:web", verdict.GetProperty("domain").GetString());
+        Assert.Equal("peer_outlier", verdict.GetProperty("detector").GetString());
+        Assert.Equal(3, verdict.GetProperty("peers").GetArrayLength());
+        Assert.True(verdict.GetProperty("score").GetDouble() > 1);
+        Assert.Equal("owner is web", verdict.GetProperty("membership").GetString());
+        Assert.Contains("cpu: cap_throttled", verdict.GetProperty("diagnosis").GetString());
+        Assert.Equal(AIOps.Trace.Analysis.Collection.Metrics.Count, verdict.GetProperty("vector").EnumerateObject().Count());
+        Assert.True(verdict.GetProperty("vector").GetProperty("throttled_ratio").GetDouble() > 0);
+        string cappedId = verdict.GetProperty("id").GetString()!;
+
+        using (JsonDocument domains = serve.GetJson("api/v1/domains"))
         {
-            string db = Path.Combine(dir, "verdicts.db"), tokenFile = Path.Combine(dir, "token");
-            string token = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24));
-            File.WriteAllText(tokenFile, token + "\n");
-            ServeProcess serve = Own(ServeProcess.Start(token, "--token-file", tokenFile, "--interval", "1s", "--verdict-db", db));
-            Assert.Contains("0 stored verdict(s)", serve.Stdout);
-
-            // The domain of the four replicas, and the capped one named abnormal for its throttling.
-            JsonElement verdict = await WaitForVerdict(serve, capped, v => v.GetProperty("status").GetString() == "abnormal"
-                && v.GetProperty("off_metrics").EnumerateArray().Any(m => m.GetProperty("metric").GetString() == "throttled_ratio"));
-            Assert.Equal("owner:web", verdict.GetProperty("domain").GetString());
-            Assert.Equal("peer_outlier", verdict.GetProperty("detector").GetString());
-            Assert.Equal(3, verdict.GetProperty("peers").GetArrayLength());
-            Assert.True(verdict.GetProperty("score").GetDouble() > 1);
-            Assert.Equal("owner is web", verdict.GetProperty("membership").GetString());
-            Assert.Contains("cpu: cap_throttled", verdict.GetProperty("diagnosis").GetString());
-            Assert.Equal(AIOps.Trace.Analysis.Collection.Metrics.Count, verdict.GetProperty("vector").EnumerateObject().Count());
-            Assert.True(verdict.GetProperty("vector").GetProperty("throttled_ratio").GetDouble() > 0);
-            string cappedId = verdict.GetProperty("id").GetString()!;
-
-            using (JsonDocument domains = serve.GetJson("api/v1/domains"))
-            {
-                JsonElement d = domains.RootElement.GetProperty("domains").EnumerateArray().Single(x => x.GetProperty("id").GetString() == "owner:web");
-                Assert.Equal(web.Select(w => w.RelativePath).Order(), d.GetProperty("members").EnumerateArray().Select(m => m.GetProperty("container").GetString()).Order());
-                Assert.All(d.GetProperty("members").EnumerateArray(), m => Assert.Equal("owner is web", m.GetProperty("explanation").GetString()));
-                Assert.Equal("owner", domains.RootElement.GetProperty("grouping").GetString());
-            }
-
-            // The verdict beside the container, and as series.
-            using (JsonDocument detail = serve.GetJson("api/v1/containers/" + cappedId))
-                Assert.Equal("owner:web", detail.RootElement.GetProperty("container").GetProperty("verdict").GetProperty("domain").GetString());
-            IReadOnlyList<PromSample> samples = PromText.Parse(serve.Get("metrics"));
-            PromSample anomaly = Assert.Single(samples, s => s.Name == "aiops_trace_anomaly" && s.Label("cgroup") == capped.RelativePath);
-            Assert.Equal(("owner:web", "peer_outlier"), (anomaly.Label("domain"), anomaly.Label("detector")));
-            Assert.Single(samples, s => s.Name == "aiops_trace_anomaly_score" && s.Label("cgroup") == capped.RelativePath);
-
-            // Labels: bad ones are refused naming the field; good ones are stored with the vector.
-            Assert.Equal((HttpStatusCode.UnsupportedMediaType, "Content-Type"), await Post(serve.Http, "{}", "text/plain"));
-            Assert.Equal((HttpStatusCode.BadRequest, "body"), await Post(serve.Http, "{not json"));
-            Assert.Equal((HttpStatusCode.BadRequest, "abnormal"), await Post(serve.Http, $$"""{"container": "{{capped.RelativePath}}", "abnormal": "yes"}"""));
-            Assert.Equal((HttpStatusCode.BadRequest, "abnormal"), await Post(serve.Http, $$"""{"container": "{{capped.RelativePath}}"}"""));
-            Assert.Equal((HttpStatusCode.BadRequest, "container"), await Post(serve.Http, """{"container": "/no/such/cgroup", "abnormal": true}"""));
-            Assert.Equal((HttpStatusCode.BadRequest, "kind"), await Post(serve.Http, $$"""{"container": "{{capped.RelativePath}}", "abnormal": false, "kind": "cpu_cap"}"""));
-            Assert.Equal((HttpStatusCode.BadRequest, "kind"), await Post(serve.Http, $$"""{"container": "{{capped.RelativePath}}", "abnormal": true, "kind": "<b>"}"""));
-            Assert.Equal((HttpStatusCode.BadRequest, "shade"), await Post(serve.Http, $$"""{"container": "{{capped.RelativePath}}", "abnormal": true, "shade": 1}"""));
-            // Kestrel closes the connection after a 413 (the body is left unread): a client of its own,
-            // so the next request does not meet that closed connection in the shared client's pool.
-            using (var oversize = new HttpClient { BaseAddress = serve.Url })
-            {
-                oversize.DefaultRequestHeaders.Authorization = serve.Http.DefaultRequestHeaders.Authorization;
-                Assert.Equal(HttpStatusCode.RequestEntityTooLarge, (await Post(oversize, new string(' ', 5000) + "{}")).Status);
-            }
-            using (var anonymous = new HttpClient { BaseAddress = serve.Url })
-                Assert.Equal(HttpStatusCode.Unauthorized, (await Post(anonymous, $$"""{"container": "{{capped.RelativePath}}", "abnormal": true}""")).Status);
-
-            using (JsonDocument stored = await PostCreated(serve.Http, $$"""{"container": "{{capped.RelativePath}}", "abnormal": true, "kind": "cpu_cap"}"""))
-            {
-                Assert.Equal("owner:web", stored.RootElement.GetProperty("domain").GetString());
-                Assert.Equal("cpu_cap", stored.RootElement.GetProperty("kind").GetString());
-                Assert.True(stored.RootElement.GetProperty("stored").GetBoolean());
-                Assert.True(stored.RootElement.GetProperty("vector").GetProperty("throttled_ratio").GetDouble() > 0);
-            }
-            string normalId = (await WaitForVerdict(serve, web[0], _ => true)).GetProperty("id").GetString()!;
-            using (JsonDocument stored = await PostCreated(serve.Http, $$"""{"container": "{{normalId}}", "abnormal": false}"""))
-                Assert.Equal(web[0].RelativePath, stored.RootElement.GetProperty("container").GetString());
-            Assert.Equal(0, serve.Terminate());
-
-            IReadOnlyList<OperatorVerdict> rows;
-            using (VerdictStore store = VerdictStore.Open(db))
-                rows = store.Verdicts();
-            Assert.Equal(2, rows.Count);
-            Assert.All(rows, r => Assert.Equal(("owner:web", AIOps.Trace.Analysis.Collection.Metrics.Count), (r.Domain, r.Metrics?.Length ?? 0)));
-            Assert.Equal((capped.RelativePath, true, "cpu_cap"), (rows[0].Container, rows[0].Abnormal, rows[0].Kind));
-            Assert.True(rows[0].Metrics![AIOps.Trace.Analysis.Collection.Metrics.ThrottledRatio] > 0);
-
-            // The CLI labels the same database, without a vector: kept, but nothing a sidecar learns from.
-            var cli = CliProcess.Run("label", web[1].RelativePath, "--normal", "--domain", "owner:web", "--db", db);
-            Assert.True(cli.ExitCode == 0, cli.Stderr);
-
-            // Restarted on the same database without a token: seeded by the two labels with vectors, and closed to labels.
-            ServeProcess again = Own(ServeProcess.Start(null, "--interval", "1s", "--verdict-db", db));
-            Assert.Contains("2 stored verdict(s)", again.Stdout);
-            await WaitForVerdict(again, capped, _ => true);
-            using (JsonDocument verdicts = again.GetJson("api/v1/verdicts"))
-            {
-                Assert.Equal(2, verdicts.RootElement.GetProperty("seeded_verdicts").GetInt32());
-                Assert.False(verdicts.RootElement.GetProperty("accepts_labels").GetBoolean());
-            }
-            using (JsonDocument domains = again.GetJson("api/v1/domains"))
-            {
-                JsonElement d = domains.RootElement.GetProperty("domains").EnumerateArray().Single(x => x.GetProperty("id").GetString() == "owner:web");
-                Assert.True(d.GetProperty("verified_samples").GetInt32() >= 2, d.ToString());
-            }
-            (HttpStatusCode status, string field) = await Post(again.Http, $$"""{"container": "{{capped.RelativePath}}", "abnormal": true}""");
-            Assert.Equal(HttpStatusCode.Forbidden, status);
-            Assert.Contains("--token-file", field);
+            JsonElement d = domains.RootElement.GetProperty("domains").EnumerateArray().Single(x => x.GetProperty("id").GetString() == "owner:web");
+            Assert.Equal(web.Select(w => w.RelativePath).Order(), d.GetProperty("members").EnumerateArray().Select(m => m.GetProperty("container").GetString()).Order());
+            Assert.All(d.GetProperty("members").EnumerateArray(), m => Assert.Equal("owner is web", m.GetProperty("explanation").GetString()));
+            Assert.Equal("owner", domains.RootElement.GetProperty("grouping").GetString());
         }
-        finally
+
+        // The verdict beside the container, and as series.
+        using (JsonDocument detail = serve.GetJson("api/v1/containers/" + cappedId))
+            Assert.Equal("owner:web", detail.RootElement.GetProperty("container").GetProperty("verdict").GetProperty("domain").GetString());
+        IReadOnlyList<PromSample> samples = PromText.Parse(serve.Get("metrics"));
+        PromSample anomaly = Assert.Single(samples, s => s.Name == "aiops_trace_anomaly" && s.Label("cgroup") == capped.RelativePath);
+        Assert.Equal(("owner:web", "peer_outlier"), (anomaly.Label("domain"), anomaly.Label("detector")));
+        Assert.Single(samples, s => s.Name == "aiops_trace_anomaly_score" && s.Label("cgroup") == capped.RelativePath);
+
+        // Labels: bad ones are refused naming the field; good ones are stored with the vector.
+        Assert.Equal((HttpStatusCode.UnsupportedMediaType, "Content-Type"), await Post(serve.Http, "{}", "text/plain"));
+        Assert.Equal((HttpStatusCode.BadRequest, "body"), await Post(serve.Http, "{not json"));
+        Assert.Equal((HttpStatusCode.BadRequest, "abnormal"), await Post(serve.Http, $$"""{"container": "{{capped.RelativePath}}", "abnormal": "yes"}"""));
+        Assert.Equal((HttpStatusCode.BadRequest, "abnormal"), await Post(serve.Http, $$"""{"container": "{{capped.RelativePath}}"}"""));
+        Assert.Equal((HttpStatusCode.BadRequest, "container"), await Post(serve.Http, """{"container": "/no/such/cgroup", "abnormal": true}"""));
+        Assert.Equal((HttpStatusCode.BadRequest, "kind"), await Post(serve.Http, $$"""{"container": "{{capped.RelativePath}}", "abnormal": false, "kind": "cpu_cap"}"""));
+        Assert.Equal((HttpStatusCode.BadRequest, "kind"), await Post(serve.Http, $$"""{"container": "{{capped.RelativePath}}", "abnormal": true, "kind": "<b>"}"""));
+        Assert.Equal((HttpStatusCode.BadRequest, "shade"), await Post(serve.Http, $$"""{"container": "{{capped.RelativePath}}", "abnormal": true, "shade": 1}"""));
+        // Kestrel closes the connection after a 413 (the body is left unread): a client of its own,
+        // so the next request does not meet that closed connection in the shared client's pool.
+        using (var oversize = new HttpClient { BaseAddress = serve.Url })
         {
-            Directory.Delete(dir, recursive: true);
+            oversize.DefaultRequestHeaders.Authorization = serve.Http.DefaultRequestHeaders.Authorization;
+            Assert.Equal(HttpStatusCode.RequestEntityTooLarge, (await Post(oversize, new string(' ', 5000) + "{}")).Status);
         }
+        using (var anonymous = new HttpClient { BaseAddress = serve.Url })
+            Assert.Equal(HttpStatusCode.Unauthorized, (await Post(anonymous, $$"""{"container": "{{capped.RelativePath}}", "abnormal": true}""")).Status);
+
+        using (JsonDocument stored = await PostCreated(serve.Http, $$"""{"container": "{{capped.RelativePath}}", "abnormal": true, "kind": "cpu_cap"}"""))
+        {
+            Assert.Equal("owner:web", stored.RootElement.GetProperty("domain").GetString());
+            Assert.Equal("cpu_cap", stored.RootElement.GetProperty("kind").GetString());
+            Assert.True(stored.RootElement.GetProperty("stored").GetBoolean());
+            Assert.True(stored.RootElement.GetProperty("vector").GetProperty("throttled_ratio").GetDouble() > 0);
+        }
+        string normalId = (await WaitForVerdict(serve, web[0], _ => true)).GetProperty("id").GetString()!;
+        using (JsonDocument stored = await PostCreated(serve.Http, $$"""{"container": "{{normalId}}", "abnormal": false}"""))
+            Assert.Equal(web[0].RelativePath, stored.RootElement.GetProperty("container").GetString());
+        Assert.Equal(0, serve.Terminate());
+
+        IReadOnlyList<OperatorVerdict> rows;
+        using (VerdictStore store = VerdictStore.Open(db))
+            rows = store.Verdicts();
+        Assert.Equal(2, rows.Count);
+        Assert.All(rows, r => Assert.Equal(("owner:web", AIOps.Trace.Analysis.Collection.Metrics.Count), (r.Domain, r.Metrics?.Length ?? 0)));
+        Assert.Equal((capped.RelativePath, true, "cpu_cap"), (rows[0].Container, rows[0].Abnormal, rows[0].Kind));
+        Assert.True(rows[0].Metrics![AIOps.Trace.Analysis.Collection.Metrics.ThrottledRatio] > 0);
+
+        // The CLI labels the same database, without a vector: kept, but nothing a sidecar learns from.
+        var cli = CliProcess.Run("label", web[1].RelativePath, "--normal", "--domain", "owner:web", "--db", db);
+        Assert.True(cli.ExitCode == 0, cli.Stderr);
+
+        // Restarted on the same database without a token: seeded by the two labels with vectors, and closed to labels.
+        ServeProcess again = Own(ServeProcess.Start(null, "--interval", "1s", "--verdict-db", db));
+        Assert.Contains("2 stored verdict(s)", again.Stdout);
+        await WaitForVerdict(again, capped, _ => true);
+        using (JsonDocument verdicts = again.GetJson("api/v1/verdicts"))
+        {
+            Assert.Equal(2, verdicts.RootElement.GetProperty("seeded_verdicts").GetInt32());
+            Assert.False(verdicts.RootElement.GetProperty("accepts_labels").GetBoolean());
+        }
+        using (JsonDocument domains = again.GetJson("api/v1/domains"))
+        {
+            JsonElement d = domains.RootElement.GetProperty("domains").EnumerateArray().Single(x => x.GetProperty("id").GetString() == "owner:web");
+            Assert.True(d.GetProperty("verified_samples").GetInt32() >= 2, d.ToString());
+        }
+        (HttpStatusCode status, string field) = await Post(again.Http, $$"""{"container": "{{capped.RelativePath}}", "abnormal": true}""");
+        Assert.Equal(HttpStatusCode.Forbidden, status);
+        Assert.Contains("--token-file", field);
     }
 
     /// <summary>Polls GET /api/v1/verdicts until <paramref name="cg"/>'s verdict passes <paramref name="done"/>.</summary>

@@ -90,17 +90,18 @@ public sealed class ServeMetricsTests : KernelTestBase
         var deadline = Stopwatch.StartNew();
         string after;
         while ((after = serve.Get("metrics")).Contains(free.RelativePath, StringComparison.Ordinal) && deadline.Elapsed < TimeSpan.FromSeconds(10))
-            Thread.Sleep(250);
+            await Task.Delay(250);
         Assert.DoesNotContain(free.RelativePath, after);
         Assert.DoesNotContain("onerror", after);
         Assert.Contains(capped.RelativePath, after);
         // The API keeps an ended container for the window that reports it as ended: it may
         // outlive the series by one interval.
         HttpResponseMessage gone;
+        deadline.Restart();
         while ((gone = await serve.Http.GetAsync("api/v1/containers/" + id)).StatusCode == System.Net.HttpStatusCode.OK && deadline.Elapsed < TimeSpan.FromSeconds(10))
         {
             gone.Dispose();
-            Thread.Sleep(250);
+            await Task.Delay(250);
         }
         using HttpResponseMessage _ = gone;
         Assert.Equal(System.Net.HttpStatusCode.NotFound, gone.StatusCode);

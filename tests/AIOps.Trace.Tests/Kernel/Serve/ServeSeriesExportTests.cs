@@ -21,22 +21,30 @@ public sealed class ServeSeriesExportTests : KernelTestBase
         ServeProcess serve = Own(ServeProcess.Start(null, "--interval", "1s"));
         Track(busy.Start(TestCgroup.BusyLoop, cpu: 0));
         Track(capped.Start(TestCgroup.BusyLoop, cpu: 1));
-        await Task.Delay(3500);
+        // Two windows cut after both loops ran: the next one read lies wholly after their start.
+        long started = Seq(serve);
+        Dictionary<string, long> statBefore = ProcFs.CpuStat(capped.CpuDir);
+        var deadline = System.Diagnostics.Stopwatch.StartNew();
+        while (Seq(serve) < started + 2)
+        {
+            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(15), $"no two windows cut in 15 s after seq {started}");
+            await Task.Delay(100);
+        }
 
         // The exposition and the JSON of the same window (the engine may cut one in between: retry).
-        string text;
-        System.Text.Json.JsonElement window;
-        while (true)
+        string text = "";
+        System.Text.Json.JsonElement window = default;
+        bool same = false;
+        while (!same && deadline.Elapsed < TimeSpan.FromSeconds(30))
         {
             using var first = serve.GetJson("api/v1/containers");
             text = serve.Get("metrics");
             using var second = serve.GetJson("api/v1/containers");
-            if (first.RootElement.GetProperty("seq").GetInt64() == second.RootElement.GetProperty("seq").GetInt64())
-            {
-                window = second.RootElement.GetProperty("containers").Clone();
-                break;
-            }
+            same = first.RootElement.GetProperty("seq").GetInt64() == second.RootElement.GetProperty("seq").GetInt64();
+            window = second.RootElement.GetProperty("containers").Clone();
         }
+        Assert.True(same, "no /metrics read fell between two reads of the same window in 30 s");
+        Dictionary<string, long> statAfter = ProcFs.CpuStat(capped.CpuDir);
         ServeMetricsTests.AssertPromtoolAccepts(text);
         IReadOnlyList<PromSample> samples = PromText.Parse(text);
 
@@ -58,6 +66,9 @@ public sealed class ServeSeriesExportTests : KernelTestBase
         Assert.InRange(Vector(samples, busy, "cpu_usage_cores"), 0.25, 1.1);
         Assert.InRange(Vector(samples, capped, "cpu_usage_cores"), 0.05, 0.25);
         Assert.InRange(Vector(samples, capped, "throttled_ratio"), 0.1, 1.0); // periods throttled / periods run (kernel 6.18 throttles per task: not every period)
+        // As the kernel counts it over the seconds around that window (10 periods a second: a window's ratio moves in tenths).
+        double kernelRatio = (double)(statAfter["nr_throttled"] - statBefore["nr_throttled"]) / (statAfter["nr_periods"] - statBefore["nr_periods"]);
+        Assert.InRange(Vector(samples, capped, "throttled_ratio"), kernelRatio - 0.25, kernelRatio + 0.25);
         Assert.Equal(0, Vector(samples, busy, "throttled_ratio"));
         Assert.True(Vector(samples, capped, "runq_p99_us") >= 0);
 
@@ -84,6 +95,12 @@ public sealed class ServeSeriesExportTests : KernelTestBase
         string after = await WaitUntil(serve, t => !t.Contains(busy.RelativePath, StringComparison.Ordinal));
         Assert.DoesNotContain(busy.RelativePath, after);
         Assert.Contains(capped.RelativePath, after);
+    }
+
+    private static long Seq(ServeProcess serve)
+    {
+        using var list = serve.GetJson("api/v1/containers");
+        return list.RootElement.GetProperty("seq").GetInt64();
     }
 
     private static double Vector(IReadOnlyList<PromSample> samples, TestCgroup cg, string metric) =>
