@@ -542,5 +542,8 @@
     }
   }
 
+  // What the verdicts panel (verdicts.js, loaded after this file) shares with the containers view.
+  window.aiopsDashboard = Object.freeze({ tokenKey: TOKEN_KEY, authHeaders, fmtNum });
+
   start();
 })();

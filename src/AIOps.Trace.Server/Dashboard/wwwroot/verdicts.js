@@ -7,23 +7,12 @@
 
 (() => {
   const EVERY_MS = 2000;
-  const TOKEN_KEY = 'aiops-trace-token';
+  const { tokenKey: TOKEN_KEY, authHeaders: headers, fmtNum: fmt } = window.aiopsDashboard;   // app.js
   const $ = (id) => document.getElementById(id);
   const domainTemplate = $('domain-template');
   const memberTemplate = $('member-template');
   const domains = new Map();   // domain id -> { root, meta, tbody, rows: Map(container -> row) }
   let acceptsLabels = false;
-
-  function headers(extra) {
-    const h = Object.assign({}, extra || {});
-    const token = sessionStorage.getItem(TOKEN_KEY);
-    if (token) h.Authorization = 'Bearer ' + token;
-    return h;
-  }
-
-  function fmt(v, digits) {
-    return v === null || v === undefined || !isFinite(v) ? '–' : Number(v).toFixed(digits);
-  }
 
   // The token a 401 answered (undefined: none yet): no request is sent again until it changes.
   let refusedToken;
