@@ -2,7 +2,7 @@ using System.Text.Json.Serialization;
 
 namespace AIOps.Trace.Server.Api;
 
-// The anomaly analysis' part of the JSON contract (README, "HTTP API"). Figures that may be
+// The anomaly analysis' part of the JSON contract (docs/http-api.md). Figures that may be
 // absent (NaN inside the pipeline) are null here: JSON has no NaN.
 
 /// <summary>GET /api/v1/verdicts: the last round's verdict on every container.</summary>

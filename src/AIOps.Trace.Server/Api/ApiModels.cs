@@ -4,8 +4,8 @@ using AIOps.Trace.Diagnosis;
 
 namespace AIOps.Trace.Server.Api;
 
-// The JSON contract of the HTTP API (README, "HTTP API"). Property names are part of the API:
-// change them only together with the README and the dashboard.
+// The JSON contract of the HTTP API (docs/http-api.md). Property names are part of the API:
+// change them only together with docs/http-api.md and the dashboard.
 
 /// <summary>GET /api/v1/containers.</summary>
 public sealed record ContainerList(string Node, long Seq, double IntervalS, WindowInfo? Window, EngineInfo Engine,

@@ -11,7 +11,7 @@ namespace AIOps.Trace.Server.Metrics;
 /// (<c>aiops_trace_container_vector</c>), its attributes (<c>aiops_trace_container_info</c>), its
 /// limits (<c>aiops_trace_container_limit</c>) and the verdict (<c>aiops_trace_anomaly</c>,
 /// <c>aiops_trace_anomaly_score</c>). `aiops-trace analyze --prometheus` reads the first three back
-/// from every node, so their names and labels are a contract (README, "Metrics"). Each container's
+/// from every node, so their names and labels are a contract (docs/http-api.md, "Metrics"). Each container's
 /// series are set together and removed together; a series whose label values change (identity
 /// learnt later, another domain or detector) is removed before the new one is set, so a scrape
 /// never shows two.
