@@ -67,7 +67,14 @@ internal static class DiagnoseCommand
     {
         TextWriter o = Console.Out;
         o.WriteLine($"window {window.WindowSeconds:0.0}s, {window.Host.Cpus} CPUs, host idle {window.Host.IdleRatio:P0}, lost events {window.LostEvents}");
-        foreach (ContainerDiagnosis d in results.OrderBy(r => r.Cpu.Outcome == Outcomes.NotThrottled).ThenByDescending(r => r.CpuEvidence.RunQueueP99Us))
+        if (results.Count > 1)
+        {
+            o.WriteLine();
+            DiagnosisWriter.WriteText(o, HostAnswer.Build(results.Select(r => new ContainerVerdicts(r.Container.CgroupPath, r.Container.Name,
+                r.All.ToDictionary(x => x.Resource)))));
+        }
+        foreach (ContainerDiagnosis d in results.OrderByDescending(r => r.All.Max(x => DiagnosisGuide.For(x.Resource, x.Outcome).Severity))
+                     .ThenByDescending(r => r.CpuEvidence.RunQueueP99Us))
         {
             ContainerSnapshot c = d.Container;
             CpuEvidence e = d.CpuEvidence;

@@ -22,6 +22,10 @@ internal static class TopCommand
         int maxRows = 40;
         if (rowsText is not null && (!int.TryParse(rowsText, out maxRows) || maxRows < 1))
             throw new UsageException($"--rows '{rowsText}' is not a positive whole number");
+        string sort = a.Value("sort") ?? "p99";
+        if (sort is not ("p99" or "severity"))
+            throw new UsageException($"--sort '{sort}' is not one of p99, severity");
+        bool bySeverity = sort == "severity";
         EngineOptions options = Program.EngineOptions(a);
         a.RejectUnknown();
 
@@ -34,7 +38,7 @@ internal static class TopCommand
             if (once)
             {
                 cts.Token.WaitHandle.WaitOne(interval);
-                (string header, List<TopRow> rows) = Collect(engine, cgroups, options.HostRoot, ref cpus);
+                (string header, List<TopRow> rows) = Collect(engine, cgroups, options.HostRoot, ref cpus, bySeverity);
                 TopView.WritePlain(Console.Out, header, rows.Take(maxRows).ToList());
                 return Program.ExitOk;
             }
@@ -46,7 +50,7 @@ internal static class TopCommand
                 {
                     while (!cts.Token.WaitHandle.WaitOne(interval))
                     {
-                        (string header, List<TopRow> rows) = Collect(engine, cgroups, options.HostRoot, ref cpus);
+                        (string header, List<TopRow> rows) = Collect(engine, cgroups, options.HostRoot, ref cpus, bySeverity);
                         ctx.UpdateTarget(Render(header, rows, maxRows));
                         ctx.Refresh();
                     }
@@ -56,14 +60,14 @@ internal static class TopCommand
     }
 
     /// <summary>Closes the engine's window and diagnoses it; <paramref name="cpus"/> moves to now.</summary>
-    private static (string Header, List<TopRow> Rows) Collect(TraceEngine engine, CgroupReader cgroups, string hostRoot, ref PerCpuTime cpus)
+    private static (string Header, List<TopRow> Rows) Collect(TraceEngine engine, CgroupReader cgroups, string hostRoot, ref PerCpuTime cpus, bool bySeverity)
     {
         using EngineSnapshot window = engine.CollectWindow();
         PerCpuTime now = PerCpuTime.Read(hostRoot);
         IReadOnlyDictionary<int, double> busy = now.BusySince(cpus);
         cpus = now;
         IReadOnlyList<ContainerDiagnosis> diagnoses = WindowDiagnosis.Diagnose(window, cgroups, busy);
-        return (TopView.Header(window, DateTime.Now), TopView.Rows(diagnoses, window.WindowSeconds));
+        return (TopView.Header(window, DateTime.Now), TopView.Rows(diagnoses, window.WindowSeconds, bySeverity));
     }
 
     /// <summary>The live table. Names go in as <see cref="Text"/>, never markup, so no name can restyle the screen.</summary>

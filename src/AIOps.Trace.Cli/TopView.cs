@@ -9,13 +9,13 @@ namespace AIOps.Trace.Cli;
 /// <param name="CpuCores">CPU used over the window in cores, or NaN when unknown.</param>
 internal sealed record TopRow(string Name, string CgroupPath, long Waits, double P50Us, double P99Us,
     long Involuntary, long BySame, long ByOther, long ByHost, long ByUnknown,
-    double ThrottledShare, double ThrottledMsPerSecond, double CpuCores, string Outcome);
+    double ThrottledShare, double ThrottledMsPerSecond, double CpuCores, string Outcome, int Severity = 0);
 
 /// <summary>The rows of `top` and their plain-text table: pure, so it is tested without a kernel.</summary>
 internal static class TopView
 {
-    /// <summary>Rows from one diagnosed window, the longest p99 run-queue latency first.</summary>
-    public static List<TopRow> Rows(IEnumerable<ContainerDiagnosis> diagnoses, double windowSeconds)
+    /// <summary>Rows from one diagnosed window, the longest p99 run-queue latency first (or the most severe verdict first).</summary>
+    public static List<TopRow> Rows(IEnumerable<ContainerDiagnosis> diagnoses, double windowSeconds, bool bySeverity = false)
     {
         double seconds = windowSeconds > 0 ? windowSeconds : 1;
         var rows = new List<TopRow>();
@@ -37,10 +37,15 @@ internal static class TopView
                 ThrottledShare: t.Periods > 0 ? (double)t.ThrottledPeriods / t.Periods : double.NaN,
                 ThrottledMsPerSecond: t.ThrottledNs / 1e6 / seconds,
                 CpuCores: c.CpuUsageNs >= 0 ? c.CpuUsageNs / 1e9 / seconds : double.NaN,
-                Outcome: d.Cpu.Outcome));
+                Outcome: d.Cpu.Outcome,
+                Severity: d.All.Max(r => DiagnosisGuide.For(r.Resource, r.Outcome).Severity)));
         }
-        return Sort(rows);
+        return bySeverity ? SortBySeverity(rows) : Sort(rows);
     }
+
+    /// <summary>The worst verdict first (any resource, <see cref="OutcomeGuide.Severity"/>), then the longest p99.</summary>
+    public static List<TopRow> SortBySeverity(IEnumerable<TopRow> rows) =>
+        rows.OrderByDescending(r => r.Severity).ThenByDescending(r => r.P99Us).ThenBy(r => r.Name, StringComparer.Ordinal).ToList();
 
     /// <summary>Longest p99 first; ties by more waits, then by name so the order is stable.</summary>
     public static List<TopRow> Sort(IEnumerable<TopRow> rows) =>

@@ -90,8 +90,9 @@ public sealed class AnomalyService(AnalysisPipeline pipeline, VerdictStore? stor
             verdicts.Add(new VerdictView(v.Key, idOfKey.GetValueOrDefault(v.Key), v.Status, Finite(v.Score), v.Domain, v.Detector, v.Peers,
                 v.OffMetrics.Select(m => new OffMetricView(m.Metric, Finite(m.Value), Finite(m.Reference), Finite(m.Z))).ToArray(),
                 v.Kind, v.Reason, v.MissingMetrics, v.Diagnosis, membership?.Explanation,
-                vector is null ? new Dictionary<string, double?>() : ByName(vector.Values)));
-            summaries[v.Key] = new VerdictSummary(v.Status, Finite(v.Score), v.Domain, v.Detector, v.OffMetrics.Select(m => m.Metric).ToArray());
+                vector is null ? new Dictionary<string, double?>() : ByName(vector.Values)) { Severity = VerdictSeverity.Of(v) });
+            summaries[v.Key] = new VerdictSummary(v.Status, Finite(v.Score), v.Domain, v.Detector, v.OffMetrics.Select(m => m.Metric).ToArray())
+                { Severity = VerdictSeverity.Of(v) };
         }
         var domains = round.Domains.Select(d => new DomainView(d.Id, d.Detector, d.DetectorReason, d.TrainingSamples, d.VerifiedSamples, d.Abnormal,
             d.Members.Select(k =>
@@ -99,7 +100,7 @@ public sealed class AnomalyService(AnalysisPipeline pipeline, VerdictStore? stor
                 round.Partition.Memberships.TryGetValue(k, out var m);
                 byKey.TryGetValue(k, out Verdict? v);
                 return new MemberView(k, idOfKey.GetValueOrDefault(k), v?.Status ?? VerdictStatus.InsufficientData, v is null ? null : Finite(v.Score),
-                    m?.Explanation ?? "", m?.Medoid, m?.Matched, m?.Differ);
+                    m?.Explanation ?? "", m?.Medoid, m?.Matched, m?.Differ) { Severity = v is null ? null : VerdictSeverity.Of(v) };
             }).ToArray())).ToArray();
         var keyOfId = idOfKey.ToDictionary(p => p.Value, p => p.Key, StringComparer.Ordinal);
         DateTimeOffset? at = round.Seq == 0 ? null : round.At;

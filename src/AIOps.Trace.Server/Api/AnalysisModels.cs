@@ -24,13 +24,21 @@ public sealed record VerdictsDocument(string Node, long Seq, DateTimeOffset? At,
 /// <param name="Membership">Why the container is in its domain.</param>
 public sealed record VerdictView(string Container, string? Id, string Status, double? Score, string Domain, string Detector,
     IReadOnlyList<string> Peers, IReadOnlyList<OffMetricView> OffMetrics, string? Kind, string? Reason,
-    IReadOnlyList<string>? MissingMetrics, string? Diagnosis, string? Membership, IReadOnlyDictionary<string, double?> Vector);
+    IReadOnlyList<string>? MissingMetrics, string? Diagnosis, string? Membership, IReadOnlyDictionary<string, double?> Vector)
+{
+    /// <summary>The verdict on one scale for every detector (<see cref="AIOps.Trace.Analysis.Detection.VerdictSeverity"/>): abnormal at 0.5 and above; null when not judged.</summary>
+    public double? Severity { get; init; }
+}
 
 /// <summary>A metric that set a container apart: its value, the reference median and the robust z-score.</summary>
 public sealed record OffMetricView(string Metric, double? Value, double? Reference, double? Z);
 
 /// <summary>The verdict in brief, as the container list and detail show it.</summary>
-public sealed record VerdictSummary(string Status, double? Score, string Domain, string Detector, IReadOnlyList<string> OffMetrics);
+public sealed record VerdictSummary(string Status, double? Score, string Domain, string Detector, IReadOnlyList<string> OffMetrics)
+{
+    /// <inheritdoc cref="VerdictView.Severity"/>
+    public double? Severity { get; init; }
+}
 
 /// <summary>GET /api/v1/domains: the monitoring domains of the last round.</summary>
 /// <param name="Silhouette">Mean silhouette of an environment-aware partition; null for tags.</param>
@@ -42,7 +50,11 @@ public sealed record DomainView(string Id, string Detector, string DetectorReaso
 
 /// <summary>A member of a domain and why it is one.</summary>
 public sealed record MemberView(string Container, string? Id, string Status, double? Score, string Explanation, string? Medoid,
-    IReadOnlyList<string>? Matched, IReadOnlyList<string>? Differ);
+    IReadOnlyList<string>? Matched, IReadOnlyList<string>? Differ)
+{
+    /// <inheritdoc cref="VerdictView.Severity"/>
+    public double? Severity { get; init; }
+}
 
 /// <summary>POST /api/v1/verdicts: an operator's verdict on a container of the last round.</summary>
 /// <param name="Container">The container's key (cgroup path) or its API id.</param>

@@ -77,6 +77,8 @@ public sealed class ResourceDiagnosisConverter : JsonConverter<ResourceDiagnosis
 [JsonSerializable(typeof(HelloEvent))]
 [JsonSerializable(typeof(StreamFrame))]
 [JsonSerializable(typeof(ApiError))]
+[JsonSerializable(typeof(SummaryDocument))]
+[JsonSerializable(typeof(WizardDocument))]
 [JsonSerializable(typeof(VerdictsDocument))]
 [JsonSerializable(typeof(DomainsDocument))]
 [JsonSerializable(typeof(LabelRequest))]

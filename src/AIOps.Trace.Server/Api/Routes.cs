@@ -25,6 +25,8 @@ internal static partial class Routes
         MapHealth(app);
         app.MapGet("/api/v1/containers", (RequestDelegate)Containers);
         app.MapGet("/api/v1/containers/{id}", (RequestDelegate)Container);
+        app.MapGet("/api/v1/containers/{id}/wizard", (RequestDelegate)ContainerWizard);
+        app.MapGet("/api/v1/summary", (RequestDelegate)Summary);
         app.MapGet("/api/v1/stream", (RequestDelegate)Stream);
         MapAnalysis(app);
         MapDashboard(app);
@@ -70,6 +72,23 @@ internal static partial class Routes
         if (view.Details.TryGetValue(id, out ContainerDetailDocument? detail))
             return ctx.Response.WriteAsJsonAsync(detail, ApiJson.Default.ContainerDetailDocument, cancellationToken: ctx.RequestAborted);
         return Error(ctx, StatusCodes.Status404NotFound, $"no container with id '{id}': list them at /api/v1/containers");
+    }
+
+    private static Task ContainerWizard(HttpContext ctx)
+    {
+        string id = ctx.Request.RouteValues["id"] as string ?? "";
+        SidecarView view = ctx.RequestServices.GetRequiredService<EngineService>().View;
+        string node = ctx.RequestServices.GetRequiredService<SidecarOptions>().Node;
+        if (view.Details.TryGetValue(id, out ContainerDetailDocument? detail))
+            return ctx.Response.WriteAsJsonAsync(Wizard.Build(node, view.Seq, detail), ApiJson.Default.WizardDocument, cancellationToken: ctx.RequestAborted);
+        return Error(ctx, StatusCodes.Status404NotFound, $"no container with id '{id}': list them at /api/v1/containers");
+    }
+
+    private static Task Summary(HttpContext ctx)
+    {
+        SidecarView view = ctx.RequestServices.GetRequiredService<EngineService>().View;
+        string node = ctx.RequestServices.GetRequiredService<SidecarOptions>().Node;
+        return ctx.Response.WriteAsJsonAsync(Wizard.Summary(node, view), ApiJson.Default.SummaryDocument, cancellationToken: ctx.RequestAborted);
     }
 
     /// <summary>

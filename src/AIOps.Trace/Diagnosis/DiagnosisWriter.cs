@@ -18,7 +18,27 @@ public static class DiagnosisWriter
             DiagnosisStep s = d.Path[i];
             string pad = indent + new string(' ', 2 * (i + 1));
             o.WriteLine($"{pad}{(s.Result ? "yes" : "no "),-3} {s.Step}? {s.Metric} = {Number(s.Value)} (threshold {Number(s.Threshold)})");
+            if (DiagnosisGuide.Step(d.Resource, s.Metric) is { } g)
+                o.WriteLine($"{pad}    from {g.Source}; {(s.Result ? "no" : "yes")} would have led to: {(s.Result ? g.IfNo : g.IfYes)}");
         }
+        if (d.Outcome == Outcomes.Undecidable && d.UndecidableReason is not null)
+            o.WriteLine($"{indent}  undecidable: {d.UndecidableReason}");
+        OutcomeGuide guide = DiagnosisGuide.For(d.Resource, d.Outcome);
+        if (guide.Severity > 0)
+        {
+            o.WriteLine($"{indent}  next step: {guide.NextStep}");
+            o.WriteLine($"{indent}  check: {guide.CheckNext}");
+        }
+    }
+
+    /// <summary>The host's answer first: the headline, then each affected container's sentence and next step, worst first.</summary>
+    public static void WriteText(TextWriter o, HostAnswer answer, int rows = 10)
+    {
+        o.WriteLine(answer.Headline);
+        foreach (AffectedContainer a in answer.Worst.Take(rows))
+            o.WriteLine($"  {a.Resource,-7} {a.Outcome,-26} {a.Sentence}; next: {a.NextStep}");
+        if (answer.Worst.Count > rows)
+            o.WriteLine($"  ... and {answer.Worst.Count - rows} more");
     }
 
     /// <summary>{"outcome": ..., "summary": ..., "path": [{"step", "metric", "value", "threshold", "result"}], "undecidable_reason"?}</summary>
