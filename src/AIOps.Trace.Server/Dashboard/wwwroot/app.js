@@ -1,14 +1,19 @@
-// AIOps.Trace dashboard: one card per container, longest p99 run-queue latency first, fed by
-// GET /api/v1/containers (figures), /api/v1/containers/{id} (diagnosis) and the SSE stream
-// /api/v1/stream (per-window histogram deltas, read with fetch so a bearer token can be sent).
+// AIOps.Trace dashboard. The answer first (GET /api/v1/summary: how many containers are held
+// back, by what, worst first, with the next step), then every container in one virtualised,
+// sortable, filterable list (GET /api/v1/containers every 2 s, live figures from the SSE stream
+// /api/v1/stream, read with fetch so a bearer token can be sent), and one container at a time in
+// the detail view: its heatmap, figures and the wizard (GET /api/v1/containers/{id}/wizard), each
+// question of each tree with its evidence, the branch not taken, and the action where it ends.
 // Every string from the server is inserted with textContent or as an attribute value, never
 // parsed as HTML: a container named "<img src=x onerror=...>" is shown as those characters.
 'use strict';
 
 (() => {
   const HISTORY = 120;            // heatmap columns (frames) kept per container
-  const DETAIL_EVERY_MS = 4000;   // how often a shown container's diagnosis is fetched again
-  const LIST_EVERY_MS = 2000;     // how often exact p50/p99 and identities are refreshed
+  const LIST_EVERY_MS = 2000;     // exact p50/p99, identities and the host's answer
+  const DETAIL_EVERY_MS = 2000;   // the open container's diagnosis and wizard
+  const ROW_HEIGHT = 34;          // px, fixed: the list renders only the rows in view
+  const ANSWER_ROWS = 8;          // affected containers listed in the answer
   const TOKEN_KEY = 'aiops-trace-token';
 
   const state = {
@@ -20,14 +25,23 @@
     engine: null,
     window: null,
     containers: new Map(),   // id -> entry
+    order: [],               // entries, sorted and filtered, as the list shows them
+    orderDirty: true,
+    sort: { key: 'severity', desc: true },
+    filter: '',
+    summary: null,           // the last /api/v1/summary answer
+    severityById: new Map(), // id -> the answer's severity for that container
+    selected: null,          // id of the container in the detail view
+    detail: null,            // its /api/v1/containers/{id}
+    wizard: null,            // its /api/v1/containers/{id}/wizard
+    card: null,              // the detail view's card elements
     stream: null,            // AbortController of the open stream
     timers: [],
-    filter: '',
     started: false,
+    renderQueued: false,
   };
 
   const $ = (id) => document.getElementById(id);
-  const cardTemplate = $('card-template');
 
   class Unauthorized extends Error {}
   class NotFound extends Error {}
@@ -73,11 +87,16 @@
   }
 
   const OUTCOME_CLASS = {
-    cap_throttled: 'bad', oom_at_limit: 'bad', throttle_limited: 'bad', bandwidth_limited: 'bad',
+    cap_throttled: 'bad', oom_at_limit: 'bad', throttle_limited: 'bad', bandwidth_limited: 'bad', limit_reclaim: 'bad',
     cpuset_throttled: 'warn', share_throttled: 'warn', physical_cpu_throttled: 'warn',
-    limit_reclaim: 'warn', high_throttled: 'warn', host_pressure: 'warn', contention: 'warn', device_saturated: 'warn',
-    not_throttled_dig_further: 'info',
+    high_throttled: 'warn', host_pressure: 'warn', contention: 'warn', device_saturated: 'warn',
+    not_throttled_dig_further: 'info', undecidable: 'info',
     not_throttled: 'ok', not_limited: 'ok',
+  };
+  // The CPU outcome's severity as the server's guide has it (DiagnosisGuide): used until the
+  // host's answer names a container's worst verdict over every resource.
+  const CPU_SEVERITY = {
+    cap_throttled: 3, cpuset_throttled: 2, share_throttled: 2, physical_cpu_throttled: 2, not_throttled_dig_further: 1, not_throttled: 0,
   };
 
   function setBadge(el, outcome) {
@@ -91,8 +110,9 @@
   function entryFor(id) {
     let e = state.containers.get(id);
     if (!e) {
-      e = { id, info: { id }, heat: [], frame: null, detail: null, detailAt: 0, el: null };
+      e = { id, info: { id }, heat: [], frame: null, row: null };
       state.containers.set(id, e);
+      state.orderDirty = true;
     }
     return e;
   }
@@ -108,14 +128,16 @@
       seen.add(c.id);
       entryFor(c.id).info = c;
     }
-    for (const [id, e] of state.containers) {
-      if (!seen.has(id)) removeEntry(id, e);
+    for (const id of Array.from(state.containers.keys())) {
+      if (!seen.has(id)) state.containers.delete(id);
     }
+    state.orderDirty = true;
   }
 
-  function removeEntry(id, e) {
-    if (e.el) e.el.card.remove();
-    state.containers.delete(id);
+  function applySummary(doc) {
+    state.summary = doc;
+    state.severityById = new Map(((doc.answer && doc.answer.worst) || []).map(a => [a.id, a.severity]));
+    state.orderDirty = true;
   }
 
   function onHello(h) {
@@ -123,13 +145,15 @@
     if (Array.isArray(h.bounds_us)) state.bounds = h.bounds_us;
   }
 
+  // A frame holds only the containers that ran in the window (sparse histogram deltas): the
+  // work per frame grows with them, and a container's heatmap keeps references to its columns,
+  // drawn only while it is the one in the detail view.
   function onFrame(f) {
     state.frames++;
     state.seq = f.seq;
     if (state.window) {
       state.window = Object.assign({}, state.window, { seq: f.seq, window_s: f.window_s, lost_events: f.lost_events });
     }
-    const width = state.bounds.length + 1;
     const ran = new Set();
     for (const c of f.containers || []) {
       ran.add(c.id);
@@ -139,60 +163,64 @@
         id: c.id, cgroup: c.cgroup, name: c.name, container: c.container, pod: c.pod,
         namespace: c.namespace, ended: c.ended, cpu_outcome: c.cpu_outcome,
       });
-      const column = new Float64Array(width);
-      for (const k of Object.keys(c.runq || {})) {
-        const i = Number(k);
-        if (i >= 0 && i < width) column[i] = c.runq[k];
-      }
       e.frame = c;
-      pushColumn(e, column);
+      pushColumn(e, c.runq || null);
     }
-    for (const [id, e] of state.containers) {
-      if (!ran.has(id)) {
+    for (const e of state.containers.values()) {
+      if (!ran.has(e.id)) {
         e.frame = null;
         pushColumn(e, null);
       }
     }
-    for (const id of f.removed || []) {
-      const e = state.containers.get(id);
-      if (e) removeEntry(id, e);
-    }
+    for (const id of f.removed || []) state.containers.delete(id);
+    state.orderDirty = true;
     if (f.dropped_frames > 0) refreshList();   // frames were lost: resynchronise
-    render();
+    scheduleRender();
   }
 
   function pushColumn(e, column) {
+    if (column === null && e.heat.length === 0) return;
     e.heat.push(column);
     if (e.heat.length > HISTORY) e.heat.shift();
-    e.heatDirty = true;
+    if (e.id === state.selected) state.heatDirty = true;
   }
 
   // ---- network -------------------------------------------------------------------------------
 
   async function refreshList() {
     try {
-      applyList(await getJson('/api/v1/containers'));
+      const [list, summary] = await Promise.all([getJson('/api/v1/containers'), getJson('/api/v1/summary')]);
+      applyList(list);
+      applySummary(summary);
       setStatus(state.stream ? 'live' : 'down', state.stream ? null : 'stream reconnecting…');
-      render();
+      scheduleRender();
     } catch (err) {
       handleError(err);
     }
   }
 
-  async function refreshDetails() {
-    const now = Date.now();
-    const due = sorted().filter(e => !e.info.ended && now - e.detailAt > DETAIL_EVERY_MS).slice(0, 8);
-    await Promise.all(due.map(async e => {
-      e.detailAt = now;
-      try {
-        e.detail = await getJson('/api/v1/containers/' + encodeURIComponent(e.id));
-        if (e.detail && e.detail.container) e.info = Object.assign({}, e.info, e.detail.container);
-        e.detailDirty = true;
-      } catch (err) {
-        if (err instanceof Unauthorized) handleError(err);
+  async function refreshDetail() {
+    const id = state.selected;
+    if (!id) return;
+    try {
+      const [detail, wizard] = await Promise.all([
+        getJson('/api/v1/containers/' + encodeURIComponent(id)),
+        getJson('/api/v1/containers/' + encodeURIComponent(id) + '/wizard'),
+      ]);
+      if (state.selected !== id) return;
+      state.detail = detail;
+      state.wizard = wizard;
+      state.detailDirty = true;
+      scheduleRender();
+    } catch (err) {
+      if (err instanceof Unauthorized) handleError(err);
+      else if (err instanceof NotFound && state.selected === id) {
+        state.detail = null;
+        state.wizard = null;
+        state.detailDirty = true;
+        scheduleRender();
       }
-    }));
-    render();
+    }
   }
 
   async function openStream() {
@@ -272,7 +300,7 @@
       if (err instanceof NotFound) {
         // An analysis-only host (analyze --listen): no engine, no containers; the verdicts panel is the page.
         $('summary').hidden = true;
-        $('empty').hidden = true;
+        $('list-section').hidden = true;
         setStatus('live', 'analysis only');
         return;
       }
@@ -281,11 +309,11 @@
       return;
     }
     state.started = true;
-    render();
+    await refreshList();
     openStream();
-    refreshDetails();
+    selectFromHash();
     state.timers.push(setInterval(refreshList, LIST_EVERY_MS));
-    state.timers.push(setInterval(refreshDetails, 1000));
+    state.timers.push(setInterval(refreshDetail, DETAIL_EVERY_MS));
   }
 
   function askToken(refused) {
@@ -309,10 +337,56 @@
 
   $('filter').addEventListener('input', (ev) => {
     state.filter = ev.target.value.trim().toLowerCase();
-    render();
+    state.orderDirty = true;
+    $('list-viewport').scrollTop = 0;
+    scheduleRender();
   });
 
+  for (const button of $('list-header').querySelectorAll('[data-sort]')) {
+    button.addEventListener('click', () => {
+      const key = button.dataset.sort;
+      state.sort = state.sort.key === key ? { key, desc: !state.sort.desc } : { key, desc: key !== 'name' };
+      state.orderDirty = true;
+      scheduleRender();
+    });
+  }
+
+  $('list-viewport').addEventListener('scroll', scheduleRender, { passive: true });
+  window.addEventListener('resize', scheduleRender);
+  window.addEventListener('hashchange', selectFromHash);
+  $('detail-close').addEventListener('click', () => select(null));
+
+  // ---- selection -----------------------------------------------------------------------------
+
+  function selectFromHash() {
+    const m = /^#c=(.+)$/.exec(location.hash);
+    const id = m ? decodeURIComponent(m[1]) : null;
+    if (id !== state.selected) select(id, false);
+  }
+
+  function select(id, updateHash = true) {
+    state.selected = id;
+    state.detail = null;
+    state.wizard = null;
+    state.detailDirty = true;
+    state.heatDirty = true;
+    if (updateHash) {
+      const hash = id ? '#c=' + encodeURIComponent(id) : '';
+      if (location.hash !== hash) history.replaceState(null, '', hash || location.pathname);
+    }
+    if (id) refreshDetail();
+    scheduleRender();
+    if (id) $('detail').scrollIntoView({ block: 'nearest' });
+  }
+
   // ---- rendering -----------------------------------------------------------------------------
+
+  // Everything is drawn in one animation frame, however many frames or answers arrived.
+  function scheduleRender() {
+    if (state.renderQueued) return;
+    state.renderQueued = true;
+    requestAnimationFrame(() => { state.renderQueued = false; render(); });
+  }
 
   function setStatus(kind, text) {
     const dot = $('live-dot');
@@ -320,24 +394,49 @@
     $('live-text').textContent = text || (kind === 'live' ? 'live · ' + state.frames + ' frames' : 'disconnected');
   }
 
-  function p99(e) {
-    const w = e.info.last_window;
-    return w && isFinite(w.runq_p99_us) ? w.runq_p99_us : 0;
+  function severity(e) {
+    const s = state.severityById.get(e.id);
+    return s !== undefined ? s : (CPU_SEVERITY[e.info.cpu_outcome] || 0);
   }
 
-  function sorted() {
-    return Array.from(state.containers.values())
-      .filter(e => e.info.cgroup !== undefined)
-      .sort((a, b) => (a.info.ended === b.info.ended ? 0 : a.info.ended ? 1 : -1)
-        || p99(b) - p99(a)
-        || String(a.info.name || a.info.cgroup).localeCompare(String(b.info.name || b.info.cgroup)));
+  function perSecond(e, v) {
+    const f = e.frame;
+    return f && f.window_s > 0 ? v / f.window_s : v;
   }
+
+  const SORT_VALUE = {
+    severity: (e) => severity(e),
+    name: (e) => String(e.info.name || e.info.cgroup || e.id),
+    p99: (e) => (e.info.last_window && e.info.last_window.runq_p99_us) || 0,
+    p50: (e) => (e.info.last_window && e.info.last_window.runq_p50_us) || 0,
+    waits: (e) => (e.frame ? perSecond(e, e.frame.runq_count) : 0),
+    cpu: (e) => (e.frame ? e.frame.cpu_usage_cores : e.info.last_window ? e.info.last_window.cpu_usage_cores : 0) || 0,
+    throttled: (e) => (e.frame ? perSecond(e, e.frame.throttled_s) : 0),
+    other: (e) => (e.frame && e.frame.preempted ? e.frame.preempted.other : 0),
+    verdict: (e) => (e.info.verdict && e.info.verdict.severity) || 0,
+  };
 
   function matches(e) {
     if (!state.filter) return true;
     const i = e.info;
-    return [i.name, i.cgroup, i.pod, i.namespace, i.container]
+    return [i.name, i.cgroup, i.pod, i.namespace, i.container, i.cpu_outcome]
       .some(s => typeof s === 'string' && s.toLowerCase().includes(state.filter));
+  }
+
+  function sortOrder() {
+    const { key, desc } = state.sort;
+    const value = SORT_VALUE[key] || SORT_VALUE.severity;
+    const sign = desc ? -1 : 1;
+    const p99 = SORT_VALUE.p99;
+    const list = [];
+    for (const e of state.containers.values()) if (e.info.cgroup !== undefined && matches(e)) list.push(e);
+    const keyed = list.map(e => ({ e, v: value(e), p: p99(e), n: String(e.info.name || e.info.cgroup || e.id) }));
+    keyed.sort((a, b) => (a.e.info.ended === b.e.info.ended ? 0 : a.e.info.ended ? 1 : -1)
+      || (typeof a.v === 'string' ? sign * a.v.localeCompare(b.v) : sign * (a.v - b.v))
+      || b.p - a.p
+      || a.n.localeCompare(b.n));
+    state.order = keyed.map(k => k.e);
+    state.orderDirty = false;
   }
 
   function render() {
@@ -351,25 +450,153 @@
     $('lost').textContent = eng ? String(eng.lost_events_total) : '–';
     if (state.stream && state.started) setStatus('live');
 
-    const list = sorted();
-    $('count').textContent = String(list.length);
-    $('empty').hidden = list.length > 0;
-    const main = $('containers');
-    let previous = null;
-    for (const e of list) {
-      if (!e.el) e.el = buildCard(e);
-      const show = matches(e);
-      e.el.card.hidden = !show;
-      updateCard(e);
-      // Keep DOM order equal to the sorted order, moving only cards that are out of place.
-      const want = previous ? previous.nextSibling : main.firstChild;
-      if (want !== e.el.card) main.insertBefore(e.el.card, want);
-      previous = e.el.card;
+    renderAnswer();
+    if (state.orderDirty) sortOrder();
+    renderList();
+    renderDetail();
+  }
+
+  function renderAnswer() {
+    const doc = state.summary;
+    if (!doc || !doc.answer) return;
+    const a = doc.answer;
+    $('answer').hidden = false;
+    $('answer').dataset.affected = String(a.affected);
+    $('answer-headline').textContent = a.headline;
+    const list = $('answer-list');
+    const shown = (a.worst || []).slice(0, ANSWER_ROWS);
+    while (list.children.length > shown.length) list.lastElementChild.remove();
+    shown.forEach((w, i) => {
+      let li = list.children[i];
+      if (!li) {
+        li = $('answer-template').content.firstElementChild.cloneNode(true);
+        li.addEventListener('click', () => select(li.dataset.id));
+        list.append(li);
+      }
+      li.dataset.id = w.id;
+      li.dataset.outcome = w.outcome;
+      li.dataset.resource = w.resource;
+      setBadge(li.querySelector('.outcome'), w.outcome);
+      li.querySelector('.res').textContent = w.resource;
+      li.querySelector('.sentence').textContent = w.sentence;
+      li.querySelector('.next').textContent = 'next: ' + w.next_step;
+    });
+    const more = (a.worst || []).length - shown.length;
+    $('answer-more').hidden = more <= 0;
+    $('answer-more').textContent = more > 0 ? more + ' more held back: sort the list by outcome to see them all' : '';
+  }
+
+  // The list: a spacer as tall as every row, and a pool of row elements moved to the rows in view.
+  function renderList() {
+    const order = state.order;
+    $('count').textContent = String(order.length);
+    $('empty').hidden = order.length > 0;
+    $('list-meta').textContent = order.length + (state.filter ? ' matching' : '') + ' · sorted by ' + state.sort.key + (state.sort.desc ? ' ↓' : ' ↑');
+    $('list').setAttribute('aria-rowcount', String(order.length));
+    for (const b of $('list-header').querySelectorAll('[data-sort]')) {
+      b.classList.toggle('sorted', b.dataset.sort === state.sort.key);
+      b.dataset.dir = b.dataset.sort === state.sort.key ? (state.sort.desc ? 'desc' : 'asc') : '';
+    }
+    const viewport = $('list-viewport');
+    const spacer = $('list-spacer');
+    spacer.style.height = (order.length * ROW_HEIGHT) + 'px';
+    // As tall as its rows, up to most of the window: a short list leaves room for the detail view.
+    const height = Math.max(3 * ROW_HEIGHT, Math.min(Math.round(window.innerHeight * 0.62), order.length * ROW_HEIGHT + 2));
+    if (viewport.style.height !== height + 'px') viewport.style.height = height + 'px';
+    const first = Math.max(0, Math.floor(viewport.scrollTop / ROW_HEIGHT) - 5);
+    const visible = Math.ceil((viewport.clientHeight || 600) / ROW_HEIGHT) + 10;
+    const last = Math.min(order.length, first + visible);
+    const pool = state.rowPool || (state.rowPool = []);
+    while (pool.length < last - first) {
+      const el = $('row-template').content.firstElementChild.cloneNode(true);
+      el.addEventListener('click', () => select(el.dataset.id));
+      spacer.append(el);
+      pool.push(el);
+    }
+    for (let k = 0; k < pool.length; k++) {
+      const el = pool[k];
+      const i = first + k;
+      if (i >= last) { el.hidden = true; continue; }
+      el.hidden = false;
+      el.style.transform = 'translateY(' + (i * ROW_HEIGHT) + 'px)';
+      fillRow(el, order[i], i);
     }
   }
 
-  function buildCard(e) {
-    const card = cardTemplate.content.firstElementChild.cloneNode(true);
+  function fillRow(el, e, index) {
+    const i = e.info;
+    el.dataset.id = e.id;
+    el.dataset.cgroup = i.cgroup || '';
+    el.setAttribute('aria-rowindex', String(index + 1));
+    el.classList.toggle('ended', !!i.ended);
+    el.classList.toggle('selected', e.id === state.selected);
+    const q = (sel) => el.querySelector(sel);
+    setBadge(q('.outcome'), i.cpu_outcome);
+    q('.name').textContent = i.name || i.cgroup || e.id;
+    q('.sub').textContent = [i.namespace && i.pod ? i.namespace + '/' + i.pod : i.pod, i.cgroup].filter(Boolean).join(' · ');
+    el.title = i.cgroup || '';
+    const w = i.last_window;
+    q('.p99').textContent = w ? fmtUs(w.runq_p99_us) : '–';
+    q('.p50').textContent = w ? fmtUs(w.runq_p50_us) : '–';
+    const f = e.frame;
+    q('.waits').textContent = f ? fmtNum(perSecond(e, f.runq_count), 0) : '0';
+    const cores = f ? f.cpu_usage_cores : (w ? w.cpu_usage_cores : null);
+    q('.cpu').textContent = cores === null || cores === undefined ? '–' : fmtNum(cores, 2);
+    q('.throttled').textContent = f && f.periods > 0 ? fmtNum(1000 * perSecond(e, f.throttled_s), 1) + ' ms/s' : (f ? 'no quota' : '–');
+    q('.other').textContent = f && f.preempted ? String(f.preempted.other) : '0';
+    const v = i.verdict;
+    const verdict = q('.verdict');
+    verdict.textContent = v ? v.status.replace(/_/g, ' ') + (v.severity !== null && v.severity !== undefined ? ' ' + fmtNum(v.severity, 2) : '') : '';
+    verdict.className = 'col-verdict verdict ' + (v ? v.status : '');
+  }
+
+  function renderDetail() {
+    const panel = $('detail');
+    const id = state.selected;
+    const e = id ? state.containers.get(id) : null;
+    panel.hidden = !id;
+    if (!id) return;
+    if (!state.card) state.card = buildCard();
+    const el = state.card;
+    const info = (state.detail && state.detail.container) || (e && e.info) || { id };
+    el.card.dataset.id = id;
+    el.card.dataset.cgroup = info.cgroup || '';
+    el.card.classList.toggle('ended', !!info.ended);
+    setBadge(el.badge, (state.wizard && cpuOf(state.wizard)) || info.cpu_outcome);
+    el.name.textContent = info.name || info.cgroup || id;
+    el.meta.textContent = [info.runtime, info.namespace && info.pod ? info.namespace + '/' + info.pod : info.pod, info.qos, info.ended ? 'ended' : null]
+      .filter(Boolean).join(' · ');
+    el.cgroup.textContent = info.cgroup || '';
+    const w = info.last_window;
+    el.p50.textContent = w ? fmtUs(w.runq_p50_us) : '–';
+    el.p99.textContent = w ? fmtUs(w.runq_p99_us) : '–';
+    const f = e && e.frame;
+    el.waits.textContent = f ? fmtNum(perSecond(e, f.runq_count), 0) : '0';
+    const cores = f ? f.cpu_usage_cores : (w ? w.cpu_usage_cores : null);
+    el.cpu.textContent = cores === null || cores === undefined ? '–' : fmtNum(cores, 2) + ' cores';
+    el.throttled.textContent = f && f.periods > 0 ? Math.round(100 * f.throttled_periods / f.periods) + '%' : (f ? 'no quota' : '–');
+    el.throttledTime.textContent = f ? fmtNum(1000 * perSecond(e, f.throttled_s), 1) + ' ms/s' : '–';
+    const p = (f && f.preempted) || { same: 0, other: 0, host: 0, unknown: 0 };
+    const total = p.same + p.other + p.host + p.unknown;
+    el.preemptTotal.textContent = '· ' + total;
+    for (const k of ['same', 'other', 'host', 'unknown']) {
+      el.segs[k].style.width = total > 0 ? (100 * p[k] / total) + '%' : '0';
+      el.counts[k].textContent = String(p[k]);
+    }
+    const top = state.detail && Array.isArray(state.detail.top_preemptors) ? state.detail.top_preemptors.slice(0, 3) : [];
+    el.neighbours.textContent = top.length ? 'top preemptors: ' + top.map(t => t.cgroup + ' (' + t.count + ')').join(', ') : '';
+    if (state.heatDirty) { drawHeatmap(el.canvas, e ? e.heat : []); state.heatDirty = false; }
+    if (state.detailDirty) { renderWizard($('wizard'), state.wizard); state.detailDirty = false; }
+  }
+
+  function cpuOf(wizard) {
+    const cpu = (wizard.resources || []).find(r => r.resource === 'cpu');
+    return cpu ? cpu.outcome : null;
+  }
+
+  function buildCard() {
+    const card = $('card-template').content.firstElementChild.cloneNode(true);
+    $('detail-card').replaceChildren(card);
     const q = (sel) => card.querySelector(sel);
     return {
       card, badge: q('.outcome'), name: q('.name'), meta: q('.meta'), cgroup: q('.cgroup'),
@@ -377,117 +604,98 @@
       throttled: q('.throttled'), throttledTime: q('.throttled-time'), preemptTotal: q('.preempt-total'),
       segs: { same: q('.seg.same'), other: q('.seg.other'), host: q('.seg.host'), unknown: q('.seg.unknown') },
       counts: { same: q('.n-same'), other: q('.n-other'), host: q('.n-host'), unknown: q('.n-unknown') },
-      neighbours: q('.neighbours'), diagnoses: q('.diagnoses'),
+      neighbours: q('.neighbours'),
     };
   }
 
-  function updateCard(e) {
-    const el = e.el;
-    const i = e.info;
-    el.card.dataset.id = e.id;
-    el.card.dataset.cgroup = i.cgroup || '';
-    el.card.classList.toggle('ended', !!i.ended);
-    const cpuDiagnosis = e.detail && e.detail.diagnosis && e.detail.diagnosis.cpu;
-    setBadge(el.badge, (cpuDiagnosis && cpuDiagnosis.outcome) || i.cpu_outcome);
-    el.name.textContent = i.name || i.cgroup || e.id;
-    el.name.title = i.name || '';
-    const meta = [i.runtime, i.namespace && i.pod ? i.namespace + '/' + i.pod : i.pod, i.qos, i.ended ? 'ended' : null]
-      .filter(Boolean);
-    el.meta.textContent = meta.join(' · ');
-    el.cgroup.textContent = i.cgroup || '';
-    el.cgroup.title = i.cgroup || '';
-
-    const w = i.last_window;
-    el.p50.textContent = w ? fmtUs(w.runq_p50_us) : '–';
-    el.p99.textContent = w ? fmtUs(w.runq_p99_us) : '–';
-    const f = e.frame;
-    const seconds = f && f.window_s > 0 ? f.window_s : 1;
-    el.waits.textContent = f ? fmtNum(f.runq_count / seconds, 0) : '0';
-    const cores = f ? f.cpu_usage_cores : (w ? w.cpu_usage_cores : null);
-    el.cpu.textContent = cores === null || cores === undefined ? '–' : fmtNum(cores, 2) + ' cores';
-    const periods = f ? f.periods : 0;
-    el.throttled.textContent = periods > 0 ? Math.round(100 * f.throttled_periods / periods) + '%' : (f ? 'no quota' : '–');
-    el.throttledTime.textContent = f ? fmtNum(1000 * f.throttled_s / seconds, 1) + ' ms/s' : '–';
-
-    const p = (f && f.preempted) || { same: 0, other: 0, host: 0, unknown: 0 };
-    const total = p.same + p.other + p.host + p.unknown;
-    const cumulative = i.cumulative && i.cumulative.preempted;
-    const since = cumulative ? cumulative.same + cumulative.other + cumulative.host + cumulative.unknown : null;
-    el.preemptTotal.textContent = '· ' + total + (since !== null ? ' (' + since + ' since start)' : '');
-    for (const k of ['same', 'other', 'host', 'unknown']) {
-      el.segs[k].style.width = total > 0 ? (100 * p[k] / total) + '%' : '0';
-      el.counts[k].textContent = String(p[k]);
-    }
-    const top = e.detail && Array.isArray(e.detail.top_preemptors) ? e.detail.top_preemptors.slice(0, 3) : [];
-    el.neighbours.textContent = top.length ? 'top preemptors: ' + top.map(t => t.cgroup + ' (' + t.count + ')').join(', ') : '';
-    el.neighbours.title = el.neighbours.textContent;
-
-    if (e.heatDirty) { drawHeatmap(el.canvas, e.heat); e.heatDirty = false; }
-    if (e.detailDirty) { renderDiagnoses(el.diagnoses, e.detail); e.detailDirty = false; }
-  }
-
-  function renderDiagnoses(root, detail) {
+  // The wizard: per resource (CPU open, the others one click away) each question in order, its
+  // answer, the figure and threshold that decided it, where the figure comes from, where the
+  // other answer would have led, and at the end the outcome, what to do and what to check next.
+  function renderWizard(root, wizard) {
     root.replaceChildren();
-    const d = detail && detail.diagnosis;
-    if (!d || Object.keys(d).length === 0) {
-      const p = document.createElement('div');
+    const resources = wizard && wizard.resources;
+    if (!resources || resources.length === 0) {
+      const p = document.createElement('p');
       p.className = 'muted';
-      p.textContent = 'no diagnosis yet (it has not run in a window)';
+      p.textContent = 'no diagnosis yet (it has not been decided in a window)';
       root.append(p);
       return;
     }
-    // CPU first, its path open; the other resources one line each, the path on click.
-    const order = ['cpu'].concat(Object.keys(d).filter(k => k !== 'cpu').sort());
-    for (const resource of order) {
-      const r = d[resource];
-      if (!r) continue;
-      root.append(diagnosisBlock(resource, r, resource !== 'cpu'));
-    }
-  }
+    for (const r of resources) {
+      const box = document.createElement('details');
+      box.className = 'wizard-resource diagnosis ' + r.resource;
+      box.dataset.resource = r.resource;
+      box.open = r.resource === 'cpu' || r.severity >= 2;
+      const head = document.createElement('summary');
+      head.className = 'head';
+      const label = document.createElement('span');
+      label.className = 'resource';
+      label.textContent = r.resource;
+      const badge = document.createElement('span');
+      setBadge(badge, r.outcome);
+      const summary = document.createElement('span');
+      summary.className = 'summary-text';
+      summary.textContent = r.summary || '';
+      head.append(label, badge, summary);
+      box.append(head);
 
-  function diagnosisBlock(resource, r, secondary) {
-    const box = document.createElement('div');
-    box.className = 'diagnosis ' + resource + (secondary ? ' secondary' : '');
-    box.dataset.resource = resource;
-    const head = document.createElement('div');
-    head.className = 'head';
-    const label = document.createElement('span');
-    label.className = 'resource';
-    label.textContent = resource;
-    const badge = document.createElement('span');
-    setBadge(badge, r.outcome);
-    const summary = document.createElement('span');
-    summary.className = 'summary-text';
-    summary.textContent = r.undecidable_reason ? r.summary + ' (' + r.undecidable_reason + ')' : (r.summary || '');
-    head.append(label, badge, summary);
-    box.append(head);
-    if (secondary) head.addEventListener('click', () => box.classList.toggle('open'));
+      const steps = document.createElement('ol');
+      steps.className = 'path steps';
+      for (const s of r.steps || []) {
+        const li = document.createElement('li');
+        li.className = 'step';
+        li.dataset.metric = s.metric;
+        li.dataset.result = s.answer ? 'yes' : 'no';
+        const q = document.createElement('div');
+        q.className = 'question';
+        const answer = document.createElement('span');
+        answer.className = 'answer ' + (s.answer ? 'yes' : 'no');
+        answer.textContent = s.answer ? 'yes' : 'no';
+        const text = document.createElement('span');
+        text.className = 'step-text';
+        text.textContent = s.number + '. ' + s.question + '?';
+        const metric = document.createElement('span');
+        metric.className = 'metric';
+        metric.textContent = s.metric + ' = ' + fmtValue(s.value) + ' (threshold ' + fmtValue(s.threshold) + ')';
+        q.append(answer, text, metric);
+        const source = document.createElement('div');
+        source.className = 'source muted';
+        source.textContent = s.source ? 'from ' + s.source : '';
+        const branches = document.createElement('div');
+        branches.className = 'branches';
+        const taken = document.createElement('span');
+        taken.className = 'taken';
+        taken.textContent = (s.answer ? 'yes' : 'no') + ' → ' + s.taken;
+        const other = document.createElement('span');
+        other.className = 'not-taken muted';
+        other.textContent = 'not taken: ' + (s.answer ? 'no' : 'yes') + ' → ' + s.not_taken;
+        branches.append(taken, other);
+        li.append(q, source, branches);
+        steps.append(li);
+      }
+      box.append(steps);
 
-    const steps = document.createElement('ol');
-    steps.className = 'path';
-    for (const s of r.path || []) {
-      const li = document.createElement('li');
-      li.dataset.metric = s.metric;
-      li.dataset.result = s.result ? 'yes' : 'no';
-      const answer = document.createElement('span');
-      answer.className = 'answer ' + (s.result ? 'yes' : 'no');
-      answer.textContent = s.result ? 'yes' : 'no';
-      const step = document.createElement('span');
-      step.className = 'step';
-      step.textContent = s.step + '?';
-      const metric = document.createElement('span');
-      metric.className = 'metric';
-      metric.textContent = s.metric + ' = ' + fmtValue(s.value) + ' (threshold ' + fmtValue(s.threshold) + ')';
-      li.append(answer, step, metric);
-      steps.append(li);
+      const end = document.createElement('div');
+      end.className = 'outcome-end';
+      const what = document.createElement('div');
+      what.className = 'ends';
+      what.textContent = 'Outcome: ' + r.label + (r.undecidable_reason && !(r.summary || '').includes(r.undecidable_reason) ? ' (' + r.undecidable_reason + ')' : '');
+      const next = document.createElement('div');
+      next.className = 'next-step';
+      next.textContent = 'Next step: ' + r.next_step;
+      const check = document.createElement('div');
+      check.className = 'check-next muted';
+      check.textContent = 'Check next: ' + r.check_next;
+      end.append(what, next, check);
+      box.append(end);
+      root.append(box);
     }
-    box.append(steps);
-    return box;
   }
 
   // Heatmap: x = the last HISTORY frames (now at the right), y = run-queue latency bucket
   // (1 µs at the bottom, powers of two up), colour = waits in that bucket in that window,
-  // on a log scale relative to the busiest cell shown.
+  // on a log scale relative to the busiest cell shown. Columns are the frames' sparse
+  // {bucket: count} objects (null: it did not run).
   const RAMP = [[0, [40, 30, 90]], [0.35, [110, 45, 140]], [0.6, [195, 70, 120]], [0.8, [240, 130, 60]], [1, [250, 225, 75]]];
 
   function rampColour(t) {
@@ -517,15 +725,16 @@
     const cellW = plotWidth / HISTORY;
     const cellH = cssHeight / rows;
     let max = 0;
-    for (const col of heat) if (col) for (const v of col) if (v > max) max = v;
+    for (const col of heat) if (col) for (const k in col) if (col[k] > max) max = col[k];
     const offset = HISTORY - heat.length;
     if (max > 0) {
       const logMax = Math.log1p(max);
       heat.forEach((col, x) => {
         if (!col) return;
-        for (let y = 0; y < col.length && y < rows; y++) {
-          if (col[y] <= 0) continue;
-          ctx.fillStyle = rampColour(Math.log1p(col[y]) / logMax);
+        for (const k in col) {
+          const y = Number(k);
+          if (!(y >= 0 && y < rows) || col[k] <= 0) continue;
+          ctx.fillStyle = rampColour(Math.log1p(col[k]) / logMax);
           ctx.fillRect(axis + (offset + x) * cellW, cssHeight - (y + 1) * cellH, Math.ceil(cellW), Math.ceil(cellH));
         }
       });
@@ -543,7 +752,7 @@
   }
 
   // What the verdicts panel (verdicts.js, loaded after this file) shares with the containers view.
-  window.aiopsDashboard = Object.freeze({ tokenKey: TOKEN_KEY, authHeaders, fmtNum });
+  window.aiopsDashboard = Object.freeze({ tokenKey: TOKEN_KEY, authHeaders, fmtNum, select });
 
   start();
 })();

@@ -50,8 +50,14 @@
     const byKey = new Map((verdicts.verdicts || []).map(v => [v.container, v]));
     const root = $('domains');
     const seen = new Set();
-    // Domains with an abnormal member first, then by name.
-    const ordered = (doms.domains || []).slice().sort((a, b) => (b.abnormal - a.abnormal) || a.id.localeCompare(b.id));
+    // A domain of one container has no peers to compare with: they are listed on one collapsed
+    // line, with why, and the domains that can judge come first, those with an abnormal member
+    // before the rest, by their most severe member.
+    const all = doms.domains || [];
+    const lone = all.filter(d => d.members.length < 2);
+    const ordered = all.filter(d => d.members.length >= 2)
+      .sort((a, b) => (b.abnormal - a.abnormal) || (worst(b) - worst(a)) || a.id.localeCompare(b.id));
+    renderLone(lone);
     let previous = null;
     for (const d of ordered) {
       seen.add(d.id);
@@ -60,9 +66,12 @@
       block.meta.textContent = d.members.length + ' member(s) · ' + d.detector + ' (' + d.detector_reason + ') · '
         + d.training_samples + ' training sample(s), ' + d.verified_samples + ' verified';
       const members = new Set();
-      for (const m of d.members) {
+      // Members by severity (one scale for every detector: abnormal ones at 0.5 and above), the unjudged last.
+      const bySeverity = d.members.slice().sort((a, b) => sev(b) - sev(a) || a.container.localeCompare(b.container));
+      for (const m of bySeverity) {
         members.add(m.container);
         updateRow(block, m, byKey.get(m.container));
+        block.tbody.append(block.rows.get(m.container).tr);
       }
       for (const [key, row] of block.rows) {
         if (!members.has(key)) { row.tr.remove(); block.rows.delete(key); }
@@ -74,6 +83,23 @@
     for (const [id, block] of domains) {
       if (!seen.has(id)) { block.root.remove(); domains.delete(id); }
     }
+  }
+
+  function sev(m) {
+    return m.severity === null || m.severity === undefined ? -1 : m.severity;
+  }
+
+  function worst(d) {
+    return d.members.reduce((w, m) => Math.max(w, sev(m)), -1);
+  }
+
+  function renderLone(lone) {
+    const box = $('lone-domains');
+    box.hidden = lone.length === 0;
+    if (lone.length === 0) return;
+    $('lone-summary').textContent = lone.length + ' container(s) alone in their domain: too few peers to compare'
+      + ' (a domain needs at least three members; group them with --domains to compare them)';
+    $('lone-list').textContent = lone.map(d => d.members.map(m => m.container).join(', ') + ' (' + d.id + ')').join(' · ');
   }
 
   function domainBlock(id) {
@@ -102,7 +128,9 @@
     row.who.title = member.container;
     row.status.textContent = status.replace(/_/g, ' ');
     row.status.className = 'badge status ' + status;
-    row.score.textContent = fmt(member.score, 2);
+    row.severity.textContent = member.severity === null || member.severity === undefined ? '–' : fmt(member.severity, 2);
+    row.raw.textContent = member.score === null || member.score === undefined ? '' : '(raw ' + fmt(member.score, 2) + ')';
+    row.tr.dataset.severity = member.severity === null || member.severity === undefined ? '' : String(member.severity);
     const off = verdict ? verdict.off_metrics || [] : [];
     row.off.textContent = off.map(m => m.metric + ' ' + fmt(m.value, 3) + ' (peers ' + fmt(m.reference, 3) + ')').join(', ');
     row.diag.textContent = (verdict && verdict.diagnosis) || '';
@@ -117,7 +145,7 @@
     tr.dataset.container = container;
     const q = (sel) => tr.querySelector(sel);
     const row = {
-      tr, who: q('.who'), status: q('.status'), score: q('.score'), off: q('.off'), diag: q('.diag'), why: q('.why'),
+      tr, who: q('.who'), status: q('.status'), severity: q('.severity'), raw: q('.raw'), off: q('.off'), diag: q('.diag'), why: q('.why'),
       kind: q('.kind'), confirm: q('.confirm'), reject: q('.reject'), result: q('.label-result'), busy: false,
     };
     row.confirm.addEventListener('click', () => label(row, container, true));
