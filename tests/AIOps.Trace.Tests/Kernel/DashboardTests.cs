@@ -128,51 +128,68 @@ public sealed partial class DashboardTests : KernelTestBase
         await page.ClickAsync("#token-form button[type=submit]");
         await dialog.WaitForAsync(new LocatorWaitForOptions { State = WaitForSelectorState.Hidden, Timeout = 5_000 });
 
-        // 2. Both test containers are listed.
-        string cappedCard = $"article.card[data-cgroup=\"{capped.RelativePath}\"]";
-        string hostileCard = $"article.card[data-cgroup=\"{hostile.RelativePath}\"]";
-        await page.Locator(cappedCard).WaitForAsync(new LocatorWaitForOptions { Timeout = 20_000 });
-        await page.Locator(hostileCard).WaitForAsync(new LocatorWaitForOptions { Timeout = 20_000 });
+        // 2. Both test containers are in the list.
+        string cappedRow = $".list-spacer .list-row[data-cgroup=\"{capped.RelativePath}\"]";
+        string hostileRow = $".list-spacer .list-row[data-cgroup=\"{hostile.RelativePath}\"]";
+        await page.Locator(cappedRow).WaitForAsync(new LocatorWaitForOptions { Timeout = 20_000 });
+        await page.Locator(hostileRow).WaitForAsync(new LocatorWaitForOptions { Timeout = 20_000 });
+        string cappedId = await page.Locator(cappedRow).GetAttributeAsync("data-id") ?? "";
 
-        // 3. Live: the frame sequence and the throttled container's heatmap change between two reads.
-        string seq1 = await page.InnerTextAsync("#seq");
-        string heat1 = await page.EvalOnSelectorAsync<string>(cappedCard + " canvas.heatmap", "c => c.toDataURL()");
-        await page.WaitForTimeoutAsync(2500);
-        string seq2 = await page.InnerTextAsync("#seq");
-        string heat2 = await page.EvalOnSelectorAsync<string>(cappedCard + " canvas.heatmap", "c => c.toDataURL()");
-        Assert.NotEqual(seq1, seq2);
-        Assert.NotEqual(heat1, heat2);
-        Assert.Matches(LiveText(), await page.InnerTextAsync("#live-text"));
-
-        // 4. The wizard: outcome first, then the path, for the quota-throttled container.
-        ILocator cpu = page.Locator(cappedCard + " .diagnosis.cpu");
+        // 3. The answer first: without scrolling, the host's answer names the capped container as
+        // cap-throttled, with its throttled time and the next step.
+        string answer = $"#answer li.affected[data-id=\"{cappedId}\"]";
         try
         {
-            await page.WaitForFunctionAsync(
-                "sel => document.querySelector(sel)?.querySelector('.outcome')?.dataset.outcome === 'cap_throttled'",
-                cappedCard + " .diagnosis.cpu", new PageWaitForFunctionOptions { Timeout = 20_000 });
+            await page.WaitForFunctionAsync("sel => document.querySelector(sel)?.dataset.outcome === 'cap_throttled'", answer,
+                new PageWaitForFunctionOptions { Timeout = 20_000 });
         }
         catch (TimeoutException)
         {
             await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(shots, "dashboard-failed.png"), FullPage = true });
-            Assert.Fail("no cap_throttled wizard path in 20 s; the card shows:\n" + await page.InnerTextAsync(cappedCard));
+            Assert.Fail("the answer does not name the capped container cap_throttled in 20 s; it says:\n" + await page.InnerTextAsync("#answer"));
         }
+        Assert.Matches(@"is cap-throttled: [0-9.]+ ms/s throttled$", await page.Locator(answer + " .sentence").TextContentAsync());
+        Assert.Contains("quota", await page.Locator(answer + " .next").TextContentAsync());
+        Assert.Contains("held back", await page.Locator("#answer-headline").TextContentAsync());
+        LocatorBoundingBoxResult? box = await page.Locator(answer).BoundingBoxAsync();
+        Assert.True(box is not null && box.Y + box.Height <= 900, $"the capped container's answer is not on the first screen: {box?.Y}+{box?.Height}");
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(shots, "dashboard-answer.png") });
+
+        // 4. Live: the frame sequence changes, and so does the capped container's heatmap in its detail view.
+        await page.ClickAsync(answer);
+        ILocator cpu = page.Locator("#wizard .wizard-resource.cpu");
+        await cpu.WaitForAsync(new LocatorWaitForOptions { Timeout = 10_000 });
+        string seq1 = await page.InnerTextAsync("#seq");
+        string heat1 = await page.EvalOnSelectorAsync<string>("#detail canvas.heatmap", "c => c.toDataURL()");
+        await page.WaitForTimeoutAsync(2500);
+        string seq2 = await page.InnerTextAsync("#seq");
+        string heat2 = await page.EvalOnSelectorAsync<string>("#detail canvas.heatmap", "c => c.toDataURL()");
+        Assert.NotEqual(seq1, seq2);
+        Assert.NotEqual(heat1, heat2);
+        Assert.Matches(LiveText(), await page.InnerTextAsync("#live-text"));
+
+        // 5. The wizard: every question with its figure, source and the branch not taken, then the action.
+        await page.WaitForFunctionAsync("() => document.querySelector('#wizard .wizard-resource.cpu .outcome')?.dataset.outcome === 'cap_throttled'",
+            null, new PageWaitForFunctionOptions { Timeout = 10_000 });
         // textContent: the badge's CSS shows it upper-case, the text is the outcome itself.
         Assert.Equal("cap_throttled", await cpu.Locator(".outcome").TextContentAsync());
-        Assert.Equal("cap_throttled", await page.Locator(cappedCard + " .card-head .outcome").TextContentAsync());
-        ILocator firstStep = cpu.Locator("ol.path li").First;
+        Assert.Equal("cap_throttled", await page.Locator("#detail .card-head .outcome").TextContentAsync());
+        ILocator firstStep = cpu.Locator("ol.steps li.step").First;
         Assert.Equal("yes", await firstStep.GetAttributeAsync("data-result"));
         string stepText = await firstStep.InnerTextAsync();
         Assert.Contains("throttled", stepText);
         Assert.Contains("threshold", stepText);
+        Assert.Contains("from cpu.stat", stepText);
+        Assert.Contains("not taken: no", stepText);
+        Assert.StartsWith("Next step: raise its CPU quota", await cpu.Locator(".next-step").TextContentAsync());
+        await page.Locator("#detail").ScreenshotAsync(new LocatorScreenshotOptions { Path = Path.Combine(shots, "dashboard-wizard.png") });
 
-        // 5. The hostile name is text: shown verbatim, no <img> anywhere, no dialog.
-        string shownName = await page.Locator(hostileCard + " .name").TextContentAsync() ?? "";
+        // 6. The hostile name is text: shown verbatim, no <img> anywhere, no dialog.
+        string shownName = await page.Locator(hostileRow + " .name").TextContentAsync() ?? "";
         Assert.Contains(HostileRole, shownName);
         Assert.Equal(0, await page.EvalOnSelectorAllAsync<int>("img", "els => els.length"));
-        Assert.Equal(0, await page.Locator(hostileCard + " img").CountAsync());
 
-        // 6. The verdicts panel: every container under its domain, the hostile name as text, and a
+        // 7. The verdicts panel: every container under its domain, the hostile name as text, and a
         // label sent with the token by the confirm button.
         await VerdictsPanel.CheckAsync(page, capped.RelativePath, hostile.RelativePath, Path.Combine(shots, "dashboard-verdicts.png"));
 

@@ -54,12 +54,20 @@
     // line, with why, and the domains that can judge come first, those with an abnormal member
     // before the rest, by their most severe member.
     const all = doms.domains || [];
-    const lone = all.filter(d => d.members.length < 2);
-    const ordered = all.filter(d => d.members.length >= 2)
+    const lone = all.filter(d => d.members.length < 3);
+    const ordered = all.filter(d => d.members.length >= 3)
       .sort((a, b) => (b.abnormal - a.abnormal) || (worst(b) - worst(a)) || a.id.localeCompare(b.id));
     renderLone(lone);
+    place(ordered, root, byKey, seen);
+    place(lone.sort((a, b) => a.id.localeCompare(b.id)), $('lone-list'), byKey, seen);
+    for (const [id, block] of domains) {
+      if (!seen.has(id)) { block.root.remove(); domains.delete(id); }
+    }
+  }
+
+  function place(list, root, byKey, seen) {
     let previous = null;
-    for (const d of ordered) {
+    for (const d of list) {
       seen.add(d.id);
       const block = domainBlock(d.id);
       block.root.classList.toggle('has-abnormal', d.abnormal > 0);
@@ -80,9 +88,6 @@
       if (want !== block.root) root.insertBefore(block.root, want);
       previous = block.root;
     }
-    for (const [id, block] of domains) {
-      if (!seen.has(id)) { block.root.remove(); domains.delete(id); }
-    }
   }
 
   function sev(m) {
@@ -99,7 +104,6 @@
     if (lone.length === 0) return;
     $('lone-summary').textContent = lone.length + ' container(s) alone in their domain: too few peers to compare'
       + ' (a domain needs at least three members; group them with --domains to compare them)';
-    $('lone-list').textContent = lone.map(d => d.members.map(m => m.container).join(', ') + ' (' + d.id + ')').join(' · ');
   }
 
   function domainBlock(id) {
