@@ -5,6 +5,7 @@ using AIOps.Trace.Analysis.Partitioning;
 using AIOps.Trace.Analysis.Verification;
 using AIOps.Trace.Server;
 using AIOps.Trace.Server.Anomalies;
+using AIOps.Trace.Server.Metrics;
 
 namespace AIOps.Trace.Cli;
 
@@ -29,13 +30,16 @@ internal static class ServeCommand
         EngineOptions engineOptions = Program.EngineOptions(a);
         string domains = a.Value("domains") ?? DomainPartitioner.OwnerTag;
         string db = a.Value("verdict-db") ?? LabelCommand.DefaultDb;
+        string buckets = a.Value("runqueue-buckets") ?? SeriesBudget.Names[(int)RunQueueDetail.Coarse];
         a.RejectUnknown();
+        RunQueueDetail runQueueDetail = SeriesBudget.Parse(buckets)
+            ?? throw new UsageException($"--runqueue-buckets '{buckets}' is not a layout: expected coarse (the default), full or none");
         if (PipelineOptions.Refusal(domains) is { } badDomains)
             throw new UsageException(badDomains);
         if (db.Length == 0)
             throw new UsageException("--verdict-db '' is empty: expected the path of the verdict database");
 
-        var options = new SidecarOptions(listen, interval, token, node, engineOptions.HostRoot);
+        var options = new SidecarOptions(listen, interval, token, node, engineOptions.HostRoot) { RunQueueDetail = runQueueDetail };
         // Refused before anything is loaded: an open port without a token is never a default.
         if (options.Refusal() is { } refusal)
             throw new UsageException(refusal);

@@ -46,7 +46,7 @@ public static class SidecarHost
     {
         using AnalysisPipeline? own = pipeline is null ? new AnalysisPipeline() : null;
         WebApplicationBuilder builder = CreateBuilder(options);
-        var metrics = new SidecarMetrics(options.Node);
+        var metrics = new SidecarMetrics(options.Node, options.RunQueueDetail);
         builder.Services.AddSingleton(engine);
         builder.Services.AddSingleton(metrics);
         builder.Services.AddSingleton(metrics.Registry);

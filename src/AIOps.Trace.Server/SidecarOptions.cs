@@ -10,6 +10,9 @@ namespace AIOps.Trace.Server;
 /// <param name="HostRoot">Where the host's / is mounted (for per-CPU time and the resource probes).</param>
 public sealed record SidecarOptions(IPEndPoint Listen, TimeSpan Interval, string? Token, string Node, string HostRoot = "/")
 {
+    /// <summary>How many run-queue buckets /metrics carries per container (the series budget; the API and stream keep all).</summary>
+    public Metrics.RunQueueDetail RunQueueDetail { get; init; } = Metrics.RunQueueDetail.Coarse;
+
     /// <summary>Why these options must not start, or null: any address but loopback needs a token.</summary>
     public string? Refusal() =>
         Token is null && !IPAddress.IsLoopback(Listen.Address)

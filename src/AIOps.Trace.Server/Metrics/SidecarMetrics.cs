@@ -6,14 +6,15 @@ namespace AIOps.Trace.Server.Metrics;
 /// <summary>
 /// The Prometheus view, kept by prometheus-net in a registry of its own (no default process
 /// metrics): per-container series are created when a container is first seen and removed when
-/// it is dropped, the engine's health series are always there. Updated by the engine loop only;
+/// it is dropped, the engine's health series are always there. <see cref="RunQueueDetail"/> says how
+/// many run-queue buckets each container's histogram carries (none: no histogram at all). Updated by the engine loop only;
 /// scrapes read the registry concurrently, which prometheus-net allows.
 /// </summary>
 public sealed class SidecarMetrics
 {
     private static readonly string[] ContainerLabels = ["container", "pod", "namespace", "cgroup"];
 
-    private readonly Histogram _runQueue;
+    private readonly Histogram? _runQueue;
     private readonly Counter _preemptions;
     private readonly Counter _periods;
     private readonly Counter _throttledPeriods;
@@ -21,15 +22,16 @@ public sealed class SidecarMetrics
     private readonly Counter _cpuSeconds;
     private readonly Gauge _diagnosis;
 
-    public SidecarMetrics(string node)
+    public SidecarMetrics(string node, RunQueueDetail runQueueDetail = RunQueueDetail.Coarse)
     {
+        RunQueueDetail = runQueueDetail;
         Registry = Prometheus.Metrics.NewCustomRegistry();
         Registry.SetStaticLabels(new Dictionary<string, string> { ["node"] = node });
         MetricFactory f = Prometheus.Metrics.WithCustomRegistry(Registry);
 
-        _runQueue = f.CreateHistogram("aiops_trace_runqueue_latency_seconds",
+        _runQueue = runQueueDetail == RunQueueDetail.None ? null : f.CreateHistogram("aiops_trace_runqueue_latency_seconds",
             "Run-queue latency: how long tasks of the container waited on a run queue before they ran.",
-            ContainerLabels, new HistogramConfiguration { Buckets = RunQueueBuckets.BoundsSeconds });
+            ContainerLabels, new HistogramConfiguration { Buckets = SeriesBudget.BoundsSeconds(runQueueDetail) });
         _preemptions = f.CreateCounter("aiops_trace_preemptions_total",
             "Involuntary preemptions of the container's tasks, by who took the CPU (same, other, host, unknown).",
             [.. ContainerLabels, "preemptor"]);
@@ -56,6 +58,9 @@ public sealed class SidecarMetrics
 
     public CollectorRegistry Registry { get; }
 
+    /// <summary>How many run-queue buckets each container's histogram carries.</summary>
+    public RunQueueDetail RunQueueDetail { get; }
+
     public Counter LostEvents { get; }
     public Counter Windows { get; }
     public Gauge WindowSeconds { get; }
@@ -74,9 +79,14 @@ public sealed class SidecarMetrics
     /// <param name="labels">The container's label values, fixed at first sight so its series never split.</param>
     public void AddWindow(string[] labels, in ContainerWindow w)
     {
-        Histogram.Child h = _runQueue.WithLabels(labels);
-        foreach ((double valueNs, long count) in w.Observations)
-            h.Observe(valueNs / 1e9, count);
+        // Coarse bounds are a subset of the full ones, which are exact edges of the engine's fine
+        // buckets, and each observation is a fine bucket's midpoint: every count lands where its raw waits belong.
+        if (_runQueue is not null)
+        {
+            Histogram.Child h = _runQueue.WithLabels(labels);
+            foreach ((double valueNs, long count) in w.Observations)
+                h.Observe(valueNs / 1e9, count);
+        }
         Add(_preemptions, labels, "same", w.Same);
         Add(_preemptions, labels, "other", w.Other);
         Add(_preemptions, labels, "host", w.Host);
@@ -102,7 +112,7 @@ public sealed class SidecarMetrics
     public void Remove(string id, string[] labels, IEnumerable<KeyValuePair<string, string>> outcomes)
     {
         Analysis.Remove(id);
-        _runQueue.RemoveLabelled(labels);
+        _runQueue?.RemoveLabelled(labels);
         foreach (string p in (string[])["same", "other", "host", "unknown"])
             _preemptions.RemoveLabelled([.. labels, p]);
         _periods.RemoveLabelled(labels);

@@ -17,7 +17,8 @@ public sealed class ServeMetricsTests : KernelTestBase
         capped.WriteCpu("cpu.cfs_quota_us", "20000");
         TestCgroup free = NewCgroup("free");
         TestCgroup hostile = NewCgroup(HostileRole);
-        ServeProcess serve = Own(ServeProcess.Start(null, "--interval", "500ms"));
+        // Full resolution on /metrics: the 24 buckets of the API (the default budget is ServeMetricsBudgetTests').
+        ServeProcess serve = Own(ServeProcess.Start(null, "--interval", "500ms", "--runqueue-buckets", "full"));
 
         Track(capped.Start(TestCgroup.BusyLoop));
         Process loop = Track(free.Start("sh -c 'while :; do sleep 0.01; done'"));

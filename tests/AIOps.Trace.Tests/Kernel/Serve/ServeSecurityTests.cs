@@ -27,6 +27,7 @@ public sealed class ServeSecurityTests : KernelTestBase
     [InlineData("--listen", "nowhere:80", "is not an address")]
     [InlineData("--token-file", "/nonexistent/token", "cannot be read")]
     [InlineData("--interval", "10ms", "out of range")]
+    [InlineData("--runqueue-buckets", "fine", "is not a layout")]
     public void Bad_options_are_one_line_errors(string option, string value, string expected)
     {
         (int code, _, string stderr) = CliProcess.Run("serve", option, value);
