@@ -59,4 +59,13 @@ int aiops_tp_switch(struct trace_event_raw_sched_switch *ctx)
 	return on_switch(ctx, task_state(prev) == AIOPS_TASK_RUNNING, prev_view, next_view);
 }
 
+SEC("tp/sched/sched_process_exit")
+int aiops_tp_exit(struct trace_event_raw_sched_process_template *ctx)
+{
+	__u32 pid = ctx->pid;
+
+	bpf_map_delete_elem(&task_views, &pid);
+	return on_task_exit(pid);
+}
+
 #endif /* AIOPS_SCHED_TRACEPOINT_BPF_H */
