@@ -217,11 +217,13 @@ static __always_inline int on_wakeup_task(struct task_struct *p)
 	return on_wakeup(BPF_CORE_READ(p, pid), self_tgid && BPF_CORE_READ(p, tgid) == self_tgid);
 }
 
-/* A task exits: its stamp goes with it. A stamp is consumed at switch-in, but a task woken while
- * still running (ttwu_runnable() traces sched_wakeup without a wait) keeps one it never consumes if
- * it then exits; without this, such stamps of dead tasks would fill queued_at and every later
- * wake-up would go unstamped. */
-static __always_inline int on_task_exit(__u32 pid)
+/* A task is freed: its stamp goes with it. A stamp is consumed at switch-in, but a task woken
+ * while still running (ttwu_runnable() traces sched_wakeup without a wait) keeps one it never
+ * consumes if it then exits; without this, stamps of dead tasks would fill queued_at and every
+ * later wake-up would go unstamped. sched_process_free, not sched_process_exit: an exiting task
+ * still sleeps and wakes after the exit tracepoint (it fires early in do_exit()); the free comes
+ * after its last switch (delayed_put_task_struct(), kernel/exit.c). */
+static __always_inline int on_task_free(__u32 pid)
 {
 	bpf_map_delete_elem(&queued_at, &pid);
 	return 0;
@@ -251,8 +253,8 @@ int BPF_PROG(aiops_btf_switch, bool preempt, struct task_struct *prev, struct ta
 {
 	return on_switch_tasks(ctx, preempt, prev, next);
 }
-SEC("tp_btf/sched_process_exit")
-int BPF_PROG(aiops_btf_exit, struct task_struct *p) { return on_task_exit(BPF_CORE_READ(p, pid)); }
+SEC("tp_btf/sched_process_free")
+int BPF_PROG(aiops_btf_free, struct task_struct *p) { return on_task_free(BPF_CORE_READ(p, pid)); }
 
 /* raw_tp (4.17+): the same arguments, read through bpf_probe_read. */
 SEC("raw_tp/sched_wakeup")
@@ -264,8 +266,8 @@ int BPF_PROG(aiops_raw_switch, bool preempt, struct task_struct *prev, struct ta
 {
 	return on_switch_tasks(ctx, preempt, prev, next);
 }
-SEC("raw_tp/sched_process_exit")
-int BPF_PROG(aiops_raw_exit, struct task_struct *p) { return on_task_exit(BPF_CORE_READ(p, pid)); }
+SEC("raw_tp/sched_process_free")
+int BPF_PROG(aiops_raw_free, struct task_struct *p) { return on_task_free(BPF_CORE_READ(p, pid)); }
 
 #include "sched_tracepoint.bpf.h"
 #include "sched_info.bpf.h"

@@ -15,7 +15,7 @@ public sealed class SchedTracer : IDisposable
     // The stamp-map families trace wake-ups (and exits, to drop a dead task's stamp); the
     // sched_info family reads the kernel's own enqueue stamp and traces switches alone
     // (bpf/sched_info.bpf.h).
-    private static readonly string[] StampEvents = ["wakeup", "wakeup_new", "switch", "exit"];
+    private static readonly string[] StampEvents = ["wakeup", "wakeup_new", "switch", "free"];
     private static readonly string[] SchedInfoEvents = ["switch"];
     private static readonly string[] AttachFamilies = ["info", "btf", "raw", "tp"];
     private static readonly string[] ThrottleFamilies = ["fentry", "kprobe"];

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using System.Text.Json;
 using AIOps.Trace.Bpf;
 using AIOps.Trace.Rings;
 
@@ -78,5 +79,47 @@ public sealed class DropCountingTests : KernelTestBase
         Assert.Equal(0, fullResult);
         // The kernel wrote the possible CPUs' values and not a byte past them.
         Assert.All(buffer[(cpus * size)..], b => Assert.Equal(0xA5, b));
+    }
+
+    [Fact]
+    public void Stamps_of_tasks_that_are_gone_do_not_stay_in_the_stamp_map()
+    {
+        // raw_tp times waits with our own stamps (tp_btf uses the kernel's): the map that could fill.
+        TraceEngine engine = StartEngine(TransportMode.RingBuf, AttachMode.RawTp);
+        Assert.Equal("wakeup", engine.Kernel.WaitStamps);
+
+        // Hundreds of short-lived tasks that talk before they exit: some are woken while still
+        // running and exit with a stamp they never consume.
+        BpfState.Run("sh", "-c \"perf bench sched messaging -g 5 -l 200 > /dev/null; for i in $(seq 300); do sh -c true & done; wait\"");
+
+        int mapId = MapId(engine.Tracer!.MapFd("queued_at"));
+        var deadline = Stopwatch.StartNew();
+        IReadOnlyList<uint> gone;
+        // A task is freed an RCU grace period after it is reaped.
+        while ((gone = StampsOfGoneTasks(mapId)).Count > 0 && deadline.Elapsed < TimeSpan.FromSeconds(10))
+            Thread.Sleep(100);
+        Assert.True(gone.Count == 0, $"stamps of {gone.Count} tasks that no longer exist: {string.Join(' ', gone.Take(20))}");
+        using EngineSnapshot s = engine.CollectWindow();
+        Assert.Equal(0UL, s.KernelCounters.StampMapFull);
+    }
+
+    // /proc/self/fdinfo of a BPF map fd names its id.
+    private static int MapId(int fd) =>
+        File.ReadLines($"/proc/self/fdinfo/{fd}").Where(l => l.StartsWith("map_id:", StringComparison.Ordinal))
+            .Select(l => int.Parse(l["map_id:".Length..].Trim())).Single();
+
+    private static List<uint> StampsOfGoneTasks(int mapId)
+    {
+        using JsonDocument doc = JsonDocument.Parse(BpfState.Run("bpftool", $"-j map dump id {mapId}"));
+        var gone = new List<uint>();
+        foreach (JsonElement e in doc.RootElement.EnumerateArray())
+        {
+            // Raw dump: the key as hex byte strings, little-endian u32 pid.
+            byte[] key = e.GetProperty("key").EnumerateArray().Select(b => Convert.ToByte(b.GetString(), 16)).ToArray();
+            uint pid = BitConverter.ToUInt32(key);
+            if (!Directory.Exists($"/proc/{pid}"))
+                gone.Add(pid);
+        }
+        return gone;
     }
 }
