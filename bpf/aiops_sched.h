@@ -66,6 +66,7 @@ struct aiops_stats {
 	__u64 throttles;        /* throttle records delivered */
 	__u64 lost_throttles;   /* throttle records the ring had no room for */
 	__u64 unknown_cgroup;   /* waits not counted: the task's cgroup was unknown (classic tracepoints) */
+	__u64 throttle_map_full; /* throttles not timed: the throttled_at map was full */
 };
 
 #endif /* AIOPS_SCHED_H */

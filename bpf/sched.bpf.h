@@ -131,6 +131,22 @@ static __always_inline void append(void *ctx, struct aiops_batch *b, struct aiop
 	b->hdr.count = n + 1;
 }
 
+/* Which kind of preemption prev suffered, from who preempted it. */
+static __always_inline __u32 preempt_kind(struct task_view prev, struct task_view next)
+{
+	if (next.flags & TASK_VIEW_HOST)
+		return AIOPS_SAMPLE_PREEMPT_HOST;
+	return next.cgroup_id == prev.cgroup_id ? AIOPS_SAMPLE_PREEMPT_SAME : AIOPS_SAMPLE_PREEMPT_OTHER;
+}
+
+/* Sends the batch when it is full or its first sample is older than flush_interval_ns. */
+static __always_inline void flush_if_due(void *ctx, struct aiops_batch *b, struct aiops_stats *st, __u64 now)
+{
+	if (b->hdr.count >= AIOPS_BATCH_SAMPLES ||
+	    (b->hdr.count && now - b->hdr.first_ns >= flush_interval_ns))
+		send_batch(ctx, b, st);
+}
+
 static __always_inline void mark_queued(__u32 pid, __u64 now, struct aiops_stats *st)
 {
 	if (bpf_map_update_elem(&queued_at, &pid, &now, BPF_ANY) && st)
@@ -159,12 +175,8 @@ static __always_inline int on_switch(void *ctx, bool preempted, struct task_view
 		return 0;
 
 	if (preempted && prev.pid && !(prev.flags & TASK_VIEW_SELF)) {
-		__u32 kind = (next.flags & TASK_VIEW_HOST) ? AIOPS_SAMPLE_PREEMPT_HOST
-			   : next.cgroup_id == prev.cgroup_id ? AIOPS_SAMPLE_PREEMPT_SAME
-			   : AIOPS_SAMPLE_PREEMPT_OTHER;
-
 		mark_queued(prev.pid, now, st);
-		append(ctx, b, st, now, prev.cgroup_id, next.cgroup_id, kind, prev.pid);
+		append(ctx, b, st, now, prev.cgroup_id, next.cgroup_id, preempt_kind(prev, next), prev.pid);
 	}
 
 	if (next.pid && !(next.flags & TASK_VIEW_SELF)) {
@@ -185,9 +197,7 @@ static __always_inline int on_switch(void *ctx, bool preempted, struct task_view
 		}
 	}
 
-	if (b->hdr.count >= AIOPS_BATCH_SAMPLES ||
-	    (b->hdr.count && now - b->hdr.first_ns >= flush_interval_ns))
-		send_batch(ctx, b, st);
+	flush_if_due(ctx, b, st, now);
 	return 0;
 }
 
@@ -205,6 +215,18 @@ static __always_inline int on_switch_tasks(void *ctx, bool preempt, struct task_
 static __always_inline int on_wakeup_task(struct task_struct *p)
 {
 	return on_wakeup(BPF_CORE_READ(p, pid), self_tgid && BPF_CORE_READ(p, tgid) == self_tgid);
+}
+
+/* A task is freed: its stamp goes with it. A stamp is consumed at switch-in, but a task woken
+ * while still running (ttwu_runnable() traces sched_wakeup without a wait) keeps one it never
+ * consumes if it then exits; without this, stamps of dead tasks would fill queued_at and every
+ * later wake-up would go unstamped. sched_process_free, not sched_process_exit: an exiting task
+ * still sleeps and wakes after the exit tracepoint (it fires early in do_exit()); the free comes
+ * after its last switch (delayed_put_task_struct(), kernel/exit.c). */
+static __always_inline int on_task_free(__u32 pid)
+{
+	bpf_map_delete_elem(&queued_at, &pid);
+	return 0;
 }
 
 /* Sends this CPU's partial batch. Run by user space on each CPU with BPF_PROG_TEST_RUN and
@@ -231,6 +253,8 @@ int BPF_PROG(aiops_btf_switch, bool preempt, struct task_struct *prev, struct ta
 {
 	return on_switch_tasks(ctx, preempt, prev, next);
 }
+SEC("tp_btf/sched_process_free")
+int BPF_PROG(aiops_btf_free, struct task_struct *p) { return on_task_free(BPF_CORE_READ(p, pid)); }
 
 /* raw_tp (4.17+): the same arguments, read through bpf_probe_read. */
 SEC("raw_tp/sched_wakeup")
@@ -242,8 +266,11 @@ int BPF_PROG(aiops_raw_switch, bool preempt, struct task_struct *prev, struct ta
 {
 	return on_switch_tasks(ctx, preempt, prev, next);
 }
+SEC("raw_tp/sched_process_free")
+int BPF_PROG(aiops_raw_free, struct task_struct *p) { return on_task_free(BPF_CORE_READ(p, pid)); }
 
 #include "sched_tracepoint.bpf.h"
+#include "sched_info.bpf.h"
 #include "throttle.bpf.h"
 
 #endif /* AIOPS_SCHED_BPF_H */

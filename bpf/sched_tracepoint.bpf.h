@@ -7,7 +7,7 @@
 #define AIOPS_SCHED_TRACEPOINT_BPF_H
 
 /* Last known view of each task, for the classic tracepoints only (the loader shrinks it to one
- * entry otherwise). LRU: exited tasks age out without a sched_process_exit program. */
+ * entry otherwise). LRU, and a freed task's entry goes at sched_process_free. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
@@ -57,6 +57,15 @@ int aiops_tp_switch(struct trace_event_raw_sched_switch *ctx)
 			next_view = *known;
 	}
 	return on_switch(ctx, task_state(prev) == AIOPS_TASK_RUNNING, prev_view, next_view);
+}
+
+SEC("tp/sched/sched_process_free")
+int aiops_tp_free(struct trace_event_raw_sched_process_template *ctx)
+{
+	__u32 pid = ctx->pid;
+
+	bpf_map_delete_elem(&task_views, &pid);
+	return on_task_free(pid);
 }
 
 #endif /* AIOPS_SCHED_TRACEPOINT_BPF_H */

@@ -10,9 +10,14 @@ static __always_inline void on_throttle(struct cfs_rq *cfs_rq)
 		.cgroup_id = cgroup_kn_id(BPF_CORE_READ(cfs_rq, tg, css.cgroup)),
 		.cpu = BPF_CORE_READ(cfs_rq, rq, cpu),
 	};
+	struct aiops_stats *st;
 	__u64 now = bpf_ktime_get_ns();
 
-	bpf_map_update_elem(&throttled_at, &key, &now, BPF_ANY);
+	if (bpf_map_update_elem(&throttled_at, &key, &now, BPF_ANY)) {
+		st = cpu_stats();
+		if (st)
+			st->throttle_map_full++;
+	}
 }
 
 static __always_inline void on_unthrottle(void *ctx, struct cfs_rq *cfs_rq)

@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define AIOPS_SHIM_ABI_VERSION 1
+#define AIOPS_SHIM_ABI_VERSION 2
 
 struct bpf_object;
 struct bpf_link;
@@ -63,9 +63,11 @@ int32_t aiops_map_fd(struct bpf_object *obj, const char *map);
 /* Size of a map's value as the object declares it. size or -errno. */
 int32_t aiops_map_value_size(struct bpf_object *obj, const char *map);
 
-/* BPF_MAP_LOOKUP_ELEM. For per-CPU maps value holds one value per possible CPU, each rounded
- * up to 8 bytes. 0 or -errno. */
-int32_t aiops_map_lookup(int32_t map_fd, const void *key, void *value);
+/* BPF_MAP_LOOKUP_ELEM into value, a buffer of value_size bytes. The kernel writes the map's value
+ * size, or for per-CPU maps one value per possible CPU (the CPUs of
+ * /sys/devices/system/cpu/possible), each rounded up to 8 bytes: a smaller buffer is refused with
+ * -ENOSPC before the kernel writes anything. 0 or -errno. */
+int32_t aiops_map_lookup(int32_t map_fd, const void *key, void *value, uint32_t value_size);
 
 /* Runs a loaded raw_tp program once on the given CPU (BPF_F_TEST_RUN_ON_CPU, 5.10+).
  * 0 or -errno; *retval is the program's return value. */

@@ -170,8 +170,33 @@ int32_t aiops_map_value_size(struct bpf_object *obj, const char *map)
 	return (int32_t)bpf_map__value_size(m);
 }
 
-int32_t aiops_map_lookup(int32_t map_fd, const void *key, void *value)
+static int is_percpu(uint32_t type)
 {
+	return type == BPF_MAP_TYPE_PERCPU_HASH || type == BPF_MAP_TYPE_PERCPU_ARRAY ||
+	       type == BPF_MAP_TYPE_LRU_PERCPU_HASH || type == BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE;
+}
+
+int32_t aiops_map_lookup(int32_t map_fd, const void *key, void *value, uint32_t value_size)
+{
+	struct bpf_map_info info = {};
+	uint32_t len = sizeof(info);
+	uint64_t needed;
+	int cpus;
+
+	if (!key || !value)
+		return -EINVAL;
+	if (bpf_obj_get_info_by_fd(map_fd, &info, &len))
+		return -errno;
+	needed = info.value_size;
+	if (is_percpu(info.type)) {
+		/* The kernel copies round_up(value_size, 8) per possible CPU (bpf_percpu_*_copy). */
+		cpus = libbpf_num_possible_cpus();
+		if (cpus < 0)
+			return cpus;
+		needed = ((needed + 7) & ~(uint64_t)7) * (uint64_t)cpus;
+	}
+	if (value_size < needed)
+		return -ENOSPC;
 	return bpf_map_lookup_elem(map_fd, key, value) ? -errno : 0;
 }
 

@@ -21,7 +21,7 @@ public sealed record WindowInfo(long Seq, DateTimeOffset End, double WindowS, lo
 /// <summary>The engine's own health.</summary>
 public sealed record EngineInfo(string Mode, string Attach, string Ring, string ThrottleSource, int AttachedPrograms, bool Ready,
     long Windows, long LostEventsTotal, long ReaderFailures, string? Failure, int StreamClients, long StreamDroppedFramesTotal,
-    DateTimeOffset Started);
+    DateTimeOffset Started, long SkippedEventsTotal = 0);
 
 /// <summary>Preemptions by who preempted.</summary>
 public sealed record PreemptionCounts(long Same, long Other, long Host, long Unknown);

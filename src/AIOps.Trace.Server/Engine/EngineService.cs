@@ -25,7 +25,7 @@ public sealed class EngineService(TraceEngine engine, SidecarOptions options, Si
     private readonly SidecarState _state = new(options.Node, metrics);
     private volatile SidecarView _view = SidecarView.Empty;
     private volatile string? _failure;
-    private long _windows, _lostTotal, _readerFailures;
+    private long _windows, _lostTotal, _skippedTotal, _readerFailures;
 
     public DateTimeOffset Started { get; } = DateTimeOffset.UtcNow;
 
@@ -45,7 +45,7 @@ public sealed class EngineService(TraceEngine engine, SidecarOptions options, Si
     public EngineInfo Info() => new(
         engine.Kernel.Attach == "procfs" ? "procfs" : "ebpf", engine.Kernel.Attach, engine.Kernel.Ring, engine.Kernel.ThrottleSource,
         engine.AttachedPrograms, NotReady is null, Interlocked.Read(ref _windows), Interlocked.Read(ref _lostTotal),
-        Interlocked.Read(ref _readerFailures), _failure, hub.Clients, hub.DroppedFrames, Started);
+        Interlocked.Read(ref _readerFailures), _failure, hub.Clients, hub.DroppedFrames, Started, Interlocked.Read(ref _skippedTotal));
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -109,6 +109,8 @@ public sealed class EngineService(TraceEngine engine, SidecarOptions options, Si
 
             Interlocked.Add(ref _lostTotal, window.LostEvents);
             metrics.LostEvents.Inc(window.LostEvents);
+            Interlocked.Add(ref _skippedTotal, window.SkippedEvents);
+            metrics.SetDrops(window);
             metrics.Windows.Inc();
             metrics.WindowSeconds.Set(window.WindowSeconds);
             metrics.CutSeconds.Set(Stopwatch.GetElapsedTime(started).TotalSeconds);

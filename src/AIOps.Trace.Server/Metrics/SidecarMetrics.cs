@@ -44,6 +44,10 @@ public sealed class SidecarMetrics
             [.. ContainerLabels, "resource", "outcome"]);
 
         LostEvents = f.CreateCounter("aiops_trace_lost_events_total", "Events the kernel could not deliver (ring full) or the reader could not parse.");
+        DroppedEvents = f.CreateCounter("aiops_trace_dropped_events_total",
+            "Events lost (lost_samples, lost_throttles, unreadable_records: they make up lost_events) or seen and not measured (the other reasons), by reason.",
+            ["reason"]);
+        RingSkippedBytes = f.CreateCounter("aiops_trace_ring_skipped_bytes_total", "Bytes of a perf ring skipped unread after a record of impossible size.");
         Windows = f.CreateCounter("aiops_trace_windows_total", "Windows the engine cut.");
         WindowSeconds = f.CreateGauge("aiops_trace_window_seconds", "Length of the last window.");
         CutSeconds = f.CreateGauge("aiops_trace_window_cut_seconds", "How long cutting, diagnosing and analysing the last window took.");
@@ -62,6 +66,8 @@ public sealed class SidecarMetrics
     public RunQueueDetail RunQueueDetail { get; }
 
     public Counter LostEvents { get; }
+    public Counter DroppedEvents { get; }
+    public Counter RingSkippedBytes { get; }
     public Counter Windows { get; }
     public Gauge WindowSeconds { get; }
     public Gauge CutSeconds { get; }
@@ -95,6 +101,14 @@ public sealed class SidecarMetrics
         _throttledPeriods.WithLabels(labels).Inc(Math.Max(0, w.ThrottledPeriods));
         _throttledSeconds.WithLabels(labels).Inc(Math.Max(0, w.ThrottledNs) / 1e9);
         _cpuSeconds.WithLabels(labels).Inc(Math.Max(0, w.CpuNs) / 1e9);
+    }
+
+    /// <summary>Brings the drop counters up to the engine's cumulative figures of this window.</summary>
+    public void SetDrops(EngineSnapshot window)
+    {
+        foreach (string reason in DropCounters.Drops)
+            DroppedEvents.WithLabels(reason).IncTo(DropCounters.Value(window, reason));
+        RingSkippedBytes.IncTo(window.Unreadable.Bytes);
     }
 
     private static void Add(Counter c, string[] labels, string preemptor, long n) =>

@@ -95,7 +95,7 @@ internal sealed unsafe class BpfObject : IDisposable
             throw new ArgumentException($"per-CPU value {typeof(T).Name} must be a multiple of 8 bytes", nameof(perCpu));
         uint key = 0;
         fixed (T* p = perCpu)
-            Ensure.Success(Interop.Interop.MapLookup(mapFd, &key, p), "read per-CPU map");
+            Ensure.Success(Interop.Interop.MapLookup(mapFd, &key, p, (uint)(perCpu.Length * sizeof(T))), "read per-CPU map");
     }
 
     private static string Decode(byte[] log)

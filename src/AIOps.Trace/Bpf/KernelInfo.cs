@@ -24,8 +24,36 @@ public static class KernelInfo
 
     private const uint MapTypePerfEventArray = 4; // BPF_MAP_TYPE_PERF_EVENT_ARRAY, include/uapi/linux/bpf.h
 
-    /// <summary>Number of possible CPUs: the stride of per-CPU map values.</summary>
-    public static int PossibleCpus => Interop.Interop.PossibleCpus() is int n and > 0 ? n : Environment.ProcessorCount;
+    public const string PossibleCpusPath = "/sys/devices/system/cpu/possible";
+
+    /// <summary>
+    /// Number of possible CPUs (<see cref="PossibleCpusPath"/>): how many values a per-CPU map
+    /// holds. Not <see cref="Environment.ProcessorCount"/>, which affinity and CPU quota shrink.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The file is missing or not a CPU list.</exception>
+    public static int PossibleCpus => CountPossibleCpus(ReadTrimmed(PossibleCpusPath), PossibleCpusPath);
+
+    internal static int CountPossibleCpus(string? text, string path)
+    {
+        try
+        {
+            return text is not null && Cgroups.CpuList.Parse(text).Count is int n and > 0
+                ? n
+                : throw new InvalidOperationException($"{path} is missing or empty: cannot size per-CPU map values");
+        }
+        catch (FormatException e)
+        {
+            throw new InvalidOperationException($"{path}: {e.Message}", e);
+        }
+    }
+
+    /// <summary>
+    /// Whether the scheduler keeps each task's run-queue stamps (CONFIG_SCHED_INFO, and before 5.14
+    /// only with schedstats or delay accounting on): /proc/self/schedstat exists and counts this
+    /// process's time slices.
+    /// </summary>
+    public static bool HasLiveSchedInfo =>
+        ReadTrimmed("/proc/self/schedstat") is string s && s.Split(' ') is [_, _, string slices] && ulong.TryParse(slices, out ulong n) && n > 0;
 
     private static string? ReadTrimmed(string path)
     {

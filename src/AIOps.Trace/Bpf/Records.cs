@@ -70,9 +70,18 @@ public struct KernelStats
     public ulong Throttles;
     public ulong LostThrottles;
     public ulong UnknownCgroup;
+    public ulong ThrottleMapFull;
+
+    /// <summary>
+    /// Events the programs saw and did not measure although they were delivered: switch-ins
+    /// without a stamp, stamps later than the switch, wake-ups not stamped (map full), waits of an
+    /// unknown cgroup, throttles not timed (map full). The sibling of the lost events (not delivered).
+    /// </summary>
+    public readonly ulong Skipped => NoWakeupStamp + ClockBackwards + StampMapFull + UnknownCgroup + ThrottleMapFull;
 
     internal void Add(in KernelStats o)
     {
+        ThrottleMapFull += o.ThrottleMapFull;
         Samples += o.Samples; Batches += o.Batches; LostBatches += o.LostBatches; LostSamples += o.LostSamples;
         NoWakeupStamp += o.NoWakeupStamp; ClockBackwards += o.ClockBackwards; StampMapFull += o.StampMapFull;
         Throttles += o.Throttles; LostThrottles += o.LostThrottles; UnknownCgroup += o.UnknownCgroup;

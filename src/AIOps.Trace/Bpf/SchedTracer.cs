@@ -12,17 +12,22 @@ public sealed class SchedTracer : IDisposable
 {
     private const string FlushProgram = "aiops_flush";
 
-    private static readonly string[] SchedEvents = ["wakeup", "wakeup_new", "switch"];
-    private static readonly string[] AttachFamilies = ["btf", "raw", "tp"];
+    // The stamp-map families trace wake-ups (and exits, to drop a dead task's stamp); the
+    // sched_info family reads the kernel's own enqueue stamp and traces switches alone
+    // (bpf/sched_info.bpf.h).
+    private static readonly string[] StampEvents = ["wakeup", "wakeup_new", "switch", "free"];
+    private static readonly string[] SchedInfoEvents = ["switch"];
+    private static readonly string[] AttachFamilies = ["info", "btf", "raw", "tp"];
     private static readonly string[] ThrottleFamilies = ["fentry", "kprobe"];
 
     private readonly BpfObject _object;
     private readonly int _statsFd;
     private readonly KernelStats[] _perCpuStats;
 
-    private SchedTracer(BpfObject obj, IEventReader events, string attach, string? throttle, string throttleNote, string btf)
+    private SchedTracer(BpfObject obj, IEventReader events, string family, string attach, string? throttle, string throttleNote, string btf)
     {
         _object = obj;
+        WaitStamps = family == "info" ? "sched_info" : "wakeup";
         Btf = btf;
         Attach = attach;
         ThrottleMechanism = throttle;
@@ -35,6 +40,12 @@ public sealed class SchedTracer : IDisposable
     /// <summary>"tp_btf", "raw_tp" or "tracepoint".</summary>
     public string Attach { get; }
 
+    /// <summary>
+    /// Where a run-queue wait starts: "sched_info" (the kernel's own enqueue stamp, read at the
+    /// switch: no wake-up programs) or "wakeup" (our stamp at sched_wakeup, kept in a map).
+    /// </summary>
+    public string WaitStamps { get; }
+
     /// <summary>The BTF CO-RE relocations were resolved against: /sys/kernel/btf/vmlinux or the external file (and the archive it came from).</summary>
     public string Btf { get; }
 
@@ -46,6 +57,12 @@ public sealed class SchedTracer : IDisposable
 
     /// <summary>The transport the programs write batches and throttle records into (<see cref="IEventReader.Transport"/> names it).</summary>
     public IEventReader Events { get; }
+
+    /// <summary>The per-CPU counters map (struct aiops_stats), for tests of the lookup.</summary>
+    internal int StatsMapFd => _statsFd;
+
+    /// <summary>The fd of one of the object's maps, for tests that read it.</summary>
+    internal int MapFd(string map) => _object.MapFd(map);
 
     /// <summary>Number of attached links (programs).</summary>
     public int LinkCount => _object.LinkCount;
@@ -66,9 +83,9 @@ public sealed class SchedTracer : IDisposable
         byte[] elf = transport.EmbeddedObject();
         BpfException? first = null;
         BpfThrottleHookException? hookRefused = null;
-        foreach (string family in Families(options.Attach))
+        foreach (string family in Families(options.Attach, options.SchedInfoWaits))
         {
-            string attach = family switch { "btf" => "tp_btf", "raw" => "raw_tp", _ => "tracepoint" };
+            string attach = family switch { "info" or "btf" => "tp_btf", "raw" => "raw_tp", _ => "tracepoint" };
             var notes = new List<string>();
             foreach (string? throttle in Throttles(options.ThrottleHook))
             {
@@ -88,7 +105,7 @@ public sealed class SchedTracer : IDisposable
                     transport.Configure(obj, options);
                     obj.Load();
                     events = transport.OpenReader(obj, options);
-                    foreach (string ev in SchedEvents)
+                    foreach (string ev in ProgramsOf(family))
                         obj.Attach($"aiops_{family}_{ev}");
                     if (throttle is not null)
                     {
@@ -98,7 +115,7 @@ public sealed class SchedTracer : IDisposable
                     string note = throttle is null
                         ? (options.ThrottleHook == ThrottleHook.None ? "throttle hook none forced" : string.Join("; ", notes)) + "; cpu.stat is the source"
                         : $"{throttle} on throttle_cfs_rq/unthrottle_cfs_rq";
-                    return new SchedTracer(obj, events, attach, throttle, note.TrimStart(';', ' '), btf);
+                    return new SchedTracer(obj, events, family, attach, throttle, note.TrimStart(';', ' '), btf);
                 }
                 catch (BpfException e)
                 {
@@ -152,18 +169,26 @@ public sealed class SchedTracer : IDisposable
     private static BpfThrottleHookException ForcedHookRefused(string hook, BpfException e) =>
         new(hook, $"the kernel refuses it ({e.Message})", e.Operation, e.Errno, e.Log);
 
-    private static IEnumerable<string> Families(AttachMode mode) => mode switch
+    private static IEnumerable<string> Families(AttachMode mode, bool schedInfo)
     {
-        AttachMode.TpBtf => ["btf"],
-        AttachMode.RawTp => ["raw"],
-        AttachMode.Tracepoint => ["tp"],
-        _ => KernelInfo.HasVmlinuxBtf ? AttachFamilies : ["raw", "tp"],
-    };
+        IEnumerable<string> families = mode switch
+        {
+            AttachMode.TpBtf => ["info", "btf"],
+            AttachMode.RawTp => ["raw"],
+            AttachMode.Tracepoint => ["tp"],
+            _ => KernelInfo.HasVmlinuxBtf ? AttachFamilies : ["raw", "tp"],
+        };
+        // The sched_info family first where the kernel keeps the stamps; a kernel whose BTF lacks
+        // what it reads (runqueues, 5.10+) refuses its load and the next family is tried.
+        return schedInfo && KernelInfo.HasLiveSchedInfo ? families : families.Where(f => f != "info");
+    }
+
+    private static string[] ProgramsOf(string family) => family == "info" ? SchedInfoEvents : StampEvents;
 
     private static void Configure(BpfObject obj, TracerOptions options, string family, string? throttle)
     {
         foreach (string f in AttachFamilies)
-            foreach (string ev in SchedEvents)
+            foreach (string ev in ProgramsOf(f))
                 obj.SetAutoload($"aiops_{f}_{ev}", f == family);
         foreach (string t in ThrottleFamilies)
         {
@@ -173,6 +198,8 @@ public sealed class SchedTracer : IDisposable
         // Only the classic tracepoints need the per-task view map.
         if (family != "tp")
             obj.SetMaxEntries("task_views", 1);
+        // The sched_info family keeps no stamps of its own.
+        obj.SetMaxEntries("queued_at", family == "info" ? 1 : options.StampMapEntries);
         obj.SetConst("self_tgid", (uint)options.IgnoredProcessId);
         obj.SetConst("flush_interval_ns", (ulong)(options.FlushInterval.Ticks * 100));
     }

@@ -80,6 +80,16 @@ public sealed record TracerOptions
     /// <summary>Process whose threads the programs ignore: the engine's own (its wake-ups would trace themselves).</summary>
     public int IgnoredProcessId { get; init; } = Environment.ProcessId;
 
+    /// <summary>
+    /// Whether tp_btf may time waits from the kernel's own enqueue stamps (sched_info, see
+    /// bpf/sched_info.bpf.h) instead of wake-up programs and a stamp map. Off only to test the
+    /// stamp-map path of tp_btf that kernels without live sched_info use.
+    /// </summary>
+    internal bool SchedInfoWaits { get; init; } = true;
+
+    /// <summary>Entries of the wake-up stamp map (queued_at); smaller only in tests that fill it.</summary>
+    internal uint StampMapEntries { get; init; } = 65536;
+
     internal void Validate()
     {
         if (RingBytes < 4096 || (RingBytes & (RingBytes - 1)) != 0)

@@ -19,6 +19,12 @@ public sealed class EngineSnapshot : IDisposable
     /// <summary>Events the kernel could not deliver (ring full) or the reader could not parse, in this window.</summary>
     public required long LostEvents { get; init; }
 
+    /// <summary>Events seen but not measured in this window (<see cref="Bpf.KernelStats.Skipped"/>): the sibling of <see cref="LostEvents"/>.</summary>
+    public long SkippedEvents { get; init; }
+
+    /// <summary>Records the reader could not read, and bytes it skipped after one of impossible size: cumulative.</summary>
+    public (long Records, long Bytes) Unreadable { get; init; }
+
     /// <summary>Cumulative kernel-side counters since the programs were loaded.</summary>
     public required Bpf.KernelStats KernelCounters { get; init; }
 
@@ -39,8 +45,9 @@ public sealed class EngineSnapshot : IDisposable
 /// <param name="ThrottleSource">"cgroupfs" when cpu.stat gives throttling; "ebpf+cgroupfs" when the throttle programs run too.</param>
 /// <param name="BtfFile">The BTF the CO-RE programs were relocated against (/sys/kernel/btf/vmlinux or a --btf file); null without eBPF.</param>
 /// <param name="ThrottleHook">"fentry" or "kprobe": the hook of the attached throttle programs; "none" when cpu.stat alone gives throttling.</param>
+/// <param name="WaitStamps">Where a run-queue wait starts: "sched_info" (the kernel's enqueue stamp, no wake-up programs), "wakeup" (our stamp at sched_wakeup); "none" without eBPF.</param>
 public sealed record KernelSummary(string Release, bool Btf, string Ring, string Attach, string ThrottleSource, string ThrottleNote, string? BtfFile = null,
-    string ThrottleHook = "none");
+    string ThrottleHook = "none", string WaitStamps = "none");
 
 /// <param name="Cpus">Online CPUs.</param>
 /// <param name="IdleRatio">Share of CPU time the host spent idle (idle + iowait) over the window.</param>

@@ -22,6 +22,7 @@ public static class SnapshotJson
             w.WriteString("btf_file", s.Kernel.BtfFile);
         w.WriteString("ring", s.Kernel.Ring);
         w.WriteString("attach", s.Kernel.Attach);
+        w.WriteString("wait_stamps", s.Kernel.WaitStamps);
         w.WriteString("throttle_source", s.Kernel.ThrottleSource);
         w.WriteString("throttle_hook", s.Kernel.ThrottleHook);
         w.WriteString("throttle_note", s.Kernel.ThrottleNote);
@@ -32,15 +33,10 @@ public static class SnapshotJson
         w.WriteEndObject();
         w.WriteNumber("window_s", Math.Round(s.WindowSeconds, 3));
         w.WriteNumber("lost_events", s.LostEvents);
+        w.WriteNumber("skipped_events", s.SkippedEvents);
         w.WriteStartObject("kernel_counters");
-        w.WriteNumber("samples", s.KernelCounters.Samples);
-        w.WriteNumber("batches", s.KernelCounters.Batches);
-        w.WriteNumber("lost_samples", s.KernelCounters.LostSamples);
-        w.WriteNumber("lost_throttles", s.KernelCounters.LostThrottles);
-        w.WriteNumber("no_wakeup_stamp", s.KernelCounters.NoWakeupStamp);
-        w.WriteNumber("clock_backwards", s.KernelCounters.ClockBackwards);
-        w.WriteNumber("stamp_map_full", s.KernelCounters.StampMapFull);
-        w.WriteNumber("unknown_cgroup", s.KernelCounters.UnknownCgroup);
+        foreach ((string name, long value) in DropCounters.Of(s))
+            w.WriteNumber(name, value);
         w.WriteEndObject();
         w.WriteStartArray("containers");
         foreach (ContainerSnapshot c in s.Containers)

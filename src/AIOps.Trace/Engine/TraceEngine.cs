@@ -37,6 +37,7 @@ public sealed class TraceEngine : IDisposable
     private HostCpu _hostBaseline;
     private long _windowStart;
     private long _lostBaseline;
+    private long _skippedBaseline;
 
     private TraceEngine(EngineOptions options, ISchedSource source, ContainerTable table, CgroupSampler cgroups, IdentityResolver identity)
     {
@@ -90,6 +91,9 @@ public sealed class TraceEngine : IDisposable
     /// <summary>The resolver naming cgroups from their path and the node's disk.</summary>
     public IdentityResolver Identity => _identity;
 
+    /// <summary>The loaded programs; null in procfs mode. For tests that read their maps.</summary>
+    internal SchedTracer? Tracer => (_source as BpfSource)?.Tracer;
+
     /// <summary>Programs attached (0 in procfs mode).</summary>
     public int AttachedPrograms => _source.AttachedPrograms;
 
@@ -140,13 +144,16 @@ public sealed class TraceEngine : IDisposable
         _paths.NameNew();
         var fresh = new List<ContainerSnapshot>(_table.Count);
         var idle = new List<ulong>();
-        long lost;
+        long lost, skipped;
+        (long, long) unreadable;
         KernelStats counters;
         lock (_gate)
         {
             _source.CatchUp();
             counters = _source.Counters;
             lost = _source.Lost;
+            skipped = _source.Skipped;
+            unreadable = _source.Unreadable;
             foreach (ContainerAccumulator acc in _table.All)
             {
                 if (acc.IsEmpty)
@@ -170,6 +177,8 @@ public sealed class TraceEngine : IDisposable
             Host = new HostSummary(Environment.ProcessorCount, HostCpu.IdleRatio(_hostBaseline, host)),
             WindowSeconds = Stopwatch.GetElapsedTime(_windowStart, now).TotalSeconds,
             LostEvents = lost - _lostBaseline,
+            SkippedEvents = skipped - _skippedBaseline,
+            Unreadable = unreadable,
             KernelCounters = counters,
         };
 
@@ -230,6 +239,7 @@ public sealed class TraceEngine : IDisposable
         _hostBaseline = host;
         _windowStart = now;
         _lostBaseline = lost;
+        _skippedBaseline = skipped;
         return snapshot;
     }
 

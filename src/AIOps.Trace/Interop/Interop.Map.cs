@@ -14,5 +14,5 @@ internal static partial class Interop
     internal static partial int MapValueSize(SafeBpfObjectHandle obj, string map);
 
     [LibraryImport(Shim, EntryPoint = "aiops_map_lookup")]
-    internal static unsafe partial int MapLookup(int mapFd, void* key, void* value);
+    internal static unsafe partial int MapLookup(int mapFd, void* key, void* value, uint valueSize);
 }

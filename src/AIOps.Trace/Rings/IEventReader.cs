@@ -17,4 +17,10 @@ public interface IEventReader : IDisposable
 
     /// <summary>Records the transport itself reported lost (perf's PERF_RECORD_LOST); the ring buffer's losses are counted by the programs.</summary>
     long LostRecords { get; }
+
+    /// <summary>Records the reader could not read: of an unknown type, or at a position whose size is impossible (then the rest of that ring is skipped, see <see cref="SkippedBytes"/>).</summary>
+    long UnreadableRecords { get; }
+
+    /// <summary>Bytes skipped unread after a record of impossible size (no record boundary to resume from).</summary>
+    long SkippedBytes { get; }
 }

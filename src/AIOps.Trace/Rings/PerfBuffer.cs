@@ -29,6 +29,7 @@ public sealed unsafe class PerfBuffer : IEventReader
     private readonly byte[] _scratch = new byte[ushort.MaxValue + 1];
     private long _lost;
     private long _unknown;
+    private long _skippedBytes;
     private int _draining;
     private bool _disposed;
 
@@ -51,7 +52,7 @@ public sealed unsafe class PerfBuffer : IEventReader
         uint pages = bytesPerCpu / page;
         if (pages == 0 || (pages & (pages - 1)) != 0 || pages * page != bytesPerCpu)
             throw new ArgumentException($"bytesPerCpu must be a power-of-two number of {page}-byte pages, got {bytesPerCpu}", nameof(bytesPerCpu));
-        int possible = Interop.Interop.PossibleCpus() is int n and > 0 ? n : Environment.ProcessorCount;
+        int possible = Bpf.KernelInfo.PossibleCpus;
         var cpus = new Interop.Interop.PerfCpu[possible];
         uint count;
         int epoll;
@@ -106,6 +107,12 @@ public sealed unsafe class PerfBuffer : IEventReader
 
     /// <summary>Records skipped because their type is not a sample or a loss, or their size is impossible.</summary>
     public long UnknownRecords => Volatile.Read(ref _unknown);
+
+    /// <inheritdoc/>
+    public long UnreadableRecords => UnknownRecords;
+
+    /// <inheritdoc/>
+    public long SkippedBytes => Volatile.Read(ref _skippedBytes);
 
     /// <summary>Number of CPU rings (online CPUs at open).</summary>
     public int CpuCount => _rings.Length;
@@ -166,6 +173,7 @@ public sealed unsafe class PerfBuffer : IEventReader
             {
                 // Not a record boundary: nothing after it can be trusted.
                 _unknown++;
+                _skippedBytes += (long)(head - tail);
                 tail = head;
                 break;
             }

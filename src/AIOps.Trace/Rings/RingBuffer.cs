@@ -45,6 +45,13 @@ public sealed unsafe class RingBuffer : IEventReader
     /// <inheritdoc/>
     public long LostRecords => 0;
 
+    /// <inheritdoc/>
+    /// <remarks>The kernel writes every ring buffer header itself: there is nothing to misread.</remarks>
+    public long UnreadableRecords => 0;
+
+    /// <inheritdoc/>
+    public long SkippedBytes => 0;
+
     /// <summary>Size of the data area in bytes.</summary>
     public ulong Capacity => _mapping.DataSize;
 

@@ -18,10 +18,14 @@ internal sealed class BpfSource : ISchedSource
             tracer.ThrottleMechanism is null ? "cgroupfs" : "ebpf+cgroupfs", tracer.ThrottleNote, tracer.Btf)
         {
             ThrottleHook = tracer.ThrottleMechanism ?? "none",
+            WaitStamps = tracer.WaitStamps,
         };
     }
 
     public KernelSummary Kernel { get; }
+
+    /// <summary>The loaded programs (for tests that read their maps).</summary>
+    internal SchedTracer Tracer => _tracer;
 
     public int AttachedPrograms => _tracer.LinkCount;
 
@@ -44,7 +48,19 @@ internal sealed class BpfSource : ISchedSource
 
     // A full perf buffer both fails the program's output (counted per sample by the programs)
     // and makes perf write a LOST record for the same drop: count the programs' figure only.
-    public long Lost => (long)(_counters.LostSamples + _counters.LostThrottles) + _aggregator.MalformedRecords;
+    public long Lost => LostEvents(_counters, _aggregator.MalformedRecords, _tracer.Events.UnreadableRecords);
+
+    public long Skipped => (long)_counters.Skipped;
+
+    public (long Records, long Bytes) Unreadable => (_tracer.Events.UnreadableRecords + _aggregator.MalformedRecords, _tracer.Events.SkippedBytes);
+
+    /// <summary>
+    /// Everything not delivered: samples and throttle records the transport had no room for (the
+    /// programs' own count), records the aggregator found malformed and records the reader could
+    /// not read at all.
+    /// </summary>
+    internal static long LostEvents(in KernelStats kernel, long malformed, long unreadable) =>
+        (long)(kernel.LostSamples + kernel.LostThrottles) + malformed + unreadable;
 
     public void Dispose() => _tracer.Dispose();
 }

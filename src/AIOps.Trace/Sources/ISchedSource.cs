@@ -26,4 +26,10 @@ internal interface ISchedSource : IDisposable
 
     /// <summary>Events lost or unreadable so far, cumulative: the source of the snapshot's lost_events.</summary>
     long Lost { get; }
+
+    /// <summary>Events seen but not measured so far, cumulative: the source of the snapshot's skipped_events (<see cref="KernelStats.Skipped"/>).</summary>
+    long Skipped { get; }
+
+    /// <summary>Records the reader could not read and bytes it skipped after one of impossible size, cumulative.</summary>
+    (long Records, long Bytes) Unreadable { get; }
 }

@@ -80,6 +80,10 @@ internal sealed class ProcfsSource : ISchedSource
 
     public long Lost => 0;
 
+    public long Skipped => 0;
+
+    public (long Records, long Bytes) Unreadable => (0, 0);
+
     /// <summary>
     /// Waits for the rest of the interval since the last sample (by this or by a window cut),
     /// then samples. Sleeps at most the poll interval (and at least 100 ms), so the engine's

@@ -23,7 +23,7 @@ public sealed class StructLayoutTests
         CLayout.Check<KernelStats>(c, "aiops_stats", ("Samples", "samples"), ("Batches", "batches"), ("LostBatches", "lost_batches"),
             ("LostSamples", "lost_samples"), ("NoWakeupStamp", "no_wakeup_stamp"), ("ClockBackwards", "clock_backwards"),
             ("StampMapFull", "stamp_map_full"), ("Throttles", "throttles"), ("LostThrottles", "lost_throttles"),
-            ("UnknownCgroup", "unknown_cgroup"));
+            ("UnknownCgroup", "unknown_cgroup"), ("ThrottleMapFull", "throttle_map_full"));
         c.AppendLine($"_Static_assert(AIOPS_BATCH_SAMPLES == {BatchHeader.MaxSamples}, \"batch size\");");
         foreach (RecordKind k in Enum.GetValues<RecordKind>())
             c.AppendLine($"_Static_assert(AIOPS_REC_{(k == RecordKind.Batch ? "BATCH" : "THROTTLE")} == {(uint)k}, \"record kind {k}\");");

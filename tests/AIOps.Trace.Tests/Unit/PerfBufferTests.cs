@@ -99,6 +99,7 @@ public sealed class PerfBufferTests
     {
         using var ring = new SyntheticPerfRing(cpus: 1, 4096);
         ring.WriteSample(0, [1]);
+        ulong boundary = ring.Head(0);
         ring.WriteRecord(0, type: 9, new byte[8], sizeOverride: 0);
         ring.WriteSample(0, [2]);
         var h = new Collect();
@@ -106,6 +107,9 @@ public sealed class PerfBufferTests
         Assert.Equal(1, ring.Buffer.Drain(ref h));
 
         Assert.Equal(1, ring.Buffer.UnknownRecords);
+        Assert.Equal(1, ring.Buffer.UnreadableRecords);
+        // Everything after the bad header is skipped, and says how much.
+        Assert.Equal((long)(ring.Head(0) - boundary), ring.Buffer.SkippedBytes);
         Assert.Equal(ring.Head(0), ring.Tail(0));
     }
 

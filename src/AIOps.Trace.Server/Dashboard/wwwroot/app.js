@@ -447,7 +447,7 @@
     $('window').textContent = win ? fmtNum(win.window_s, 2) + ' s' : '–';
     $('seq').textContent = String(state.seq);
     $('idle').textContent = win && isFinite(win.host_idle_ratio) ? Math.round(win.host_idle_ratio * 100) + '% of ' + win.cpus + ' CPUs' : '–';
-    $('lost').textContent = eng ? String(eng.lost_events_total) : '–';
+    $('lost').textContent = eng ? String(eng.lost_events_total) + (eng.skipped_events_total ? ' (+' + eng.skipped_events_total + ' skipped)' : '') : '–';
     if (state.stream && state.started) setStatus('live');
 
     renderAnswer();
