@@ -49,7 +49,7 @@ public sealed class DiagnoseCliTests : KernelTestBase
         Assert.Equal(2, code);
         Assert.Equal("", stdout);
         string line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
-        Assert.StartsWith($"aiops-trace: no container '{typo}' ran in the window; closest: ", line);
+        Assert.StartsWith($"aiops-trace: no container '{typo}' on this host; closest: ", line);
         Assert.Contains(near.RelativePath, line);
     }
 }
