@@ -172,7 +172,7 @@ public sealed class TraceEngine : IDisposable
 
         long now = Stopwatch.GetTimestamp();
         HostCpu host = HostCpu.Read(_options.HostRoot);
-        Dictionary<string, CgroupFigures> figures = _cgroups.ReadAll();
+        Dictionary<string, CgroupFigures> figures = _cgroups.ReadAll(_baseline);
         var snapshot = new EngineSnapshot(_pool.Return)
         {
             Kernel = Kernel,

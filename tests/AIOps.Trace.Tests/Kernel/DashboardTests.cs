@@ -166,6 +166,13 @@ public sealed partial class DashboardTests : KernelTestBase
         Assert.Contains("throttled", stepText);
         Assert.Contains("threshold", stepText);
 
+        // 4b. Its network verdict is undecidable (the busy loop shares the host's namespace): the
+        // reason is said once, not once in the summary and again beside it.
+        string network = await page.Locator(cappedCard + " .diagnosis.network .summary-text").TextContentAsync() ?? "";
+        const string Reason = "shares the host's network namespace";
+        Assert.Contains(Reason, network);
+        Assert.Equal(network.IndexOf(Reason, StringComparison.Ordinal), network.LastIndexOf(Reason, StringComparison.Ordinal));
+
         // 5. The hostile name is text: shown verbatim, no <img> anywhere, no dialog.
         string shownName = await page.Locator(hostileCard + " .name").TextContentAsync() ?? "";
         Assert.Contains(HostileRole, shownName);

@@ -458,7 +458,9 @@
     setBadge(badge, r.outcome);
     const summary = document.createElement('span');
     summary.className = 'summary-text';
-    summary.textContent = r.undecidable_reason ? r.summary + ' (' + r.undecidable_reason + ')' : (r.summary || '');
+    // An undecidable verdict's summary already says why ("cannot decide: <reason>"): the reason once, not twice.
+    const reason = r.undecidable_reason;
+    summary.textContent = reason && !(r.summary || '').includes(reason) ? (r.summary ? r.summary + ' (' + reason + ')' : reason) : (r.summary || '');
     head.append(label, badge, summary);
     box.append(head);
     if (secondary) head.addEventListener('click', () => box.classList.toggle('open'));
