@@ -197,6 +197,11 @@ Task("Overhead")
     .IsDependentOn("Publish")
     .Does(() => RunOrFail(repoRoot.CombineWithFilePath("benchmarks/overhead.sh").FullPath));
 
+Task("Scale")
+    .Description("serve and snapshot over 100, 1,000 and 5,000 real cgroups of mostly idle tenants (SCALE_N, DURATION): cut time, CPU, RSS, /metrics.")
+    .IsDependentOn("Publish")
+    .Does(() => RunOrFail("python3", repoRoot.CombineWithFilePath("benchmarks/scale/scale.py").FullPath));
+
 Task("Scenarios")
     .Description("Runs every diagnosis scenario --runs times (default 20) and prints the confusion matrix.")
     .IsDependentOn("Build")

@@ -1,12 +1,11 @@
 using System.Text.Json;
-using AIOps.Trace.Cgroups;
 using AIOps.Trace.Diagnosis;
 
 namespace AIOps.Trace.Cli;
 
 /// <summary>
-/// `aiops-trace diagnose`: traces one window, then for each container walks the CPU reverse
-/// diagnosis and prints the outcome with the path that led to it.
+/// `aiops-trace diagnose`: traces one window, then for each container on the host (idle ones
+/// too) walks the reverse diagnoses and prints each outcome with the path that led to it.
 /// </summary>
 internal static class DiagnoseCommand
 {
@@ -21,45 +20,52 @@ internal static class DiagnoseCommand
         a.RejectUnknown();
 
         using TraceEngine engine = Program.StartEngine(options);
-        var resources = new ResourceSampler(ResourceProbes.Default(new ResourceProbeContext(engine.Mounts, options.HostRoot)));
-        resources.Baseline(engine.CgroupPaths());
-        PerCpuTime cpusBefore = PerCpuTime.Read(options.HostRoot);
+        using var session = new TraceSession(engine, options.HostRoot);
         using CancellationTokenSource cts = Program.CancelOnSignal(out IDisposable signals);
         using (signals)
             cts.Token.WaitHandle.WaitOne(duration);
-        using EngineSnapshot window = engine.CollectWindow();
+        using TraceWindow window = session.Cut();
         new IdentityWarnings(engine).PrintNew();
-        IReadOnlyDictionary<int, double> cpuBusy = PerCpuTime.Read(options.HostRoot).BusySince(cpusBefore);
 
-        List<ContainerSnapshot> chosen = Choose(window, wanted);
-        List<ContainerDiagnosis> results = WindowDiagnosis.Diagnose(window, new CgroupReader(engine.Mounts), cpuBusy, resources: resources)
+        HashSet<ContainerSnapshot> chosen = Choose(window, wanted);
+        List<ContainerDiagnosis> results = WindowDiagnosis.Diagnose(window)
             .Where(r => chosen.Contains(r.Container))
             .ToList();
 
         if (json)
-            WriteJson(window, results);
+            WriteJson(window.Snapshot, results);
         else
-            WriteText(window, results);
+            WriteText(window.Snapshot, results);
         return Program.ExitOk;
     }
 
-    /// <summary>The containers to diagnose: all, or the one named by path, name or last path segment.</summary>
-    private static List<ContainerSnapshot> Choose(EngineSnapshot window, string? wanted)
+    /// <summary>
+    /// The containers to diagnose: all, or the one named by path, name or last path segment. Every
+    /// container on the host is in the window, idle ones too; a parent of containers is none.
+    /// </summary>
+    private static HashSet<ContainerSnapshot> Choose(TraceWindow window, string? wanted)
     {
         if (wanted is null)
-            return window.Containers.Where(c => c.CgroupPath != "/").ToList();
-        List<ContainerSnapshot> hits = window.Containers
-            .Where(c => c.CgroupPath == wanted || c.CgroupPath == "/" + wanted.Trim('/') || c.Name == wanted
+            return window.Containers.ToHashSet();
+        string path = "/" + wanted.Trim('/');
+        HashSet<ContainerSnapshot> hits = window.Containers
+            .Where(c => c.CgroupPath == wanted || c.CgroupPath == path || c.Name == wanted
                         || c.CgroupPath.EndsWith("/" + wanted, StringComparison.Ordinal))
-            .ToList();
+            .ToHashSet();
         if (hits.Count > 0)
             return hits;
+        if (window.Live.Contains(path))
+        {
+            string[] inside = window.Containers.Select(c => c.CgroupPath).Where(p => p.StartsWith(path + "/", StringComparison.Ordinal)).Take(3).ToArray();
+            throw new UsageException($"cgroup '{path}' is a parent of containers, not a container" +
+                (inside.Length > 0 ? "; its containers include " + string.Join(", ", inside) : ""));
+        }
         string[] close = window.Containers
             .Select(c => c.CgroupPath)
             .OrderBy(p => Distance(Last(p), wanted))
             .Take(3)
             .ToArray();
-        throw new UsageException($"no container '{wanted}' ran in the window" +
+        throw new UsageException($"no container '{wanted}' on this host" +
             (close.Length > 0 ? "; closest: " + string.Join(", ", close) : ""));
     }
 

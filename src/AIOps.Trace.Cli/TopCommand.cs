@@ -30,15 +30,15 @@ internal static class TopCommand
         a.RejectUnknown();
 
         using TraceEngine engine = Program.StartEngine(options);
-        var cgroups = new CgroupReader(engine.Mounts);
+        // CPU only: the table has no memory, disk or network columns.
+        using var session = new TraceSession(engine, options.HostRoot, probes: []);
         using CancellationTokenSource cts = Program.CancelOnSignal(out IDisposable signals);
         using (signals)
         {
-            PerCpuTime cpus = PerCpuTime.Read(options.HostRoot);
             if (once)
             {
                 cts.Token.WaitHandle.WaitOne(interval);
-                (string header, List<TopRow> rows) = Collect(engine, cgroups, options.HostRoot, ref cpus, bySeverity);
+                (string header, List<TopRow> rows) = Collect(session, bySeverity);
                 TopView.WritePlain(Console.Out, header, rows.Take(maxRows).ToList());
                 return Program.ExitOk;
             }
@@ -50,7 +50,7 @@ internal static class TopCommand
                 {
                     while (!cts.Token.WaitHandle.WaitOne(interval))
                     {
-                        (string header, List<TopRow> rows) = Collect(engine, cgroups, options.HostRoot, ref cpus, bySeverity);
+                        (string header, List<TopRow> rows) = Collect(session, bySeverity);
                         ctx.UpdateTarget(Render(header, rows, maxRows));
                         ctx.Refresh();
                     }
@@ -59,15 +59,12 @@ internal static class TopCommand
         return Program.ExitOk;
     }
 
-    /// <summary>Closes the engine's window and diagnoses it; <paramref name="cpus"/> moves to now.</summary>
-    private static (string Header, List<TopRow> Rows) Collect(TraceEngine engine, CgroupReader cgroups, string hostRoot, ref PerCpuTime cpus, bool bySeverity)
+    /// <summary>Cuts the session's window and diagnoses it.</summary>
+    private static (string Header, List<TopRow> Rows) Collect(TraceSession session, bool bySeverity)
     {
-        using EngineSnapshot window = engine.CollectWindow();
-        PerCpuTime now = PerCpuTime.Read(hostRoot);
-        IReadOnlyDictionary<int, double> busy = now.BusySince(cpus);
-        cpus = now;
-        IReadOnlyList<ContainerDiagnosis> diagnoses = WindowDiagnosis.Diagnose(window, cgroups, busy);
-        return (TopView.Header(window, DateTime.Now), TopView.Rows(diagnoses, window.WindowSeconds, bySeverity));
+        using TraceWindow window = session.Cut();
+        IReadOnlyList<ContainerDiagnosis> diagnoses = WindowDiagnosis.Diagnose(window);
+        return (TopView.Header(window.Snapshot, DateTime.Now), TopView.Rows(diagnoses, window.Seconds, bySeverity));
     }
 
     /// <summary>The live table. Names go in as <see cref="Text"/>, never markup, so no name can restyle the screen.</summary>

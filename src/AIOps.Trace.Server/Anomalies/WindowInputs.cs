@@ -9,14 +9,12 @@ namespace AIOps.Trace.Server.Anomalies;
 /// Turns an engine window and its diagnoses into the anomaly pipeline's input: each container's
 /// attributes (identity, CPU limits, memory limit, node) and metric vector, with its diagnosis
 /// outcome to show beside the verdict. Runs on the engine loop, while the window is still open;
-/// the limits are the ones the diagnosis read for this window (cgroupfs is read again only for a
-/// container the window could not diagnose).
+/// the limits are the window's own (read at its cut), never read again.
 /// </summary>
 internal static class WindowInputs
 {
     /// <summary>One input per tenant of the window (not the host's root cgroup), keyed by the snapshot (compared by reference).</summary>
-    public static Dictionary<ContainerSnapshot, ContainerInput> Build(EngineSnapshot window, IReadOnlyList<ContainerDiagnosis> diagnoses,
-        CgroupReader cgroups, string node)
+    public static Dictionary<ContainerSnapshot, ContainerInput> Build(TraceWindow window, IReadOnlyList<ContainerDiagnosis> diagnoses, string node)
     {
         var byContainer = diagnoses.ToDictionary(d => d.Container);
         var inputs = new Dictionary<ContainerSnapshot, ContainerInput>(window.Containers.Count, ReferenceEqualityComparer.Instance);
@@ -25,8 +23,8 @@ internal static class WindowInputs
             if (c.CgroupPath == "/")
                 continue; // the host itself is the context, not a tenant (as in WindowDiagnosis)
             byContainer.TryGetValue(c, out ContainerDiagnosis? d);
-            MetricVector vector = d is null ? MetricVector.From(c, window.WindowSeconds) : MetricVector.From(d, window.WindowSeconds);
-            CpuLimits cpu = d is null ? cgroups.ReadCpuLimits(c.CgroupPath) : d.CpuEvidence.ToLimits();
+            MetricVector vector = d is null ? MetricVector.From(c, window.Seconds) : MetricVector.From(d, window.Seconds);
+            CpuLimits cpu = d is null ? window.ReadingsOf(c.CgroupPath).Limits : d.CpuEvidence.ToLimits();
             long memoryLimit = d?.EvidenceOf<MemoryEvidence>()?.LimitBytes ?? -1; // -1: unlimited, or no memory reading this window
             ContainerAttributes attributes = ContainerAttributes.From(c.CgroupPath, c.Identity, cpu, memoryLimit, node);
             inputs[c] = new ContainerInput(attributes, vector,

@@ -49,7 +49,9 @@ public sealed record PreemptorView(string Cgroup, long Count);
 public sealed record HelloEvent(string Node, long Seq, double IntervalS, long[] BoundsUs);
 
 /// <summary>One stream frame without the per-client <c>dropped_frames</c>, which each client's writer splices in.</summary>
-public sealed record StreamFrame(long Seq, DateTimeOffset T, double WindowS, long LostEvents, IReadOnlyList<ContainerDelta> Containers, IReadOnlyList<string> Removed);
+/// <param name="CutS">How long cutting and diagnosing the window took (<see cref="WindowInfo.CutS"/>).</param>
+public sealed record StreamFrame(long Seq, DateTimeOffset T, double WindowS, long LostEvents, double CutS, IReadOnlyList<ContainerDelta> Containers,
+    IReadOnlyList<string> Removed);
 
 /// <summary>What one container did in one window: sparse run-queue bucket deltas (index -> count) and counter deltas.</summary>
 public sealed record ContainerDelta(string Id, string Cgroup, string Name, string? Container, string? Pod, string? Namespace, bool Ended,

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Text.Json;
 using AIOps.Trace.Analysis;
 using AIOps.Trace.Analysis.Detection;
-using AIOps.Trace.Cgroups;
 using AIOps.Trace.Diagnosis;
 using AIOps.Trace.Server.Anomalies;
 using AIOps.Trace.Server.Api;
@@ -13,7 +12,7 @@ using Microsoft.Extensions.Hosting;
 namespace AIOps.Trace.Server.Engine;
 
 /// <summary>
-/// The engine as a hosted service: every interval it cuts a window, diagnoses it, runs the anomaly
+/// The engine as a hosted service: every interval it cuts a window (<see cref="TraceSession"/>), diagnoses it, runs the anomaly
 /// round on it, folds it into the per-container state, updates the metrics, publishes the API view
 /// and pushes a frame (aiops_trace_window_cut_seconds includes the anomaly round).
 /// It never waits on a client: the view is swapped whole and frames are offered, not sent.
@@ -51,28 +50,25 @@ public sealed class EngineService(TraceEngine engine, SidecarOptions options, Si
     {
         await Task.Yield();
         metrics.AttachedPrograms.Set(engine.AttachedPrograms);
-        var resources = new ResourceSampler(ResourceProbes.Default(new ResourceProbeContext(engine.Mounts, options.HostRoot)));
-        resources.Baseline(engine.CgroupPaths());
-        var cgroups = new CgroupReader(engine.Mounts);
-        PerCpuTime cpus = PerCpuTime.Read(options.HostRoot);
+        using var session = new TraceSession(engine, options.HostRoot);
         using var timer = new PeriodicTimer(options.Interval);
         try
         {
             while (_failure is null && await timer.WaitForNextTickAsync(stoppingToken))
-                cpus = Cut(cgroups, resources, cpus);
+                Cut(session);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
         }
     }
 
-    private PerCpuTime Cut(CgroupReader cgroups, ResourceSampler resources, PerCpuTime cpusBefore)
+    private void Cut(TraceSession session)
     {
         long started = Stopwatch.GetTimestamp();
-        EngineSnapshot window;
+        TraceWindow window;
         try
         {
-            window = engine.CollectWindow();
+            window = session.Cut();
         }
         catch (InvalidOperationException e)
         {
@@ -82,44 +78,32 @@ public sealed class EngineService(TraceEngine engine, SidecarOptions options, Si
             metrics.Ready.Set(0);
             _failure = e.Message;
             Console.Error.WriteLine("aiops-trace: " + e.Message.ReplaceLineEndings(" "));
-            return cpusBefore;
+            return;
         }
         using (window)
         {
-            PerCpuTime cpus = PerCpuTime.Read(options.HostRoot);
-            IReadOnlyList<ContainerDiagnosis> diagnoses;
-            try
-            {
-                diagnoses = WindowDiagnosis.Diagnose(window, cgroups, cpus.BusySince(cpusBefore), resources: resources);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                // A cgroup vanishing under the reader: this window goes without verdicts, the figures still count.
-                Console.Error.WriteLine($"aiops-trace: window {Interlocked.Read(ref _windows) + 1} not diagnosed: {e.Message.ReplaceLineEndings(" ")}");
-                diagnoses = [];
-            }
-            var inputs = WindowInputs.Build(window, diagnoses, cgroups, options.Node);
-            var live = new HashSet<string>(engine.CgroupPaths(), StringComparer.Ordinal);
+            EngineSnapshot snapshot = window.Snapshot;
+            IReadOnlyList<ContainerDiagnosis> diagnoses = WindowDiagnosis.Diagnose(window);
+            var inputs = WindowInputs.Build(window, diagnoses, options.Node);
             long seq = Interlocked.Increment(ref _windows);
             DateTimeOffset end = DateTimeOffset.UtcNow;
             var verdicts = Analyze(inputs, end);
-            var info = new WindowInfo(seq, end, Math.Round(window.WindowSeconds, 4), window.LostEvents, window.Host.Cpus,
-                Math.Round(window.Host.IdleRatio, 3), Math.Round(Stopwatch.GetElapsedTime(started).TotalSeconds, 4));
-            (StreamFrame frame, SidecarView view) = _state.Apply(info, window, diagnoses, live, inputs, verdicts);
+            var info = new WindowInfo(seq, end, Math.Round(snapshot.WindowSeconds, 4), snapshot.LostEvents, snapshot.Host.Cpus,
+                Math.Round(snapshot.Host.IdleRatio, 3), Math.Round(Stopwatch.GetElapsedTime(started).TotalSeconds, 4));
+            (StreamFrame frame, SidecarView view) = _state.Apply(info, snapshot, diagnoses, window.Live, inputs, verdicts);
 
-            Interlocked.Add(ref _lostTotal, window.LostEvents);
-            metrics.LostEvents.Inc(window.LostEvents);
-            Interlocked.Add(ref _skippedTotal, window.SkippedEvents);
-            metrics.SetDrops(window);
+            Interlocked.Add(ref _lostTotal, snapshot.LostEvents);
+            metrics.LostEvents.Inc(snapshot.LostEvents);
+            Interlocked.Add(ref _skippedTotal, snapshot.SkippedEvents);
+            metrics.SetDrops(snapshot);
             metrics.Windows.Inc();
-            metrics.WindowSeconds.Set(window.WindowSeconds);
+            metrics.WindowSeconds.Set(snapshot.WindowSeconds);
             metrics.CutSeconds.Set(Stopwatch.GetElapsedTime(started).TotalSeconds);
             metrics.AttachedPrograms.Set(engine.AttachedPrograms);
             _view = view;
             metrics.Ready.Set(NotReady is null ? 1 : 0);
             // After the view: a client that joins in between says hello with this seq and skips the frame.
             hub.Publish(seq, JsonSerializer.SerializeToUtf8Bytes(frame, ApiJson.Default.StreamFrame));
-            return cpus;
         }
     }
 

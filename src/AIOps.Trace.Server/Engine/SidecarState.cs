@@ -49,16 +49,22 @@ internal sealed class SidecarState(string node, SidecarMetrics metrics)
         var touched = new HashSet<string>(StringComparer.Ordinal);
         foreach (ContainerSnapshot c in window.Containers)
         {
+            bool known = _byId.ContainsKey(IdOf(c));
             ContainerState s = Touch(c, info.End);
             if (!touched.Add(s.Id))
                 continue; // one cgroup id, one entry per window
+            string? outcome = s.CpuOutcome;
             diagnosed.TryGetValue(c, out ContainerDiagnosis? d);
             if (inputs.TryGetValue(c, out ContainerInput? input))
                 metrics.Analysis.SetInputs(s.Id, s.Labels, input);
             bool judged = verdicts.TryGetValue(c.CgroupPath, out var v);
             s.Verdict = judged ? v.Summary : null;
             metrics.Analysis.SetVerdict(s.Id, s.Labels, judged ? v.Verdict : null);
-            deltas.Add(Fold(s, c, d, info));
+            bool ran = Ran(c);
+            ContainerDelta delta = Fold(s, c, d, info, addToCounters: ran || !known);
+            // An idle container is in the frame only when there is news: it is new, it ended, or its verdict changed.
+            if (ran || !known || c.Ended || outcome != s.CpuOutcome)
+                deltas.Add(delta);
         }
 
         // A container that did not run this window may still have gone: its cgroup says so.
@@ -78,7 +84,7 @@ internal sealed class SidecarState(string node, SidecarMetrics metrics)
         }
         metrics.Containers.Set(_byId.Count);
 
-        var frame = new StreamFrame(info.Seq, info.End, info.WindowS, info.LostEvents, deltas, removed);
+        var frame = new StreamFrame(info.Seq, info.End, info.WindowS, info.LostEvents, info.CutS, deltas, removed);
         var views = _byId.Values.OrderBy(s => s.Cgroup, StringComparer.Ordinal).Select(s => (State: s, View: s.View())).ToList();
         var details = views.ToDictionary(v => v.State.Id, v => new ContainerDetailDocument(node, info.Seq, RunQueueBuckets.BoundsMicroseconds,
             v.View, (long[])v.State.Buckets.Clone(), new Dictionary<string, ResourceDiagnosis>(v.State.Diagnosis), v.State.CpuEvidence,
@@ -109,7 +115,12 @@ internal sealed class SidecarState(string node, SidecarMetrics metrics)
         return s;
     }
 
-    private ContainerDelta Fold(ContainerState s, ContainerSnapshot c, ContainerDiagnosis? d, WindowInfo info)
+    /// <summary>Whether anything of the container ran in the window: else every figure of it is zero.</summary>
+    private static bool Ran(ContainerSnapshot c) =>
+        c.CpuUsageNs != 0 || c.RunQueue.Count > 0 || c.Involuntary > 0 || c.Throttling.Periods > 0 || c.Throttling.Events > 0;
+
+    /// <param name="addToCounters">False for an idle container already exported: adding its zeros would change nothing.</param>
+    private ContainerDelta Fold(ContainerState s, ContainerSnapshot c, ContainerDiagnosis? d, WindowInfo info, bool addToCounters)
     {
         var runq = new Dictionary<string, long>(StringComparer.Ordinal);
         var observations = new List<(double, long)>();
@@ -132,8 +143,9 @@ internal sealed class SidecarState(string node, SidecarMetrics metrics)
         s.ThrottledPeriods += throttledPeriods;
         s.ThrottledNs += throttledNs;
         s.CpuNs += cpuNs;
-        metrics.AddWindow(s.Labels, new ContainerWindow(observations, c.PreemptedBySame, c.PreemptedByOther, c.PreemptedByHost,
-            c.PreemptedByUnknown, periods, throttledPeriods, throttledNs, cpuNs));
+        if (addToCounters)
+            metrics.AddWindow(s.Labels, new ContainerWindow(observations, c.PreemptedBySame, c.PreemptedByOther, c.PreemptedByHost,
+                c.PreemptedByUnknown, periods, throttledPeriods, throttledNs, cpuNs));
 
         double? cores = c.CpuUsageNs < 0 || info.WindowS <= 0 ? null : Math.Round(c.CpuUsageNs / 1e9 / info.WindowS, 3);
         var preempted = new PreemptionCounts(c.PreemptedBySame, c.PreemptedByOther, c.PreemptedByHost, c.PreemptedByUnknown);

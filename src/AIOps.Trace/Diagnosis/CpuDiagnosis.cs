@@ -80,6 +80,9 @@ public sealed record CpuThresholds
     /// <summary>Busy share above which a CPU counts as busy.</summary>
     public double CpuBusyShare { get; init; } = 0.90;
 
+    /// <summary>CPU a container with no preemptions and no waits may use, in cores, and still count as idle.</summary>
+    public double IdleCores { get; init; } = 0.001;
+
     /// <summary>CPU used by all other tenants together, in cores, below which they count as idle.</summary>
     public double OtherTenantsIdleCores { get; init; } = 0.10;
 }
@@ -104,14 +107,18 @@ public static class CpuDiagnosis
         else if (path.Ask("throttled time rising", "throttled_ms_per_s", e.ThrottledNs / 1e6 / seconds, t.ThrottledMsPerSecond))
             return path.Decide(Resource, Outcomes.CapThrottled, CapSummary(e, seconds));
 
-        // 2. Without involuntary preemptions nothing took the CPU away: not throttled. Preemptions
+        // 2. An idle container (no CPU used, nothing waited to run) is the commonest answer.
+        if (e.Involuntary == 0 && e.RunQueueWaitNs == 0 && path.AskBelow("idle: used no CPU", "cpu_usage_cores", e.CpuUsageCores, t.IdleCores))
+            return path.Decide(Resource, Outcomes.NotThrottled, "not throttled: idle, it used no CPU and none of its tasks waited to run");
+
+        // 3. Without involuntary preemptions nothing took the CPU away: not throttled. Preemptions
         //    that cost next to no waiting (a fork's child running first) are noise, not throttling.
         if (!path.Ask("involuntary preemptions rising", "preemptions_per_s", e.Involuntary / seconds, t.PreemptionsPerSecond)
             || !path.Ask("time waiting to run rising", "runq_wait_ms_per_s", e.RunQueueWaitNs / 1e6 / seconds, t.RunQueueWaitMsPerSecond))
             return path.Decide(Resource, Outcomes.NotThrottled,
                 $"not throttled: {Rate(e.Involuntary / seconds)} preemptions/s, {e.RunQueueWaitNs / 1e6 / seconds:0.#} ms/s waiting to run, run-queue p99 {Us(e.RunQueueP99Us)}");
 
-        // 3. Preempted while the host has idle CPU: either its cpuset is full, or something
+        // 4. Preempted while the host has idle CPU: either its cpuset is full, or something
         //    other than CPU contention (interrupts, RT tasks, kernel threads) is in the way.
         if (path.Ask("host has idle CPU", "host_idle_cores", e.HostIdleCpus, t.HostIdleCores))
         {
@@ -128,7 +135,7 @@ public static class CpuDiagnosis
                 $"not throttled, dig further: preempted {Rate(e.Involuntary / seconds)}/s while {e.HostIdleCpus:0.##} cores sit idle; preemptors: {who} (check interrupts, RT tasks)");
         }
 
-        // 4. No idle CPU: alone on the host it is the hardware's limit, else tenants share it.
+        // 5. No idle CPU: alone on the host it is the hardware's limit, else tenants share it.
         if (path.AskBelow("all other tenants idle", "other_tenants_cores", e.OtherTenantsCores, t.OtherTenantsIdleCores))
             return path.Decide(Resource, Outcomes.PhysicalCpuThrottled,
                 $"physical CPU throttled: it uses {e.CpuUsageCores:0.##} of {e.HostCpus} cores and no other tenant is busy");

@@ -9,7 +9,12 @@ public static class CpuEvidenceBuilder
     /// <param name="container">The container to diagnose.</param>
     /// <param name="limits">Its quota, shares or weight and cpuset (CgroupReader.ReadCpuLimits).</param>
     /// <param name="cpuBusy">Each CPU's busy share over the same window (PerCpuTime.BusySince).</param>
-    public static CpuEvidence Build(EngineSnapshot window, ContainerSnapshot container, CpuLimits limits, IReadOnlyDictionary<int, double> cpuBusy)
+    public static CpuEvidence Build(EngineSnapshot window, ContainerSnapshot container, CpuLimits limits, IReadOnlyDictionary<int, double> cpuBusy) =>
+        Build(window, container, limits, cpuBusy, new TenantUsage(window.Containers));
+
+    /// <param name="tenants">The window's tenant tree, built once for all its containers.</param>
+    internal static CpuEvidence Build(EngineSnapshot window, ContainerSnapshot container, CpuLimits limits, IReadOnlyDictionary<int, double> cpuBusy,
+        TenantUsage tenants)
     {
         double windowNs = Math.Max(window.WindowSeconds, 1e-9) * 1e9;
         IReadOnlyList<int> cpuset = CpuList.Parse(limits.CpusetCpus);
@@ -27,14 +32,14 @@ public static class CpuEvidenceBuilder
             Involuntary = container.Involuntary,
             PreemptedByHost = container.PreemptedByHost,
             TopPreemptors = container.TopPreemptors
-                .Select(p => new NoisyNeighbour(p.CgroupPath, p.Count, Cores(Find(window, p.CgroupPath)?.CpuUsageNs ?? 0, windowNs)))
+                .Select(p => new NoisyNeighbour(p.CgroupPath, p.Count, Cores(tenants.Find(p.CgroupPath)?.CpuUsageNs ?? 0, windowNs)))
                 .ToArray(),
             CpuUsageCores = Cores(container.CpuUsageNs, windowNs),
             HostCpus = window.Host.Cpus,
             HostIdleCpus = window.Host.IdleRatio * window.Host.Cpus,
             CpusetCpus = cpuset.Count == 0 ? null : cpuset,
             CpuBusy = cpuBusy,
-            OtherTenantsCores = Cores(OtherTenantsUsageNs(window, container.CgroupPath), windowNs),
+            OtherTenantsCores = Cores(tenants.OthersNs(container.CgroupPath), windowNs),
             RunQueueWaitNs = (long)container.RunQueue.Sum,
             RunQueueP50Us = container.RunQueue.ValueAtQuantile(0.50) / 1000,
             RunQueueP99Us = container.RunQueue.ValueAtQuantile(0.99) / 1000,
@@ -46,24 +51,7 @@ public static class CpuEvidenceBuilder
     /// ancestors or descendants, nor the root; only the deepest of nested ones, since a parent's
     /// usage already holds its children's.
     /// </summary>
-    internal static long OtherTenantsUsageNs(EngineSnapshot window, string path)
-    {
-        List<ContainerSnapshot> others = window.Containers
-            .Where(c => c.CgroupPath != "/" && c.CpuUsageNs > 0 && !Related(c.CgroupPath, path))
-            .ToList();
-        return others
-            .Where(c => !others.Any(o => o != c && IsAncestor(c.CgroupPath, o.CgroupPath)))
-            .Sum(c => c.CpuUsageNs);
-    }
-
-    private static bool Related(string a, string b) => a == b || IsAncestor(a, b) || IsAncestor(b, a);
-
-    private static bool IsAncestor(string ancestor, string path) =>
-        path.Length > ancestor.Length && path.StartsWith(ancestor, StringComparison.Ordinal) &&
-        (ancestor == "/" || path[ancestor.Length] == '/');
-
-    private static ContainerSnapshot? Find(EngineSnapshot window, string path) =>
-        window.Containers.FirstOrDefault(c => c.CgroupPath == path);
+    internal static long OtherTenantsUsageNs(EngineSnapshot window, string path) => new TenantUsage(window.Containers).OthersNs(path);
 
     private static double Cores(long usageNs, double windowNs) => usageNs <= 0 ? 0 : usageNs / windowNs;
 }

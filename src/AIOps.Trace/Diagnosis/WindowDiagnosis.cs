@@ -26,29 +26,38 @@ public sealed record ContainerDiagnosis(ContainerSnapshot Container, CpuEvidence
     public IEnumerable<ResourceDiagnosis> All => Resources.Prepend(Cpu);
 }
 
-/// <summary>Diagnoses every container of an engine window: the library entry point the CLI and the sidecar share.</summary>
+/// <summary>Diagnoses every container of a window: the library entry point the CLI and the sidecar share.</summary>
 public static class WindowDiagnosis
 {
-    /// <param name="window">An engine window (TraceEngine.CollectWindow).</param>
-    /// <param name="cgroups">Reads each container's limits (quota, shares, cpuset).</param>
-    /// <param name="cpuBusy">Each CPU's busy share over the same window.</param>
-    /// <param name="resources">
-    /// Memory, disk and network probes, baselined at the window's start
-    /// (<see cref="ResourceSampler.Baseline"/>); null diagnoses CPU only.
-    /// </param>
-    public static IReadOnlyList<ContainerDiagnosis> Diagnose(EngineSnapshot window, CgroupReader cgroups,
-        IReadOnlyDictionary<int, double> cpuBusy, CpuThresholds? thresholds = null, ResourceSampler? resources = null)
+    /// <summary>
+    /// Decides CPU and every resource the window has readings for, for each tenant of the window
+    /// (every container but the host's root cgroup). Reads nothing: everything comes from the window,
+    /// so a recorded window gives the same verdicts again. Linear in the window's containers.
+    /// </summary>
+    /// <param name="window">A window cut by <see cref="TraceSession.Cut"/>, or one built from recorded figures.</param>
+    public static IReadOnlyList<ContainerDiagnosis> Diagnose(TraceWindow window, CpuThresholds? thresholds = null) =>
+        Diagnose(window, thresholds, out _);
+
+    /// <param name="tenantLookups">Lookups the tenant tree made (for tests that pin the work per window).</param>
+    internal static IReadOnlyList<ContainerDiagnosis> Diagnose(TraceWindow window, CpuThresholds? thresholds, out long tenantLookups)
     {
-        var tenants = window.Containers.Where(c => c.CgroupPath != "/").ToList(); // the host itself is the context, not a tenant
-        IReadOnlyDictionary<string, IReadOnlyList<ResourceDiagnosis>>? others =
-            resources?.Sample(tenants.Select(c => c.CgroupPath), window.WindowSeconds);
-        var results = new List<ContainerDiagnosis>(tenants.Count);
-        foreach (ContainerSnapshot c in tenants)
+        ArgumentNullException.ThrowIfNull(window);
+        EngineSnapshot snapshot = window.Snapshot;
+        var tenants = new TenantUsage(snapshot.Containers);
+        var results = new List<ContainerDiagnosis>(snapshot.Containers.Count);
+        foreach (ContainerSnapshot c in snapshot.Containers)
         {
-            CpuEvidence evidence = CpuEvidenceBuilder.Build(window, c, cgroups.ReadCpuLimits(c.CgroupPath), cpuBusy);
-            IReadOnlyList<ResourceDiagnosis> rest = others is not null && others.TryGetValue(c.CgroupPath, out var r) ? r : Array.Empty<ResourceDiagnosis>();
+            if (c.CgroupPath == "/")
+                continue; // the host itself is the context, not a tenant
+            ContainerReadings readings = window.ReadingsOf(c.CgroupPath);
+            CpuEvidence evidence = CpuEvidenceBuilder.Build(snapshot, c, readings.Limits, window.CpuBusy, tenants);
+            var rest = new List<ResourceDiagnosis>(window.Probes.Count);
+            for (int i = 0; i < window.Probes.Count && i < readings.End.Count; i++)
+                if (readings.End[i] is { } end)
+                    rest.Add(window.Probes[i].Diagnose(c.CgroupPath, i < readings.Start.Count ? readings.Start[i] : null, end, snapshot.WindowSeconds));
             results.Add(new ContainerDiagnosis(c, evidence, CpuDiagnosis.Diagnose(evidence, thresholds), rest));
         }
+        tenantLookups = tenants.Lookups;
         return results;
     }
 }

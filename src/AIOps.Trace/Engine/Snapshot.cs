@@ -30,6 +30,12 @@ public sealed class EngineSnapshot : IDisposable
 
     public List<ContainerSnapshot> Containers { get; } = new();
 
+    /// <summary>
+    /// Cgroups left out because they are parents of others, not containers
+    /// (<see cref="WindowScope.Containers"/> only): counted, so none is left out silently.
+    /// </summary>
+    public int ParentsLeftOut { get; internal set; }
+
     public void Dispose()
     {
         if (_return is not null)
@@ -37,6 +43,19 @@ public sealed class EngineSnapshot : IDisposable
                 _return(c);
         Containers.Clear();
     }
+}
+
+/// <summary>Which cgroups a window reports.</summary>
+public enum WindowScope
+{
+    /// <summary>Every cgroup that ran in the window (had a scheduler event or used CPU), parents and the root included.</summary>
+    Ran,
+
+    /// <summary>
+    /// Every container known on the host, idle ones included: leaf cgroups, and cgroups a runtime
+    /// names as a container. Parents of cgroups (pods, slices) and the root are left out.
+    /// </summary>
+    Containers,
 }
 
 /// <summary>Which mechanisms the kernel side uses.</summary>

@@ -88,6 +88,9 @@ public sealed class TraceEngine : IDisposable
         return _cgroups.Index.Entries.Values.ToArray();
     }
 
+    /// <summary>Every cgroup path of the cpu hierarchy as the last window's scan found it (no rescan).</summary>
+    public IReadOnlySet<string> KnownCgroupPaths() => new HashSet<string>(_cgroups.Index.Entries.Values, StringComparer.Ordinal);
+
     /// <summary>The resolver naming cgroups from their path and the node's disk.</summary>
     public IdentityResolver Identity => _identity;
 
@@ -134,9 +137,15 @@ public sealed class TraceEngine : IDisposable
 
     /// <summary>
     /// Ends the current window and starts the next: everything measured since the previous call
-    /// (or since start). Dispose the result to recycle it.
+    /// (or since start), for every cgroup that ran. Dispose the result to recycle it.
     /// </summary>
-    public EngineSnapshot CollectWindow()
+    public EngineSnapshot CollectWindow() => CollectWindow(WindowScope.Ran);
+
+    /// <summary>
+    /// Ends the current window and starts the next, reporting the cgroups <paramref name="scope"/> names.
+    /// Dispose the result to recycle it.
+    /// </summary>
+    public EngineSnapshot CollectWindow(WindowScope scope)
     {
         if (_readerFailure is { } failure)
             throw new InvalidOperationException("the ring reader stopped: " + failure.Message, failure);
@@ -170,7 +179,7 @@ public sealed class TraceEngine : IDisposable
 
         long now = Stopwatch.GetTimestamp();
         HostCpu host = HostCpu.Read(_options.HostRoot);
-        Dictionary<string, CgroupFigures> figures = _cgroups.ReadAll();
+        Dictionary<string, CgroupFigures> figures = _cgroups.ReadAll(_baseline);
         var snapshot = new EngineSnapshot(_pool.Return)
         {
             Kernel = Kernel,
@@ -192,14 +201,16 @@ public sealed class TraceEngine : IDisposable
         }
 
         // Cgroups that used CPU without a single scheduler event (a lone task never switched
-        // out) still ran: the kernel's own usage counter says so.
+        // out) still ran: the kernel's own usage counter says so. With every container asked
+        // for, the idle ones are reported too.
+        bool everyContainer = scope == WindowScope.Containers;
         IEnumerable<string> paths = _options.Cgroups ?? (IEnumerable<string>)figures.Keys;
         foreach (string path in paths)
         {
             string key = Normalize(path);
             if (byPath.ContainsKey(key))
                 continue;
-            if (_options.Cgroups is null && !(figures.TryGetValue(key, out CgroupFigures f) && UsageDelta(key, f) > 0))
+            if (_options.Cgroups is null && !everyContainer && !(figures.TryGetValue(key, out CgroupFigures f) && UsageDelta(key, f) > 0))
                 continue;
             ContainerSnapshot c = _pool.Get();
             c.CgroupPath = key;
@@ -208,9 +219,11 @@ public sealed class TraceEngine : IDisposable
             byPath[key] = c;
         }
 
+        HashSet<string>? parents = everyContainer ? ParentsOf(figures.Keys) : null;
+        HashSet<string>? wanted = _options.Cgroups?.Select(Normalize).ToHashSet(StringComparer.Ordinal);
         foreach ((string path, ContainerSnapshot c) in byPath)
         {
-            if (_options.Cgroups is not null && !_options.Cgroups.Any(p => Normalize(p) == path))
+            if (wanted is not null && !wanted.Contains(path))
             {
                 _pool.Return(c);
                 continue;
@@ -227,6 +240,14 @@ public sealed class TraceEngine : IDisposable
             c.Throttling = Throttling(start, end, c.Throttling);
             // A cgroup gone before it was named has no path to look up or cache.
             ContainerIdentity id = path.StartsWith(GonePrefix, StringComparison.Ordinal) ? ContainerNaming.FromPath(path) : _identity.Resolve(path);
+            // A parent of cgroups (a pod, a slice) holds containers but is none itself, unless a
+            // runtime says it is one; the root is the host.
+            if (parents is not null && wanted is null && (path == "/" || (parents.Contains(path) && id.ContainerId is null)))
+            {
+                snapshot.ParentsLeftOut++;
+                _pool.Return(c);
+                continue;
+            }
             c.Identity = id;
             c.Name = id.KubernetesName ?? id.Name;
             c.Runtime = id.Runtime;
@@ -241,6 +262,19 @@ public sealed class TraceEngine : IDisposable
         _lostBaseline = lost;
         _skippedBaseline = skipped;
         return snapshot;
+    }
+
+    /// <summary>Every path that has a child in the tree: the parents of cgroups, the root included.</summary>
+    private static HashSet<string> ParentsOf(IEnumerable<string> paths)
+    {
+        var parents = new HashSet<string>(StringComparer.Ordinal);
+        foreach (string path in paths)
+        {
+            int slash = path.LastIndexOf('/');
+            if (path.Length > 1 && slash >= 0)
+                parents.Add(slash == 0 ? "/" : path[..slash]);
+        }
+        return parents;
     }
 
     /// <summary>Drops accumulators of cgroups that had no event this window and no longer exist.</summary>

@@ -184,12 +184,19 @@ public sealed partial class DashboardTests : KernelTestBase
         Assert.StartsWith("Next step: raise its CPU quota", await cpu.Locator(".next-step").TextContentAsync());
         await page.Locator("#detail").ScreenshotAsync(new LocatorScreenshotOptions { Path = Path.Combine(shots, "dashboard-wizard.png") });
 
-        // 6. The hostile name is text: shown verbatim, no <img> anywhere, no dialog.
+        // 6. Its network verdict is undecidable (the busy loop shares the host's namespace): the
+        // reason is said once in its wizard, not once in the summary and again beside it.
+        string network = await page.Locator("#wizard .wizard-resource.network").TextContentAsync() ?? "";
+        const string Reason = "shares the host's network namespace";
+        Assert.Contains(Reason, network);
+        Assert.Equal(network.IndexOf(Reason, StringComparison.Ordinal), network.LastIndexOf(Reason, StringComparison.Ordinal));
+
+        // 7. The hostile name is text: shown verbatim, no <img> anywhere, no dialog.
         string shownName = await page.Locator(hostileRow + " .name").TextContentAsync() ?? "";
         Assert.Contains(HostileRole, shownName);
         Assert.Equal(0, await page.EvalOnSelectorAllAsync<int>("img", "els => els.length"));
 
-        // 7. The verdicts panel: every container under its domain, the hostile name as text, and a
+        // 8. The verdicts panel: every container under its domain, the hostile name as text, and a
         // label sent with the token by the confirm button.
         await VerdictsPanel.CheckAsync(page, capped.RelativePath, hostile.RelativePath, Path.Combine(shots, "dashboard-verdicts.png"));
 

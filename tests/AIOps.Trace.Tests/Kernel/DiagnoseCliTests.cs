@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json;
 
 namespace AIOps.Trace.Tests.Kernel;
@@ -49,7 +50,40 @@ public sealed class DiagnoseCliTests : KernelTestBase
         Assert.Equal(2, code);
         Assert.Equal("", stdout);
         string line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
-        Assert.StartsWith($"aiops-trace: no container '{typo}' ran in the window; closest: ", line);
+        Assert.StartsWith($"aiops-trace: no container '{typo}' on this host; closest: ", line);
         Assert.Contains(near.RelativePath, line);
+    }
+
+    [Fact]
+    public void An_idle_container_is_decided_and_a_parent_of_containers_is_none()
+    {
+        TestCgroup pod = NewCgroup("diag-pod");
+        TestCgroup idle = Own(pod.CreateChild("idle"));
+        Process sleeper = Track(idle.Start("sleep 600"));
+        // Once the shell has exec'd sleep, nothing of the container runs.
+        var waited = Stopwatch.StartNew();
+        while (File.ReadAllText($"/proc/{sleeper.Id}/comm").Trim() != "sleep" && waited.Elapsed < TimeSpan.FromSeconds(10))
+            Thread.Sleep(20);
+        long usageBefore = long.Parse(idle.Read("cpuacct", "cpuacct.usage"));
+
+        (int code, string stdout, string stderr) = CliProcess.Run("diagnose", "--duration", "2s", "--json", "--container", idle.RelativePath);
+
+        Assert.True(code == 0, stderr);
+        Assert.Equal(usageBefore, long.Parse(idle.Read("cpuacct", "cpuacct.usage"))); // the kernel agrees: it used no CPU
+        using JsonDocument doc = JsonDocument.Parse(stdout);
+        JsonElement c = Assert.Single(doc.RootElement.GetProperty("containers").EnumerateArray());
+        Assert.Equal(idle.RelativePath, c.GetProperty("cgroup_path").GetString());
+        JsonElement cpu = c.GetProperty("cpu");
+        Assert.Equal("not_throttled", cpu.GetProperty("outcome").GetString());
+        Assert.Contains("idle", cpu.GetProperty("summary").GetString());
+        Assert.Equal(0, c.GetProperty("cpu_evidence").GetProperty("cpu_usage_cores").GetDouble());
+
+        (int parentCode, string parentOut, string parentErr) = CliProcess.Run("diagnose", "--duration", "1s", "--container", pod.RelativePath);
+
+        Assert.Equal(2, parentCode);
+        Assert.Equal("", parentOut);
+        string line = Assert.Single(parentErr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith($"aiops-trace: cgroup '{pod.RelativePath}' is a parent of containers, not a container", line);
+        Assert.Contains(idle.RelativePath, line);
     }
 }

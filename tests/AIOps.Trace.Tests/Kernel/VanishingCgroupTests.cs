@@ -42,7 +42,7 @@ public sealed class VanishingCgroupTests : KernelTestBase
     {
         TestCgroup stays = NewCgroup("vanish-stays"), goes = NewCgroup("vanish-goes");
         TraceEngine engine = StartEngine(new EngineOptions { Mode = mode, PollInterval = TimeSpan.FromMilliseconds(100) });
-        PerCpuTime before = PerCpuTime.Read();
+        using var session = new TraceSession(engine, probes: []);
         Track(stays.Start(TestCgroup.BusyLoop, cpu: 1));
         var doomed = Track(goes.Start(TestCgroup.BusyLoop, cpu: 1));
         Thread.Sleep(1500);
@@ -50,8 +50,8 @@ public sealed class VanishingCgroupTests : KernelTestBase
         doomed.WaitForExit();
         goes.Dispose(); // rmdir in every hierarchy, while the engine still holds its accumulator
 
-        using EngineSnapshot window = engine.CollectWindow();
-        IReadOnlyList<ContainerDiagnosis> diagnoses = WindowDiagnosis.Diagnose(window, new CgroupReader(engine.Mounts), PerCpuTime.Read().BusySince(before));
+        using TraceWindow window = session.Cut();
+        IReadOnlyList<ContainerDiagnosis> diagnoses = WindowDiagnosis.Diagnose(window);
 
         ContainerSnapshot gone = Assert.Single(window.Containers, c => c.CgroupPath == goes.RelativePath);
         Assert.True(gone.Ended);
@@ -65,8 +65,8 @@ public sealed class VanishingCgroupTests : KernelTestBase
 
         // The next window forgets it: no event, no directory.
         Thread.Sleep(300);
-        engine.CollectWindow().Dispose();
-        using EngineSnapshot next = engine.CollectWindow();
+        session.Cut().Dispose();
+        using TraceWindow next = session.Cut();
         Assert.DoesNotContain(next.Containers, c => c.CgroupPath == goes.RelativePath);
     }
 }

@@ -88,23 +88,18 @@ public sealed class DetectionRecorderTests : KernelTestBase
 
     private static List<LabelledWindow[]> Record(TraceEngine engine, ReplicaDomain domain, string run, string kind, int faulted)
     {
-        engine.CollectWindow().Dispose();
-        var sampler = new ResourceSampler(ResourceProbes.Default(new ResourceProbeContext(engine.Mounts, "/")));
-        sampler.Baseline(domain.Keys);
-        var reader = new CgroupReader(engine.Mounts);
+        using var session = new TraceSession(engine);
         var windows = new List<LabelledWindow[]>();
         for (int w = 0; w < WindowsPerEpisode; w++)
         {
-            PerCpuTime before = PerCpuTime.Read();
             Thread.Sleep(TimeSpan.FromSeconds(WindowSeconds));
-            using EngineSnapshot window = engine.CollectWindow();
-            IReadOnlyDictionary<int, double> busy = PerCpuTime.Read().BusySince(before);
-            var byKey = WindowDiagnosis.Diagnose(window, reader, busy, resources: sampler).ToDictionary(d => d.Container.CgroupPath);
+            using TraceWindow window = session.Cut();
+            var byKey = WindowDiagnosis.Diagnose(window).ToDictionary(d => d.Container.CgroupPath);
             var rows = new List<LabelledWindow>();
             foreach (Replica r in domain.Replicas)
                 if (byKey.TryGetValue(r.App.RelativePath, out ContainerDiagnosis? d))
                     rows.Add(new LabelledWindow(run, kind, w, $"replica{r.Index}", r.Index == faulted ? kind : FaultKinds.None,
-                        MetricVector.From(d, window.WindowSeconds).Values));
+                        MetricVector.From(d, window.Seconds).Values));
             windows.Add(rows.ToArray());
         }
         return windows;

@@ -40,13 +40,11 @@ public sealed class CpuScenarioTests : KernelTestBase
         {
             scenario.Arrange(new ScenarioSetup(target, neighbour, processes));
             Thread.Sleep(700); // workloads settle: quotas start throttling, the scheduler spreads tasks
-            engine.CollectWindow().Dispose();
-            PerCpuTime before = PerCpuTime.Read();
+            using var session = new TraceSession(engine, probes: []);
             Thread.Sleep(3000);
-            using EngineSnapshot window = engine.CollectWindow();
-            IReadOnlyDictionary<int, double> busy = PerCpuTime.Read().BusySince(before);
+            using TraceWindow window = session.Cut();
 
-            ContainerDiagnosis? d = WindowDiagnosis.Diagnose(window, new CgroupReader(engine.Mounts), busy)
+            ContainerDiagnosis? d = WindowDiagnosis.Diagnose(window)
                 .SingleOrDefault(r => r.Container.CgroupPath == target.RelativePath);
             if (d is null)
             {

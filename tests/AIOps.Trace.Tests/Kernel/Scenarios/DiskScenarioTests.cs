@@ -34,7 +34,7 @@ public sealed class DiskScenarioTests : KernelTestBase
         using (LoopDevice device = LoopDevice.Create(sizeMiB: 256))
         {
             for (int i = 0; i < runs; i++)
-                decided.Add(RunOnce(engine, new ResourceSampler([probe]), device, scenario, out string detail) + "\t" + detail);
+                decided.Add(RunOnce(engine, probe, device, scenario, out string detail) + "\t" + detail);
         }
         Assert.Empty(LoopDevice.Leftovers());
         Assert.Empty(LoopDevice.LeftoverFiles());
@@ -43,7 +43,7 @@ public sealed class DiskScenarioTests : KernelTestBase
         ScenarioRuns.AssertTarget(name, scenario.Expected, decided, LimitedOutcomes);
     }
 
-    private static string RunOnce(TraceEngine engine, ResourceSampler sampler, LoopDevice device, DiskScenario scenario, out string detail)
+    private static string RunOnce(TraceEngine engine, IResourceProbe probe, LoopDevice device, DiskScenario scenario, out string detail)
     {
         var processes = new List<Process>();
         using TestCgroup target = TestCgroup.Create("t"), neighbour = TestCgroup.Create("n");
@@ -63,16 +63,13 @@ public sealed class DiskScenarioTests : KernelTestBase
                 return "missing";
             }
             Thread.Sleep(1000); // every fio job running, throttles past their first slices
-            engine.CollectWindow().Dispose();
-            sampler.Baseline([target.RelativePath]);
-            PerCpuTime before = PerCpuTime.Read();
+            using var session = new TraceSession(engine, probes: [probe]);
             (long ios, long ticks) = device.Stat();
             Thread.Sleep(3000);
-            using EngineSnapshot window = engine.CollectWindow();
-            IReadOnlyDictionary<int, double> busy = PerCpuTime.Read().BusySince(before);
+            using TraceWindow window = session.Cut();
             (long ios2, long ticks2) = device.Stat();
 
-            ContainerDiagnosis? d = WindowDiagnosis.Diagnose(window, new CgroupReader(engine.Mounts), busy, resources: sampler)
+            ContainerDiagnosis? d = WindowDiagnosis.Diagnose(window)
                 .SingleOrDefault(r => r.Container.CgroupPath == target.RelativePath);
             if (d?.For(DiskDiagnosis.Resource) is not { } disk)
             {

@@ -46,15 +46,11 @@ public sealed class MemoryScenarioTests : KernelTestBase
                 f.SetLength(MemoryScenario.SparseFileBytes);
             scenario.Arrange(new ScenarioSetup(target, neighbour, processes), sparse);
             Thread.Sleep(700); // workloads reach their limits
-            engine.CollectWindow().Dispose();
-            var resources = new ResourceSampler(ResourceProbes.Default(new ResourceProbeContext(engine.Mounts, "/")));
-            resources.Baseline(engine.CgroupPaths());
-            PerCpuTime before = PerCpuTime.Read();
+            using var session = new TraceSession(engine);
             Thread.Sleep(3000);
-            using EngineSnapshot window = engine.CollectWindow();
-            IReadOnlyDictionary<int, double> busy = PerCpuTime.Read().BusySince(before);
+            using TraceWindow window = session.Cut();
 
-            ResourceDiagnosis? memory = WindowDiagnosis.Diagnose(window, new CgroupReader(engine.Mounts), busy, resources: resources)
+            ResourceDiagnosis? memory = WindowDiagnosis.Diagnose(window)
                 .SingleOrDefault(r => r.Container.CgroupPath == target.RelativePath)?.For(MemoryDiagnosis.Resource);
             if (memory is null)
             {

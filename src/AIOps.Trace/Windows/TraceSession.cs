@@ -1,0 +1,161 @@
+using System.Runtime.CompilerServices;
+using AIOps.Trace.Cgroups;
+using AIOps.Trace.Diagnosis;
+
+namespace AIOps.Trace;
+
+/// <summary>
+/// The one owner of a node's windows. It holds the engine, the per-CPU times and each container's
+/// last resource readings, and cuts them together: every <see cref="Cut"/> ends the window of all
+/// three at the same instant and hands out one <see cref="TraceWindow"/> that diagnosis and
+/// detection read instead of the kernel's files. The CLI, the sidecar and library hosts all cut
+/// windows through it, so none keeps the three clocks in step by hand.
+/// </summary>
+/// <remarks>
+/// Per window it reads each container's CPU limits and probes (memory, disk, network) once. A
+/// container that used no CPU in the window keeps its last readings: its verdicts are decided on
+/// zero deltas, and whatever changed without it running (the host reclaiming its pages, queued
+/// I/O completing, TCP retransmit timers) is counted, at its true rate, in the next window it runs.
+/// Not thread-safe: one caller cuts.
+/// </remarks>
+public sealed class TraceSession : IDisposable
+{
+    private readonly TraceEngine _engine;
+    private readonly bool _ownsEngine;
+    private readonly CgroupReader _cgroups;
+    private readonly IReadOnlyList<IResourceProbe> _probes;
+    private readonly string _hostRoot;
+    private readonly WindowScope _scope;
+    private Dictionary<string, ContainerReadings> _last = new(StringComparer.Ordinal);
+    private PerCpuTime _cpus;
+    private long _seq;
+
+    /// <summary>Starts an engine and a session that owns it.</summary>
+    /// <param name="probes">Memory, disk and network probes; null for <see cref="ResourceProbes.Default"/>, empty for CPU only.</param>
+    public static TraceSession Start(EngineOptions? options = null, IReadOnlyList<IResourceProbe>? probes = null, WindowScope scope = WindowScope.Containers)
+    {
+        options ??= new EngineOptions();
+        TraceEngine engine = TraceEngine.Start(options);
+        try
+        {
+            return new TraceSession(engine, options.HostRoot, probes, scope, ownsEngine: true);
+        }
+        catch
+        {
+            engine.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// A session over a running engine, whose window starts now: the engine's pending figures are
+    /// dropped, and the per-CPU times and every cgroup's readings are taken as the baseline.
+    /// </summary>
+    /// <param name="engine">The engine; disposed with the session only when <paramref name="ownsEngine"/>.</param>
+    /// <param name="hostRoot">Where the host's / is (the engine's <see cref="EngineOptions.HostRoot"/>).</param>
+    /// <param name="probes">Memory, disk and network probes; null for <see cref="ResourceProbes.Default"/>, empty for CPU only.</param>
+    /// <param name="scope">Which cgroups each window reports: every container (idle ones too, no parents) or every cgroup that ran.</param>
+    public TraceSession(TraceEngine engine, string hostRoot = "/", IReadOnlyList<IResourceProbe>? probes = null,
+        WindowScope scope = WindowScope.Containers, bool ownsEngine = false)
+    {
+        ArgumentNullException.ThrowIfNull(engine);
+        _engine = engine;
+        _ownsEngine = ownsEngine;
+        _hostRoot = hostRoot;
+        _scope = scope;
+        _cgroups = new CgroupReader(engine.Mounts);
+        _probes = probes ?? ResourceProbes.Default(new ResourceProbeContext(engine.Mounts, hostRoot));
+        engine.CollectWindow().Dispose();
+        _cpus = PerCpuTime.Read(hostRoot);
+        foreach (string path in engine.CgroupPaths())
+            if (path != "/")
+                _last[path] = Read(path, previous: null);
+    }
+
+    /// <summary>The engine the session cuts.</summary>
+    public TraceEngine Engine => _engine;
+
+    /// <summary>The probes each window's readings come from.</summary>
+    public IReadOnlyList<IResourceProbe> Probes => _probes;
+
+    /// <summary>Containers with readings kept for the next window (for tests of bounded state).</summary>
+    public int Tracked => _last.Count;
+
+    /// <summary>Ends the current window and starts the next. Dispose the result.</summary>
+    public TraceWindow Cut()
+    {
+        EngineSnapshot snapshot = _engine.CollectWindow(_scope);
+        try
+        {
+            PerCpuTime cpus = PerCpuTime.Read(_hostRoot);
+            IReadOnlyDictionary<int, double> busy = cpus.BusySince(_cpus);
+            _cpus = cpus;
+
+            var next = new Dictionary<string, ContainerReadings>(snapshot.Containers.Count, StringComparer.Ordinal);
+            var readings = new Dictionary<string, ContainerReadings>(snapshot.Containers.Count, StringComparer.Ordinal);
+            foreach (ContainerSnapshot c in snapshot.Containers)
+            {
+                if (c.CgroupPath == "/" || readings.ContainsKey(c.CgroupPath))
+                    continue; // the host is the context, not a tenant
+                _last.TryGetValue(c.CgroupPath, out ContainerReadings? before);
+                ContainerReadings now = before is not null && Idle(c) ? before : Read(c.CgroupPath, before);
+                readings[c.CgroupPath] = new ContainerReadings(now.Limits, before?.End ?? [], now.End);
+                if (!c.Ended)
+                    next[c.CgroupPath] = now;
+            }
+            // A container that did not appear in this window keeps its baseline only while it lives.
+            IReadOnlySet<string> live = _engine.KnownCgroupPaths();
+            foreach ((string path, ContainerReadings r) in _last)
+                if (!next.ContainsKey(path) && live.Contains(path))
+                    next[path] = r;
+            _last = next;
+            return new TraceWindow(++_seq, DateTimeOffset.UtcNow, snapshot, busy, _probes, readings, live);
+        }
+        catch
+        {
+            snapshot.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// A window every <paramref name="interval"/> until <paramref name="cancellationToken"/> ends
+    /// the sequence. The caller disposes each window; a slow consumer makes the next window longer,
+    /// never lost.
+    /// </summary>
+    public async IAsyncEnumerable<TraceWindow> WindowsAsync(TimeSpan interval, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        using var timer = new PeriodicTimer(interval);
+        while (true)
+        {
+            try
+            {
+                if (!await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
+                    yield break;
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                yield break;
+            }
+            yield return Cut();
+        }
+    }
+
+    // Nothing of the container ran: its CPU limits and resource counters are taken as unchanged.
+    private static bool Idle(ContainerSnapshot c) =>
+        c.CpuUsageNs == 0 && c.RunQueue.Count == 0 && c.Involuntary == 0 && !c.Ended;
+
+    private ContainerReadings Read(string path, ContainerReadings? previous)
+    {
+        var end = new IResourceReading?[_probes.Count];
+        for (int i = 0; i < _probes.Count; i++)
+            end[i] = _probes[i].Read(path);
+        return new ContainerReadings(_cgroups.ReadCpuLimits(path), previous?.End ?? [], end);
+    }
+
+    public void Dispose()
+    {
+        if (_ownsEngine)
+            _engine.Dispose();
+    }
+}
