@@ -39,8 +39,9 @@ public sealed class EngineSnapshot : IDisposable
 /// <param name="ThrottleSource">"cgroupfs" when cpu.stat gives throttling; "ebpf+cgroupfs" when the throttle programs run too.</param>
 /// <param name="BtfFile">The BTF the CO-RE programs were relocated against (/sys/kernel/btf/vmlinux or a --btf file); null without eBPF.</param>
 /// <param name="ThrottleHook">"fentry" or "kprobe": the hook of the attached throttle programs; "none" when cpu.stat alone gives throttling.</param>
+/// <param name="Mode">Whether eBPF programs or the procfs sampler produced the figures.</param>
 public sealed record KernelSummary(string Release, bool Btf, string Ring, string Attach, string ThrottleSource, string ThrottleNote, string? BtfFile = null,
-    string ThrottleHook = "none");
+    string ThrottleHook = "none", Bpf.TierMode Mode = Bpf.TierMode.Ebpf);
 
 /// <param name="Cpus">Online CPUs.</param>
 /// <param name="IdleRatio">Share of CPU time the host spent idle (idle + iowait) over the window.</param>
