@@ -21,6 +21,7 @@ var scenarioRuns = Argument("runs", 20);
 var detectionRuns = Argument("detection-runs", 6);
 var matrixKernels = Argument("kernels", "bullseye,bookworm,trixie");
 var matrixTiers = Argument("tiers", "auto,perfbuf:raw_tp:kprobe,ringbuf:tracepoint:kprobe");
+var matrixLayouts = Argument("layouts", "hybrid,v2");
 
 //////////////////////////////////////////////////////////////////////
 // SETUP
@@ -36,6 +37,7 @@ var cliBinary = publishDir.CombineWithFilePath("aiops-trace");
 var nativeShim = artifacts.Combine("native").CombineWithFilePath("libaiops_shim.so");
 var benchProject = repoRoot.CombineWithFilePath("benchmarks/AIOps.Trace.Benchmarks/AIOps.Trace.Benchmarks.csproj");
 var cliProject = repoRoot.CombineWithFilePath("src/AIOps.Trace.Cli/AIOps.Trace.Cli.csproj");
+var kernelMatrixTool = repoRoot.CombineWithFilePath("tools/AIOps.Trace.KernelMatrix/AIOps.Trace.KernelMatrix.csproj");
 
 // Warnings fail the build everywhere, MSBuild and NuGet warnings included, not only the compiler's.
 DotNetMSBuildSettings WarningsAsErrors() =>
@@ -285,7 +287,7 @@ Task("Detection")
 });
 
 Task("KernelMatrix")
-    .Description("Boots other Debian kernels under qemu (--kernels=bullseye,bookworm,trixie, --tiers=auto,perfbuf:raw_tp:kprobe,... as transport:attach[:throttle hook]) and checks the engine against each kernel's own counters.")
+    .Description("Boots other Debian kernels under qemu (--kernels=bullseye,bookworm,trixie, --tiers=auto,perfbuf:raw_tp:kprobe,... as transport:attach[:throttle hook], --layouts=hybrid,v2 cgroup layouts), checks the engine against each kernel's own counters and writes docs/kernel-matrix.md.")
     .IsDependentOn("Publish")
     .Does(() =>
 {
@@ -294,18 +296,22 @@ Task("KernelMatrix")
     var run = new ProcessStartInfo(repoRoot.CombineWithFilePath("tests/kernel-matrix/run.sh").FullPath) { UseShellExecute = false };
     foreach (var suite in suites) run.ArgumentList.Add(suite);
     run.Environment["TIERS"] = matrixTiers;
+    run.Environment["LAYOUTS"] = matrixLayouts.Replace(',', ' ');
     var clock = Stopwatch.StartNew();
     using (var process = Process.Start(run))
     {
         process.WaitForExit();
         if (process.ExitCode != 0) throw new Exception($"tests/kernel-matrix/run.sh exited with code {process.ExitCode}.");
     }
-    var releases = System.IO.File.ReadAllLines(matrix.CombineWithFilePath("kernels.txt").FullPath).Where(l => l.Length > 0).ToList();
-    var report = KernelMatrixReport(matrix, releases, clock.Elapsed);
-    Console.WriteLine(report.Markdown);
-    System.IO.File.WriteAllText(matrix.CombineWithFilePath("results.md").FullPath, report.Markdown);
-    Information($"kernel matrix: {report.Passed} checks passed, {report.Failed} failed, {releases.Count} kernels in {clock.Elapsed.TotalMinutes:0.0} min; artifacts/kernel-matrix/results.md");
-    if (report.Failed > 0) throw new Exception($"{report.Failed} kernel-matrix check(s) failed (see artifacts/kernel-matrix/results.md).");
+    // The judging and the pages live in tools/AIOps.Trace.KernelMatrix: the committed page
+    // docs/kernel-matrix.md and the generated tables of docs/kernel-support.md.
+    var (exitCode, interrupted) = RunOnConsole("dotnet", "run", "--project", kernelMatrixTool.FullPath, "-c", configuration, "--",
+        "--matrix", matrix.FullPath, "--tiers", matrixTiers, "--minutes", clock.Elapsed.TotalMinutes.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture),
+        "--command", $"./build.sh --target=KernelMatrix --kernels={matrixKernels} --tiers={matrixTiers} --layouts={matrixLayouts}",
+        "--page", repoRoot.CombineWithFilePath("docs/kernel-matrix.md").FullPath,
+        "--support", repoRoot.CombineWithFilePath("docs/kernel-support.md").FullPath);
+    if (exitCode != 0)
+        throw new Exception($"kernel-matrix checks failed or could not be judged (exit code {exitCode}{(interrupted ? " after Ctrl-C" : "")}); see docs/kernel-matrix.md and artifacts/kernel-matrix/results.md.");
 });
 
 Task("Default")
@@ -418,227 +424,4 @@ void PrintConfusionMatrix(DirectoryPath rowsFolder)
     }
     Console.WriteLine(text);
     System.IO.File.WriteAllText(rowsFolder.CombineWithFilePath("matrix.txt").FullPath, text.ToString());
-}
-
-// The kernel matrix's verdicts, from the raw figures each guest printed on its second serial port
-// (tests/kernel-matrix/init): the engine's snapshot JSON beside the kernel's own counters, judged
-// with the tolerances of the kernel tests (ThrottlingTests, PreemptionTests, RunQueueLatencyTests).
-(string Markdown, int Passed, int Failed) KernelMatrixReport(DirectoryPath matrix, List<string> releases, TimeSpan elapsed)
-{
-    var checks = new List<(string Kernel, string Tier, string Check, string Engine, string Kernel_, string Tolerance, bool Pass)>();
-    // Worst relative deviation per kernel, mechanism and measure, for the summary table.
-    var worst = new Dictionary<(string Kernel, string Tier, string Measure), double>();
-    var kernels = new System.Text.StringBuilder();
-    kernels.AppendLine("| kernel | boot + checks | BTF | ring buffer | perf buffer | tp_btf | raw_tp | tracepoint | fentry | kprobes | doctor's tier |");
-    kernels.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|");
-    foreach (var release in releases)
-    {
-        var dir = matrix.Combine(release);
-        var boot = System.IO.File.ReadAllLines(dir.CombineWithFilePath("boot.txt").FullPath)
-            .Select(l => l.Split('=', 2)).ToDictionary(f => f[0], f => f[1]);
-        var resultsFile = dir.CombineWithFilePath("results.log").FullPath;
-        var lines = System.IO.File.Exists(resultsFile)
-            ? System.IO.File.ReadAllLines(resultsFile).Where(l => l.StartsWith("AIOPS ")).Select(l => l[6..]).ToList()
-            : new List<string>();
-        string Line(string key) => lines.FirstOrDefault(l => l.StartsWith(key + " "))?[(key.Length + 1)..];
-        void Check(string tier, string check, string engine, string kernel, string tolerance, bool pass) =>
-            checks.Add((release, tier, check, engine, kernel, tolerance, pass));
-        void Deviation(string tier, string measure, double engine, double kernel)
-        {
-            double d = kernel == 0 ? (engine == 0 ? 0 : 1) : Math.Abs(engine - kernel) / kernel;
-            worst[(release, tier, measure)] = Math.Max(d, worst.GetValueOrDefault((release, tier, measure)));
-        }
-
-        bool done = Line("done") != null;
-        Check("-", "boot", $"{boot["seconds"]} s, qemu exit {boot["qemu_exit"]}{(boot["timed_out"] == "yes" ? ", timed out" : "")}",
-            done ? "guest finished" : "guest did not finish", "powers off in time", done && boot["qemu_exit"] == "0");
-
-        var doctorText = Line("doctor");
-        string Feature(JsonElement d, string name) =>
-            d.GetProperty("features").TryGetProperty(name, out var f) ? (f.GetProperty("available").GetBoolean() ? "yes" : "no") : "?";
-        if (doctorText != null && doctorText.TrimStart().StartsWith("{"))
-        {
-            using var doctor = JsonDocument.Parse(doctorText);
-            var d = doctor.RootElement;
-            var t = d.GetProperty("tier");
-            kernels.AppendLine($"| {release} | {boot["seconds"]} s | {Feature(d, "btf")} | {Feature(d, "ringbuf")} | {Feature(d, "perf_event_array")} | " +
-                $"{Feature(d, "tp_btf")} | {Feature(d, "raw_tp")} | {Feature(d, "tracepoint")} | {Feature(d, "fentry")} | {Feature(d, "kprobes")} | " +
-                $"{t.GetProperty("mode").GetString()}: {t.GetProperty("transport").GetString()} + {t.GetProperty("attach").GetString()}, throttling {ThrottleSource(t)} |");
-        }
-        else
-        {
-            kernels.AppendLine($"| {release} | {boot["seconds"]} s | doctor printed no JSON: {doctorText ?? "nothing"} |||||||||");
-        }
-        Check("-", "doctor --json", doctorText == null ? "nothing" : doctorText.TrimStart().StartsWith("{") ? "printed" : "no JSON", "-", "a JSON document",
-            doctorText != null && doctorText.TrimStart().StartsWith("{"));
-        var requested = matrixTiers.Split(',', StringSplitOptions.RemoveEmptyEntries).Length;
-        var ran = lines.Count(l => l.StartsWith("tier "));
-        Check("-", "tiers run", $"{ran}", $"{requested} asked (--tiers={matrixTiers})", "all", ran == requested);
-
-        foreach (var tier in lines.Where(l => l.StartsWith("tier ")).Select(l => l.Split(' ')[1]))
-        {
-            // Throttling: a 20% quota on a busy loop for 3 s, against cpu.stat read before and after.
-            var throttle = Snapshot(Line($"throttle/{tier} json"));
-            var mechanism = throttle.HasValue ? Mechanism(throttle.Value) : tier;
-            var before = CpuStatLine(Line($"throttle/{tier} cpu_stat_before"));
-            var after = CpuStatLine(Line($"throttle/{tier} cpu_stat_after"));
-            var web = throttle.HasValue ? ContainerJson(throttle.Value, "/aiops-mx-throttle") : null;
-            if (web is JsonElement c && before != null && after != null)
-            {
-                var th = c.GetProperty("throttling");
-                long kernelNs = after["throttled_time"] - before["throttled_time"], kernelThrottled = after["nr_throttled"] - before["nr_throttled"];
-                long kernelPeriods = after["nr_periods"] - before["nr_periods"];
-                long ns = th.GetProperty("throttled_ns").GetInt64(), throttled = th.GetProperty("throttled_periods").GetInt64(), periods = th.GetProperty("periods").GetInt64();
-                Check(mechanism, "throttled time", $"{ns / 1e6:0.0} ms", $"{kernelNs / 1e6:0.0} ms ({kernelThrottled} throttled periods)", "5%, 20+ throttled periods",
-                    kernelThrottled >= 20 && Within(ns, kernelNs, 0.05));
-                Deviation(mechanism, "throttled time", ns, kernelNs);
-                Check(mechanism, "throttled periods", $"{throttled}", $"{kernelThrottled}", "1", Math.Abs(throttled - kernelThrottled) <= 1);
-                Check(mechanism, "periods", $"{periods}", $"{kernelPeriods}", "1", Math.Abs(periods - kernelPeriods) <= 1);
-                // ThrottlingTests wants 400-800 ms for 3 s at 20%; under emulation `sleep 3` stretches,
-                // so the same bounds (2/3 to 4/3 of 20%) apply to the loop's measured lifetime.
-                long usage = c.GetProperty("cpu_usage_ns").GetInt64();
-                if (double.TryParse(Line($"throttle/{tier} loop_seconds"), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var loopSeconds))
-                {
-                    double quotaNs = 0.2 * loopSeconds * 1e9;
-                    Check(mechanism, "CPU usage at a 20% quota", $"{usage / 1e6:0} ms", $"20% of {loopSeconds:0.00} s = {quotaNs / 1e6:0} ms", "2/3 to 4/3",
-                        usage >= quotaNs * 2 / 3 && usage <= quotaNs * 4 / 3);
-                }
-                else
-                {
-                    Check(mechanism, "CPU usage at a 20% quota", $"{usage / 1e6:0} ms", "the guest did not report the loop's lifetime", "2/3 to 4/3", false);
-                }
-                long waits = c.GetProperty("runq_latency_us").GetProperty("count").GetInt64();
-                Check(mechanism, "run-queue waits at unthrottle", $"{waits}", $"{kernelThrottled} throttles", "at least half", waits >= kernelThrottled / 2);
-                Check(mechanism, "lost events (throttling)", $"{throttle.Value.GetProperty("lost_events").GetInt64()}", "-", "0", throttle.Value.GetProperty("lost_events").GetInt64() == 0);
-                // The throttle hook: the one asked for (the tier's third part; auto takes the engine's
-                // choice), the one the snapshot names, and the one the kernel shows attached (the
-                // process's BPF programs and links), agreeing, with eBPF throttle events seen.
-                var parts = tier.Split(':');
-                string asked = parts.Length > 2 ? parts[2] : "auto";
-                string engineHook = throttle.Value.GetProperty("kernel").TryGetProperty("throttle_hook", out var h) ? h.GetString() : "?";
-                var (kernelHook, kernelWhy) = AttachedHook(Line($"throttle/{tier} bpf"));
-                long events = th.GetProperty("events").GetInt64();
-                Check(mechanism, "throttle hook", $"{engineHook}, {events} throttle events", $"{kernelHook} attached ({kernelWhy})",
-                    asked == "auto" ? "as attached" : $"{asked} (forced), as attached",
-                    engineHook == kernelHook && (asked == "auto" || asked == engineHook) && (engineHook == "none" ? events == 0 : events > 0));
-            }
-            else
-            {
-                Check(mechanism, "throttling", "no figures", Line($"throttle/{tier} error") ?? Line($"throttle/{tier} stderr") ?? "no cpu.stat", "-", false);
-            }
-
-            // Two busy loops in two cgroups on CPU 1 for 4 s, against /proc/<pid>/status and schedstat.
-            var contend = Snapshot(Line($"contend/{tier} json"));
-            mechanism = contend.HasValue ? Mechanism(contend.Value) : tier;
-            foreach (var (me, other) in new[] { ("a", "b"), ("b", "a") })
-            {
-                var truth = Line($"contend/{tier} truth_{me}");
-                var cg = contend.HasValue ? ContainerJson(contend.Value, "/aiops-mx-" + me) : null;
-                if (truth == null || cg is not JsonElement x)
-                {
-                    Check(mechanism, $"contention ({me})", "no figures", Line($"contend/{tier} error") ?? Line($"contend/{tier} stderr") ?? "no counters", "-", false);
-                    continue;
-                }
-                var fields = truth.Split(' ').Select(f => f.Split('=', 2)).ToDictionary(f => f[0], f => f[1]);
-                long nv = long.Parse(fields["nonvoluntary_ctxt_switches"]);
-                var sched = fields["schedstat"].Split(',').Select(long.Parse).ToArray();
-                var rq = x.GetProperty("runq_latency_us");
-                long count = rq.GetProperty("count").GetInt64();
-                double sumNs = rq.GetProperty("sum").GetDouble() * 1000;
-                var pre = x.GetProperty("preemptions");
-                long inv = pre.GetProperty("involuntary").GetInt64(), byOther = pre.GetProperty("by_other_cgroup").GetInt64();
-                var top = pre.GetProperty("top_preemptors").EnumerateArray().Select(p => p.GetProperty("cgroup_path").GetString()).FirstOrDefault() ?? "none";
-                Deviation(mechanism, "preemptions", inv, nv);
-                Deviation(mechanism, "run-queue waits", count, sched[2]);
-                Deviation(mechanism, "run-queue time", sumNs, sched[1]);
-                Check(mechanism, $"preemptions ({me})", $"{inv}", $"{nv} nonvoluntary switches", "5%, 100+", nv > 100 && Within(inv, nv, 0.05));
-                Check(mechanism, $"preempted by the other ({me})", $"{byOther}, top {top}", $"/aiops-mx-{other}", "over half, top is the other",
-                    byOther > inv / 2 && top == "/aiops-mx-" + other);
-                Check(mechanism, $"run-queue waits ({me})", $"{count}", $"{sched[2]} timeslices", "10%, 100+", sched[2] > 100 && Within(count, sched[2], 0.10));
-                Check(mechanism, $"run-queue time ({me})", $"{sumNs / 1e6:0.0} ms", $"{sched[1] / 1e6:0.0} ms run_delay", "10%", Within(sumNs, sched[1], 0.10));
-            }
-            if (contend.HasValue)
-                Check(mechanism, "lost events (contention)", $"{contend.Value.GetProperty("lost_events").GetInt64()}", "-", "0", contend.Value.GetProperty("lost_events").GetInt64() == 0);
-        }
-    }
-
-    var text = new System.Text.StringBuilder();
-    var accel = releases.Select(r => System.IO.File.ReadAllLines(matrix.Combine(r).CombineWithFilePath("boot.txt").FullPath)[0].Split('=', 2)[1]).FirstOrDefault() ?? "";
-    text.AppendLine($"Kernel matrix, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, qemu with {accel}, {releases.Count} kernels in {elapsed.TotalMinutes:0.0} min " +
-        $"(`./build.sh --target=KernelMatrix --kernels={matrixKernels} --tiers={matrixTiers}`)");
-    text.AppendLine();
-    text.Append(kernels);
-    text.AppendLine();
-    text.AppendLine("Worst deviation from the kernel's own counter, per kernel and mechanism (tolerances: throttled time 5%, preemptions 5%, run-queue waits and time 10%):");
-    text.AppendLine();
-    text.AppendLine("| kernel | mechanism | throttled time vs `cpu.stat` | preemptions vs `nonvoluntary_ctxt_switches` | run-queue waits vs schedstat timeslices | run-queue time vs schedstat `run_delay` | checks |");
-    text.AppendLine("|---|---|---|---|---|---|---|");
-    foreach (var group in checks.Where(c => c.Tier != "-").GroupBy(c => (c.Kernel, c.Tier)))
-    {
-        string W(string measure) => worst.TryGetValue((group.Key.Kernel, group.Key.Tier, measure), out var d) ? $"{d * 100:0.0}%" : "n/a";
-        text.AppendLine($"| {group.Key.Kernel} | {group.Key.Tier} | {W("throttled time")} | {W("preemptions")} | {W("run-queue waits")} | {W("run-queue time")} | " +
-            $"{group.Count(c => c.Pass)}/{group.Count()} pass |");
-    }
-    text.AppendLine();
-    text.AppendLine("| kernel | mechanism | check | engine | kernel's counter | tolerance | result |");
-    text.AppendLine("|---|---|---|---|---|---|---|");
-    foreach (var c in checks)
-        text.AppendLine($"| {c.Kernel} | {c.Tier} | {c.Check} | {c.Engine} | {c.Kernel_} | {c.Tolerance} | {(c.Pass ? "pass" : "**FAIL**")} |");
-    return (text.ToString(), checks.Count(c => c.Pass), checks.Count(c => !c.Pass));
-}
-
-bool Within(double value, double reference, double tolerance) =>
-    value >= reference * (1 - tolerance) && value <= reference * (1 + tolerance);
-
-JsonElement? Snapshot(string json)
-{
-    if (json == null || !json.TrimStart().StartsWith("{")) return null;
-    try { return JsonDocument.Parse(json).RootElement.Clone(); }
-    catch (JsonException) { return null; }
-}
-
-string Mechanism(JsonElement snapshot)
-{
-    var k = snapshot.GetProperty("kernel");
-    return $"{k.GetProperty("ring").GetString()} + {k.GetProperty("attach").GetString()}, throttling {ThrottleSource(k)}";
-}
-
-// "fentry+cgroupfs" or "kprobe+cgroupfs" when the throttle programs ran with that hook, else throttle_source
-// (from a snapshot's "kernel" or doctor's "tier" object; older builds print no throttle_hook).
-string ThrottleSource(JsonElement k) =>
-    k.TryGetProperty("throttle_hook", out var hook) && hook.GetString() is string h && h != "none"
-        ? $"{h}+cgroupfs" : k.GetProperty("throttle_source").GetString();
-
-// The throttle hook the guest kernel shows attached to the snapshot process (tests/kernel-matrix/init
-// bpf_objects: "prog:<prog_type>:<run_cnt>" and "link:<link_type>:<attach_type>" words): kprobe
-// programs are BPF_PROG_TYPE_KPROBE (2), fentry ones hang off links of type "tracing".
-(string Hook, string Why) AttachedHook(string line)
-{
-    if (line == null) return ("?", "the guest did not list the BPF objects");
-    var words = line.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(w => w.Split(':')).ToList();
-    var kprobes = words.Where(w => w[0] == "prog" && w.Length > 2 && w[1] == "2").ToList();
-    int tracingLinks = words.Count(w => w[0] == "link" && w.Length > 1 && w[1] == "tracing");
-    long runs = kprobes.Sum(w => long.TryParse(w.Length > 2 ? w[2] : "", out var n) ? n : 0);
-    string why = $"{kprobes.Count} kprobe programs run {runs} times, {tracingLinks} fentry links";
-    return (kprobes.Count, tracingLinks) switch
-    {
-        ( >= 2, 0) when runs > 0 => ("kprobe", why),
-        (0, >= 2) => ("fentry", why),
-        (0, 0) => ("none", why),
-        _ => ("unclear", why),
-    };
-}
-
-JsonElement? ContainerJson(JsonElement snapshot, string cgroupPath) =>
-    snapshot.GetProperty("containers").EnumerateArray().Where(c => c.GetProperty("cgroup_path").GetString() == cgroupPath)
-        .Select(c => (JsonElement?)c).FirstOrDefault();
-
-// "nr_periods 2 nr_throttled 0 throttled_time 0 ..." (cpu.stat on one line).
-Dictionary<string, long> CpuStatLine(string line)
-{
-    if (line == null) return null;
-    var f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-    var d = new Dictionary<string, long>();
-    for (int i = 0; i + 1 < f.Length; i += 2) if (long.TryParse(f[i + 1], out var v)) d[f[i]] = v;
-    return d.ContainsKey("throttled_time") && d.ContainsKey("nr_throttled") && d.ContainsKey("nr_periods") ? d : null;
 }

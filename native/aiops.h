@@ -109,6 +109,9 @@ int32_t aiops_probe_prog_type(uint32_t prog_type);
 /* Whether programs of prog_type may call helper_id (enum bpf_func_id). 1, 0, or -errno
  * (-EOPNOTSUPP when the program type itself is missing). */
 int32_t aiops_probe_helper(uint32_t prog_type, uint32_t helper_id);
+/* Whether a raw_tp program can be run on a given CPU (BPF_PROG_TEST_RUN with BPF_F_TEST_RUN_ON_CPU,
+ * Linux 5.10+), as every window cut does with the flush program. 1, 0 (refused), or -errno. */
+int32_t aiops_probe_test_run_on_cpu(void);
 
 /* Perf buffers (BPF_MAP_TYPE_PERF_EVENT_ARRAY), the transport of kernels without the BPF ring
  * buffer. One ring per CPU: a perf_event_mmap_page (data_head at offset 1024, data_tail at 1032,

@@ -2,6 +2,7 @@
 /* Objects, programs, links and maps. */
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
@@ -234,4 +235,26 @@ int32_t aiops_probe_prog_type(uint32_t prog_type)
 int32_t aiops_probe_helper(uint32_t prog_type, uint32_t helper_id)
 {
 	return libbpf_probe_bpf_helper((enum bpf_prog_type)prog_type, (enum bpf_func_id)helper_id, NULL);
+}
+
+int32_t aiops_probe_test_run_on_cpu(void)
+{
+	/* r0 = 0; exit */
+	const struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	LIBBPF_OPTS(bpf_test_run_opts, run, .flags = BPF_F_TEST_RUN_ON_CPU, .cpu = 0);
+	int fd, err, saved;
+
+	fd = bpf_prog_load(BPF_PROG_TYPE_RAW_TRACEPOINT, NULL, "GPL", insns, 2, NULL);
+	if (fd < 0)
+		return -errno;
+	err = bpf_prog_test_run_opts(fd, &run);
+	saved = errno;
+	close(fd);
+	if (!err)
+		return 1;
+	/* Before 5.10: raw_tp has no test run (ENOTSUPP, 524) or the attr's flags/cpu are unknown (EINVAL). */
+	return saved == EINVAL || saved == 524 || saved == EOPNOTSUPP ? 0 : -saved;
 }

@@ -44,9 +44,11 @@ internal static class DoctorCommand
             o.WriteLine($"  {m.Controller,-16} v{m.Version}   {m.MountPoint}");
         o.WriteLine($"{"capabilities",-18} {string.Join("  ", f.Capabilities.Select(c => $"{c.Name} {YesNo(c.Available)}"))}");
         TierChoice t = f.Tier;
-        o.WriteLine(t.Mode == "procfs"
-            ? $"{"chosen tier",-18} procfs sampling, throttling from {t.ThrottleSource} ({t.Why})"
-            : $"{"chosen tier",-18} eBPF: {t.Transport} + {t.Attach}, throttling from {t.ThrottleSource} (throttle hook {t.ThrottleHook}) ({t.Why})");
+        o.WriteLine(t.Mode == TierMode.Procfs
+            ? $"{"chosen tier",-18} procfs sampling, throttling from {t.ThrottleSource.Name()} ({t.Why})"
+            : $"{"chosen tier",-18} eBPF: {t.Transport.Name()} + {t.Attach.Name()}, throttling from {t.ThrottleSource.Name()} (throttle hook {t.ThrottleHook.Name()}) ({t.Why})");
+        foreach (TierAttempt tried in t.Attempts.Where(a => !a.Succeeded))
+            o.WriteLine($"{"tried",-18} {tried.Attach.Name()} + throttle hook {tried.Hook.Name()}: {tried.Failure}");
         o.WriteLine($"{"cgroup ids",-18} {t.CgroupId}: {t.CgroupIdWhy}");
         if (t.CannotMeasure.Count == 0)
             o.WriteLine($"{"cannot measure",-18} nothing the engine reports is missing");
@@ -93,17 +95,28 @@ internal static class DoctorCommand
 
         TierChoice t = f.Tier;
         w.WriteStartObject("tier");
-        w.WriteString("mode", t.Mode);
-        w.WriteString("transport", t.Transport);
-        w.WriteString("attach", t.Attach);
-        w.WriteString("throttle_source", t.ThrottleSource);
-        w.WriteString("throttle_hook", t.ThrottleHook);
+        w.WriteString("mode", t.Mode.Name());
+        w.WriteString("transport", t.Transport.Name());
+        w.WriteString("attach", t.Attach.Name());
+        w.WriteString("throttle_source", t.ThrottleSource.Name());
+        w.WriteString("throttle_hook", t.ThrottleHook.Name());
         w.WriteString("why", t.Why);
         w.WriteString("cgroup_id", t.CgroupId);
         w.WriteString("cgroup_id_why", t.CgroupIdWhy);
         w.WriteStartArray("cannot_measure");
         foreach (string gap in t.CannotMeasure)
             w.WriteStringValue(gap);
+        w.WriteEndArray();
+        // Each combination the loader tried before the chosen one, and why the kernel refused it.
+        w.WriteStartArray("tried");
+        foreach (TierAttempt tried in t.Attempts.Where(a => !a.Succeeded))
+        {
+            w.WriteStartObject();
+            w.WriteString("attach", tried.Attach.Name());
+            w.WriteString("throttle_hook", tried.Hook.Name());
+            w.WriteString("failure", tried.Failure);
+            w.WriteEndObject();
+        }
         w.WriteEndArray();
         w.WriteEndObject();
         w.WriteEndObject();

@@ -109,20 +109,10 @@ internal static class Program
             throw new UsageException(why);
     }
 
-    /// <summary>Why eBPF cannot load here (no BTF, no privileges), or null when it may.</summary>
-    private static string? MissingForTracing(string? btfPath)
-    {
-        if (!KernelInfo.HasVmlinuxBtf && btfPath is null)
-            return $"this kernel has no BTF ({KernelInfo.VmlinuxBtfPath} is missing): CO-RE programs cannot load without --btf PATH";
-        if (Environment.IsPrivilegedProcess)
-            return null;
-        const int CapPerfmon = 38, CapBpf = 39, CapSysAdmin = 21;
-        ulong caps = EffectiveCapabilities();
-        bool has(int cap) => (caps & (1UL << cap)) != 0;
-        if (!has(CapSysAdmin) && !(has(CapBpf) && has(CapPerfmon)))
-            return "tracing needs root, or CAP_BPF and CAP_PERFMON: run with sudo or grant the capabilities";
-        return null;
-    }
+    /// <summary>Why eBPF cannot load here (no BTF, no privileges), or null when it may (<see cref="TierPolicy.MissingForTracing"/>).</summary>
+    private static string? MissingForTracing(string? btfPath) =>
+        TierPolicy.MissingForTracing(KernelInfo.HasVmlinuxBtf, btfPath, Environment.IsPrivilegedProcess,
+            Environment.IsPrivilegedProcess ? 0 : EffectiveCapabilities());
 
     private static ulong EffectiveCapabilities()
     {

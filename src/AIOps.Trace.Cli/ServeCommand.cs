@@ -3,6 +3,7 @@ using System.Net;
 using AIOps.Trace.Analysis;
 using AIOps.Trace.Analysis.Partitioning;
 using AIOps.Trace.Analysis.Verification;
+using AIOps.Trace.Bpf;
 using AIOps.Trace.Server;
 using AIOps.Trace.Server.Anomalies;
 using AIOps.Trace.Server.Metrics;
@@ -48,7 +49,7 @@ internal static class ServeCommand
         using VerdictStore store = OpenStore(db);
         using var pipeline = new AnalysisPipeline(new PipelineOptions { Domains = domains }, store);
         using TraceEngine engine = Program.StartEngine(engineOptions);
-        string how = engine.Kernel.Attach == "procfs"
+        string how = engine.Kernel.Mode == TierMode.Procfs
             ? "sampling procfs (no BPF)"
             : $"tracing with {engine.Kernel.Attach} + {engine.Kernel.Ring}";
         SidecarHost.RunAsync(engine, options, url =>

@@ -1,4 +1,5 @@
 using System.Globalization;
+using AIOps.Trace.Bpf;
 using AIOps.Trace.Diagnosis;
 
 namespace AIOps.Trace.Cli;
@@ -71,7 +72,7 @@ internal static class TopView
     /// <summary>The header line: time, window, host idle share, lost events and the tier.</summary>
     public static string Header(EngineSnapshot w, DateTime now) =>
         $"aiops-trace top  {now:HH:mm:ss}  window {w.WindowSeconds:0.00}s  host idle {w.Host.IdleRatio:P0} of {w.Host.Cpus} CPUs  " +
-        $"lost events {w.LostEvents}  ({(w.Kernel.Attach == "procfs" ? "procfs sampling" : $"{w.Kernel.Attach} + {w.Kernel.Ring}")})";
+        $"lost events {w.LostEvents}  ({(w.Kernel.Mode == TierMode.Procfs ? "procfs sampling" : $"{w.Kernel.Attach} + {w.Kernel.Ring}")})";
 
     /// <summary>A fixed-width table: the name column as wide as the longest name (at most <paramref name="nameWidth"/>).</summary>
     public static void WritePlain(TextWriter o, string header, IReadOnlyList<TopRow> rows, int nameWidth = 60)

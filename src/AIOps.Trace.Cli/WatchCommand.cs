@@ -1,3 +1,5 @@
+using AIOps.Trace.Bpf;
+
 namespace AIOps.Trace.Cli;
 
 /// <summary>`aiops-trace watch`: a table per interval until Ctrl-C.</summary>
@@ -15,7 +17,7 @@ internal static class WatchCommand
         using CancellationTokenSource cts = Program.CancelOnSignal(out IDisposable signals);
         using (signals)
         {
-            Console.Out.WriteLine(engine.Kernel.Attach == "procfs"
+            Console.Out.WriteLine(engine.Kernel.Mode == TierMode.Procfs
                 ? $"aiops-trace: sampling procfs (no BPF), throttling from {engine.Kernel.ThrottleSource}; Ctrl-C stops"
                 : $"aiops-trace: tracing with {engine.Kernel.Attach} + {engine.Kernel.Ring}, throttling from {engine.Kernel.ThrottleSource}; Ctrl-C stops");
             var warnings = new IdentityWarnings(engine);

@@ -2,6 +2,8 @@ using System.Diagnostics;
 using System.Text.Json;
 using AIOps.Trace.Analysis;
 using AIOps.Trace.Analysis.Detection;
+using AIOps.Trace.Bpf;
+using AIOps.Trace.Cgroups;
 using AIOps.Trace.Diagnosis;
 using AIOps.Trace.Server.Anomalies;
 using AIOps.Trace.Server.Api;
@@ -37,12 +39,12 @@ public sealed class EngineService(TraceEngine engine, SidecarOptions options, Si
     /// <summary>Why the sidecar is not ready, or null when it is.</summary>
     public string? NotReady =>
         _failure is { } f ? "the engine stopped: " + f
-        : engine.AttachedPrograms == 0 && engine.Kernel.Attach != "procfs" ? "no program is attached"
+        : engine.AttachedPrograms == 0 && engine.Kernel.Mode == TierMode.Ebpf ? "no program is attached"
         : _view.Window is null ? "no window was cut yet"
         : null;
 
     public EngineInfo Info() => new(
-        engine.Kernel.Attach == "procfs" ? "procfs" : "ebpf", engine.Kernel.Attach, engine.Kernel.Ring, engine.Kernel.ThrottleSource,
+        engine.Kernel.Mode.Name(), engine.Kernel.Attach, engine.Kernel.Ring, engine.Kernel.ThrottleSource,
         engine.AttachedPrograms, NotReady is null, Interlocked.Read(ref _windows), Interlocked.Read(ref _lostTotal),
         Interlocked.Read(ref _readerFailures), _failure, hub.Clients, hub.DroppedFrames, Started, Interlocked.Read(ref _skippedTotal));
 

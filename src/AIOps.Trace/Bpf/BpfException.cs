@@ -62,3 +62,12 @@ public sealed class BpfThrottleHookException : BpfException
     /// <summary>"fentry" or "kprobe".</summary>
     public string Hook { get; }
 }
+
+/// <summary>
+/// The programs loaded and attached, but the kernel refuses to run the flush program on a given
+/// CPU (BPF_PROG_TEST_RUN with BPF_F_TEST_RUN_ON_CPU, Linux 5.10+), so no window could be cut.
+/// Auto mode samples procfs instead (<see cref="TierPolicy.FallsBackToProcfs"/>).
+/// </summary>
+public sealed class BpfWindowFlushException(string operation, int errno, string? log)
+    : BpfException($"kernel {KernelInfo.Release} cannot cut a window: {operation} failed with {Interop.Ensure.ErrnoName(errno)} "
+        + $"(running a raw_tp program on a given CPU, BPF_F_TEST_RUN_ON_CPU, needs Linux {TierPolicy.WindowFlushKernel}+)", operation, errno, log);

@@ -9,14 +9,6 @@ public sealed record FeatureCheck(string Name, bool Available, string Detail);
 public sealed record ControllerMount(string Controller, int Version, string MountPoint);
 
 /// <summary>
-/// What `snapshot` in auto mode would use here: the eBPF tier (transport, attach, throttle
-/// source) or the procfs sampler, what that tier cannot measure, and how it learns a task's
-/// cgroup (<paramref name="CgroupId"/>: "co-re" or "procfs", <paramref name="CgroupIdWhy"/> says why).
-/// </summary>
-public sealed record TierChoice(string Mode, string Transport, string Attach, string ThrottleSource, string Why, IReadOnlyList<string> CannotMeasure,
-    string CgroupId = "procfs", string CgroupIdWhy = "/proc/<pid>/cgroup, the cgroup directory's inode", string ThrottleHook = "none");
-
-/// <summary>
 /// Everything `aiops-trace doctor` reports: the kernel features the tracer could use, the cgroup
 /// layout, the capabilities held and the tier auto mode picks. Files are read under a root
 /// (tests point it at a fake tree); BPF probes go through <see cref="BpfProbes"/>.
@@ -34,6 +26,7 @@ public sealed record KernelFeatures(
     FeatureCheck Kprobes,
     FeatureCheck Fentry,
     FeatureCheck CgroupIdHelper,
+    FeatureCheck WindowFlush,
     string CgroupLayout,
     IReadOnlyList<ControllerMount> Controllers,
     IReadOnlyList<FeatureCheck> Capabilities,
@@ -51,7 +44,7 @@ public sealed record KernelFeatures(
         [("CAP_SYS_ADMIN", 21), ("CAP_SYS_RESOURCE", 24), ("CAP_PERFMON", 38), ("CAP_BPF", 39)];
 
     /// <summary>The feature checks in the order doctor prints them.</summary>
-    public IReadOnlyList<FeatureCheck> Features => [Btf, BpfSyscall, RingBuffer, PerfEventArray, TpBtf, RawTp, Tracepoint, Tracefs, Kprobes, Fentry, CgroupIdHelper];
+    public IReadOnlyList<FeatureCheck> Features => [Btf, BpfSyscall, RingBuffer, PerfEventArray, TpBtf, RawTp, Tracepoint, Tracefs, Kprobes, Fentry, CgroupIdHelper, WindowFlush];
 
     /// <summary>
     /// Probes this machine. Loads (and unloads) the tracer once to learn what the kernel really
@@ -98,18 +91,26 @@ public sealed record KernelFeatures(
             ? "kprobe PMU present"
             : "/sys/bus/event_source/devices/kprobe is missing (CONFIG_KPROBES unset)");
 
+        FeatureCheck flush = WindowFlushCheck(probes.WindowFlush(), privileged);
         TracerTrial? trial = probes.LoadTracer();
         FeatureCheck tpBtf = TpBtfCheck(btf, trial, Prog("tp_btf", ProgTracing, "BPF_PROG_TYPE_TRACING"));
         FeatureCheck fentry = FentryCheck(btf, trial);
 
         (string layout, IReadOnlyList<ControllerMount> controllers) = ReadCgroups(root);
-        TierChoice tier = ChooseTier(trial, btfCheck, syscall, ring, perf, tpBtf, raw, tracepoint, fentry, kprobeCheck);
-        if (tier.Mode == "ebpf")
+        TierChoice tier = trial switch
+        {
+            { Loaded: false, WindowFlushRefused: true } => TierPolicy.Procfs("the eBPF programs load, but " + trial.Error),
+            { Loaded: false } => TierPolicy.Procfs("eBPF did not load: " + trial.Error),
+            { Loaded: true } => TierPolicy.Ebpf(trial.Transport, trial.Attach, trial.ThrottleHook, "the tracer loaded and attached") with { Attempts = trial.Attempts },
+            // Not loaded (tests): predict from the probes in the order the loader tries.
+            null => TierPolicy.Predict(syscall, btfCheck, flush, ring, perf, tpBtf, raw, tracepoint, fentry, kprobeCheck),
+        };
+        if (tier.Mode == TierMode.Ebpf)
         {
             (string source, string why) = ChooseCgroupId(helper, layout);
             tier = tier with { CgroupId = source, CgroupIdWhy = why };
         }
-        return new KernelFeatures(release, btfCheck, syscall, ring, perf, tpBtf, raw, tracepoint, tracefs, kprobeCheck, fentry, helper,
+        return new KernelFeatures(release, btfCheck, syscall, ring, perf, tpBtf, raw, tracepoint, tracefs, kprobeCheck, fentry, helper, flush,
             layout, controllers, caps, tier);
     }
 
@@ -144,6 +145,16 @@ public sealed record KernelFeatures(
         return ("co-re", $"{how}: the cpu controller's cgroup, which bpf_get_current_cgroup_id does not give for a cgroup without the cpu controller enabled");
     }
 
+    // The kernel's answer to running a raw_tp program on a given CPU, which every window cut does.
+    private static FeatureCheck WindowFlushCheck(int result, bool privileged)
+    {
+        const string what = "BPF_PROG_TEST_RUN of a raw_tp program on a given CPU (BPF_F_TEST_RUN_ON_CPU, " + TierPolicy.WindowFlushKernel + "+), which cuts each window";
+        FeatureCheck check = ProbeResult("window_flush", result, what, privileged);
+        return check.Available || result == ProbeUnavailable
+            ? check
+            : check with { Detail = check.Detail + $"; eBPF windows cannot be cut on this kernel, so auto mode samples procfs" };
+    }
+
     private static FeatureCheck ProbeResult(string name, int result, string what, bool privileged) => result switch
     {
         1 => new FeatureCheck(name, true, what),
@@ -161,9 +172,9 @@ public sealed record KernelFeatures(
         if (!btf)
             return new FeatureCheck("tp_btf", false, "no (needs BTF)");
         if (trial is { Loaded: true })
-            return trial.Attach == "tp_btf"
+            return trial.Attach == TierAttach.TpBtf
                 ? new FeatureCheck("tp_btf", true, "the tracer attached with tp_btf")
-                : new FeatureCheck("tp_btf", false, $"the tracer fell back to {trial.Attach}");
+                : new FeatureCheck("tp_btf", false, $"the tracer fell back to {trial.Attach.Name()}");
         // libbpf probes BPF_PROG_TYPE_TRACING as an fentry program, which some kernels refuse
         // while tp_btf loads: without a tracer load the prog-type probe is only a hint.
         return prog with { Detail = prog.Detail + " (prog-type probe; the tracer was not loaded)" };
@@ -177,55 +188,11 @@ public sealed record KernelFeatures(
             return new FeatureCheck("fentry", false, "not probed (the tracer was not loaded)");
         if (!trial.Loaded)
             return new FeatureCheck("fentry", false, "not probed: the tracer did not load (" + trial.Error + ")");
-        if (trial.ThrottleMechanism == "fentry")
+        if (trial.ThrottleHook == TierThrottleHook.Fentry)
             return new FeatureCheck("fentry", true, trial.ThrottleNote);
-        // The note lists each throttle mechanism tried and why it failed, "; "-separated.
-        string? why = trial.ThrottleNote.Split("; ").FirstOrDefault(p => p.StartsWith("fentry", StringComparison.Ordinal));
-        return new FeatureCheck("fentry", false, why ?? trial.ThrottleNote);
+        TierAttempt? refused = trial.Attempts.FirstOrDefault(a => a.Hook == TierThrottleHook.Fentry && !a.Succeeded);
+        return new FeatureCheck("fentry", false, refused is null ? trial.ThrottleNote : $"fentry: {refused.Failure}");
     }
-
-    private static TierChoice ChooseTier(TracerTrial? trial, FeatureCheck btf, FeatureCheck syscall, FeatureCheck ring, FeatureCheck perf,
-        FeatureCheck tpBtf, FeatureCheck raw, FeatureCheck tracepoint, FeatureCheck fentry, FeatureCheck kprobes)
-    {
-        if (trial is { Loaded: false })
-            return Procfs("eBPF did not load: " + trial.Error);
-        string transport, attach, throttle, why, hook;
-        if (trial is { Loaded: true })
-        {
-            (transport, attach, why) = (trial.Transport, trial.Attach, "the tracer loaded and attached");
-            throttle = trial.ThrottleMechanism is null ? "cgroupfs" : "ebpf+cgroupfs";
-            hook = trial.ThrottleMechanism ?? "none";
-        }
-        else
-        {
-            // Not loaded (tests): predict from the probes in the order the loader tries.
-            if (!syscall.Available)
-                return Procfs("the bpf syscall is not usable: " + syscall.Detail);
-            if (!btf.Available)
-                return Procfs($"no BTF for the CO-RE programs ({KernelInfo.VmlinuxBtfPath} is missing and no --btf was given)");
-            string? t = ring.Available ? "ringbuf" : perf.Available ? "perfbuf" : null;
-            string? a = tpBtf.Available ? "tp_btf" : raw.Available ? "raw_tp" : tracepoint.Available ? "tracepoint" : null;
-            if (t is null || a is null)
-                return Procfs(t is null ? "no ring buffer or perf event array" : "no attach mechanism for the scheduler tracepoints");
-            (transport, attach, why) = (t, a, "predicted from the probes (the tracer was not loaded)");
-            throttle = fentry.Available || kprobes.Available ? "ebpf+cgroupfs" : "cgroupfs";
-            hook = fentry.Available ? "fentry" : kprobes.Available ? "kprobe" : "none";
-        }
-        var cannot = new List<string>();
-        if (throttle == "cgroupfs")
-            cannot.Add("per-CPU throttle events (no fentry or kprobe on throttle_cfs_rq): throttling only from cpu.stat");
-        if (attach == "tracepoint")
-            cannot.Add("the cgroup of a task not yet seen leaving a CPU (classic tracepoints carry pids only): such waits are counted as unknown_cgroup");
-        return new TierChoice("ebpf", transport, attach, throttle, why, cannot) { ThrottleHook = hook };
-    }
-
-    private static TierChoice Procfs(string why) => new("procfs", "none", "procfs", "cgroupfs", why,
-    [
-        "single run-queue waits: percentiles are of per-task means over each sampling interval",
-        "who preempted: involuntary preemptions are unattributed",
-        "the last interval of tasks that exit between samples",
-        "per-CPU throttle events: throttling only from cpu.stat",
-    ]);
 
     private static IReadOnlyList<FeatureCheck> ReadCapabilities(string statusPath)
     {

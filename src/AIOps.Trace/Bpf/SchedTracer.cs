@@ -17,28 +17,34 @@ public sealed class SchedTracer : IDisposable
     // (bpf/sched_info.bpf.h).
     private static readonly string[] StampEvents = ["wakeup", "wakeup_new", "switch", "free"];
     private static readonly string[] SchedInfoEvents = ["switch"];
-    private static readonly string[] AttachFamilies = ["info", "btf", "raw", "tp"];
-    private static readonly string[] ThrottleFamilies = ["fentry", "kprobe"];
+    private static readonly string[] AllFamilies = ["info", "btf", "raw", "tp"];
+    private static readonly TierThrottleHook[] ThrottleHooks = [TierThrottleHook.Fentry, TierThrottleHook.Kprobe];
 
     private readonly BpfObject _object;
     private readonly int _statsFd;
     private readonly KernelStats[] _perCpuStats;
 
-    private SchedTracer(BpfObject obj, IEventReader events, string family, string attach, string? throttle, string throttleNote, string btf)
+    private SchedTracer(BpfObject obj, IEventReader events, TierTransport transport, TierAttach attach, TierThrottleHook throttle, string throttleNote, string btf,
+        IReadOnlyList<TierAttempt> attempts, string family)
     {
         _object = obj;
         WaitStamps = family == "info" ? "sched_info" : "wakeup";
         Btf = btf;
+        Transport = transport;
         Attach = attach;
-        ThrottleMechanism = throttle;
+        ThrottleHook = throttle;
         ThrottleNote = throttleNote;
+        Attempts = attempts;
         Events = events;
         _statsFd = obj.MapFd("stats");
         _perCpuStats = new KernelStats[KernelInfo.PossibleCpus];
     }
 
-    /// <summary>"tp_btf", "raw_tp" or "tracepoint".</summary>
-    public string Attach { get; }
+    /// <summary>The transport the programs write into (<see cref="Events"/> reads it).</summary>
+    public TierTransport Transport { get; }
+
+    /// <summary>How the scheduler programs are attached.</summary>
+    public TierAttach Attach { get; }
 
     /// <summary>
     /// Where a run-queue wait starts: "sched_info" (the kernel's own enqueue stamp, read at the
@@ -46,23 +52,26 @@ public sealed class SchedTracer : IDisposable
     /// </summary>
     public string WaitStamps { get; }
 
-    /// <summary>The BTF CO-RE relocations were resolved against: /sys/kernel/btf/vmlinux or the external file (and the archive it came from).</summary>
-    public string Btf { get; }
-
-    /// <summary>"fentry" or "kprobe" when the eBPF throttle programs are attached; null otherwise.</summary>
-    public string? ThrottleMechanism { get; }
-
-    /// <summary>Why the throttle programs are (not) attached, for the snapshot and `doctor`.</summary>
-    public string ThrottleNote { get; }
-
-    /// <summary>The transport the programs write batches and throttle records into (<see cref="IEventReader.Transport"/> names it).</summary>
-    public IEventReader Events { get; }
-
     /// <summary>The per-CPU counters map (struct aiops_stats), for tests of the lookup.</summary>
     internal int StatsMapFd => _statsFd;
 
     /// <summary>The fd of one of the object's maps, for tests that read it.</summary>
     internal int MapFd(string map) => _object.MapFd(map);
+
+    /// <summary>The BTF CO-RE relocations were resolved against: /sys/kernel/btf/vmlinux or the external file (and the archive it came from).</summary>
+    public string Btf { get; }
+
+    /// <summary>The hook of the attached eBPF throttle programs; None when cpu.stat alone gives throttling.</summary>
+    public TierThrottleHook ThrottleHook { get; }
+
+    /// <summary>Why the throttle programs are (not) attached, for the snapshot and `doctor`.</summary>
+    public string ThrottleNote { get; }
+
+    /// <summary>Each attach mechanism and throttle hook tried before this one loaded, with why it failed, then the one that did.</summary>
+    public IReadOnlyList<TierAttempt> Attempts { get; }
+
+    /// <summary>The transport the programs write batches and throttle records into (<see cref="IEventReader.Transport"/> names it).</summary>
+    public IEventReader Events { get; }
 
     /// <summary>Number of attached links (programs).</summary>
     public int LinkCount => _object.LinkCount;
@@ -83,65 +92,91 @@ public sealed class SchedTracer : IDisposable
         byte[] elf = transport.EmbeddedObject();
         BpfException? first = null;
         BpfThrottleHookException? hookRefused = null;
-        foreach (string family in Families(options.Attach, options.SchedInfoWaits))
+        var attempts = new List<TierAttempt>();
+        foreach (TierAttach attach in TierPolicy.AttachOrder(options.Attach, KernelInfo.HasVmlinuxBtf))
+        foreach (string family in FamiliesOf(attach, options.SchedInfoWaits))
         {
-            string attach = family switch { "info" or "btf" => "tp_btf", "raw" => "raw_tp", _ => "tracepoint" };
-            var notes = new List<string>();
-            foreach (string? throttle in Throttles(options.ThrottleHook))
+            int firstOfAttach = attempts.Count;
+            foreach (TierThrottleHook throttle in TierPolicy.HookOrder(options.ThrottleHook))
             {
-                if (throttle == "kprobe" && !KernelInfo.HasKprobes)
+                if (throttle == TierThrottleHook.Kprobe && !KernelInfo.HasKprobes)
                 {
-                    if (options.ThrottleHook == ThrottleHook.Kprobe)
+                    if (options.ThrottleHook == Bpf.ThrottleHook.Kprobe)
                         throw new BpfThrottleHookException("kprobe", "the kernel has no kprobes (CONFIG_KPROBES unset)",
                             "attach aiops_kprobe_throttle", Interop.Ensure.EOPNOTSUPP, null);
-                    notes.Add("kprobe: kernel has no kprobes (CONFIG_KPROBES unset)");
+                    attempts.Add(new TierAttempt(attach, throttle, "kernel has no kprobes (CONFIG_KPROBES unset)"));
                     continue;
                 }
                 BpfObject obj = BpfObject.Open(elf, transport.ObjectName, external?.Path);
                 IEventReader? events = null;
                 try
                 {
-                    Configure(obj, options, family, throttle);
+                    Configure(obj, options, family, attach, throttle);
                     transport.Configure(obj, options);
                     obj.Load();
                     events = transport.OpenReader(obj, options);
                     foreach (string ev in ProgramsOf(family))
                         obj.Attach($"aiops_{family}_{ev}");
-                    if (throttle is not null)
+                    if (throttle != TierThrottleHook.None)
                     {
-                        obj.Attach($"aiops_{throttle}_throttle");
-                        obj.Attach($"aiops_{throttle}_unthrottle");
+                        obj.Attach($"aiops_{throttle.Name()}_throttle");
+                        obj.Attach($"aiops_{throttle.Name()}_unthrottle");
                     }
-                    string note = throttle is null
-                        ? (options.ThrottleHook == ThrottleHook.None ? "throttle hook none forced" : string.Join("; ", notes)) + "; cpu.stat is the source"
-                        : $"{throttle} on throttle_cfs_rq/unthrottle_cfs_rq";
-                    return new SchedTracer(obj, events, family, attach, throttle, note.TrimStart(';', ' '), btf);
+                    // Every window cut flushes each CPU's partial batch; a kernel that cannot do
+                    // that would fail at the first cut, so find out now, once.
+                    if (WindowFlushRefused(obj) is BpfException refused)
+                    {
+                        events.Dispose();
+                        obj.Dispose();
+                        throw new BpfWindowFlushException(refused.Operation, refused.Errno, refused.Log);
+                    }
+                    attempts.Add(new TierAttempt(attach, throttle, null));
+                    string note = TierPolicy.ThrottleNote(throttle, options.ThrottleHook, attempts.Skip(firstOfAttach));
+                    return new SchedTracer(obj, events, transport.Kind, attach, throttle, note, btf, attempts, family);
                 }
-                catch (BpfException e)
+                catch (BpfException e) when (e is not BpfWindowFlushException)
                 {
                     events?.Dispose();
                     obj.Dispose();
+                    attempts.Add(new TierAttempt(attach, throttle, e.Message));
                     // A BTF that parses but does not describe this kernel fails every attempt alike.
                     if (external is not null && BtfProblem(e.Log) is string why)
                         throw new BtfFileException(external.Origin,
                             $"BTF file '{external.Origin}' does not fit this kernel's programs ({why}): expected the BTF of kernel {KernelInfo.Release}");
-                    if (throttle is null)
+                    if (throttle == TierThrottleHook.None)
                     {
                         first ??= e;
                         break;
                     }
-                    // A forced hook has no fallback to another hook: the next attach family may
+                    // A forced hook has no fallback to another hook: the next attach mechanism may
                     // still take it; if none does, say which hook the kernel refused and why.
-                    if (options.ThrottleHook != ThrottleHook.Auto)
+                    if (options.ThrottleHook != Bpf.ThrottleHook.Auto)
                     {
-                        hookRefused ??= ForcedHookRefused(throttle, e);
+                        hookRefused ??= ForcedHookRefused(throttle.Name(), e);
                         break;
                     }
-                    notes.Add($"{throttle}: {e.Message}");
                 }
             }
         }
         throw (BpfException?)hookRefused ?? first!;
+    }
+
+    // Runs the flush program once on the first online CPU: the refusal, or null when it ran.
+    private static BpfException? WindowFlushRefused(BpfObject obj)
+    {
+        for (uint cpu = 0; cpu < (uint)KernelInfo.PossibleCpus; cpu++)
+        {
+            try
+            {
+                if (obj.RunOnCpu(FlushProgram, cpu))
+                    return null;
+            }
+            catch (BpfException e)
+            {
+                return e;
+            }
+        }
+        return null;
     }
 
     // libbpf's own words when the target BTF is unusable: a parse failure or CO-RE relocations it
@@ -155,48 +190,30 @@ public sealed class SchedTracer : IDisposable
     private static readonly string[] BtfFailures =
         ["failed to parse target BTF", "failed to resolve CO-RE relocation", "failed to perform CO-RE relocations", "target candidate search failed"];
 
-    /// <summary>The throttle programs to try, in order; null is "none" (cpu.stat alone).</summary>
-    internal static IReadOnlyList<string?> Throttles(ThrottleHook hook) => hook switch
-    {
-        ThrottleHook.Fentry => ["fentry"],
-        ThrottleHook.Kprobe => ["kprobe"],
-        ThrottleHook.None => [null],
-        _ => [.. ThrottleFamilies, null],
-    };
-
     // Named as the hook, not as the refusal's kind: an EPERM here is not a missing privilege
     // (fentry is refused to root on locked-down kernels) and must not fall back to procfs.
     private static BpfThrottleHookException ForcedHookRefused(string hook, BpfException e) =>
         new(hook, $"the kernel refuses it ({e.Message})", e.Operation, e.Errno, e.Log);
 
-    private static IEnumerable<string> Families(AttachMode mode, bool schedInfo)
-    {
-        IEnumerable<string> families = mode switch
-        {
-            AttachMode.TpBtf => ["info", "btf"],
-            AttachMode.RawTp => ["raw"],
-            AttachMode.Tracepoint => ["tp"],
-            _ => KernelInfo.HasVmlinuxBtf ? AttachFamilies : ["raw", "tp"],
-        };
-        // The sched_info family first where the kernel keeps the stamps; a kernel whose BTF lacks
-        // what it reads (runqueues, 5.10+) refuses its load and the next family is tried.
-        return schedInfo && KernelInfo.HasLiveSchedInfo ? families : families.Where(f => f != "info");
-    }
+    // tp_btf first reads the kernel's own enqueue stamp where the kernel keeps one; a kernel whose
+    // BTF lacks what it reads (runqueues, 5.10+) refuses that load and the stamp-map family is tried.
+    private static IEnumerable<string> FamiliesOf(TierAttach attach, bool schedInfo) =>
+        attach == TierAttach.TpBtf && schedInfo && KernelInfo.HasLiveSchedInfo ? ["info", "btf"] : [attach.ProgramFamily()];
 
     private static string[] ProgramsOf(string family) => family == "info" ? SchedInfoEvents : StampEvents;
 
-    private static void Configure(BpfObject obj, TracerOptions options, string family, string? throttle)
+    private static void Configure(BpfObject obj, TracerOptions options, string family, TierAttach attach, TierThrottleHook throttle)
     {
-        foreach (string f in AttachFamilies)
+        foreach (string f in AllFamilies)
             foreach (string ev in ProgramsOf(f))
                 obj.SetAutoload($"aiops_{f}_{ev}", f == family);
-        foreach (string t in ThrottleFamilies)
+        foreach (TierThrottleHook t in ThrottleHooks)
         {
-            obj.SetAutoload($"aiops_{t}_throttle", t == throttle);
-            obj.SetAutoload($"aiops_{t}_unthrottle", t == throttle);
+            obj.SetAutoload($"aiops_{t.Name()}_throttle", t == throttle);
+            obj.SetAutoload($"aiops_{t.Name()}_unthrottle", t == throttle);
         }
         // Only the classic tracepoints need the per-task view map.
-        if (family != "tp")
+        if (attach != TierAttach.Tracepoint)
             obj.SetMaxEntries("task_views", 1);
         // The sched_info family keeps no stamps of its own.
         obj.SetMaxEntries("queued_at", family == "info" ? 1 : options.StampMapEntries);

@@ -9,17 +9,17 @@ namespace AIOps.Trace.Bpf;
 /// </summary>
 internal sealed class TracerTransport
 {
-    public static readonly TracerTransport RingBuf = new("ringbuf", "aiops_sched.bpf.o");
-    public static readonly TracerTransport PerfBuf = new("perfbuf", "aiops_sched_perf.bpf.o");
+    public static readonly TracerTransport RingBuf = new(TierTransport.RingBuf, "aiops_sched.bpf.o");
+    public static readonly TracerTransport PerfBuf = new(TierTransport.PerfBuf, "aiops_sched_perf.bpf.o");
 
-    private TracerTransport(string name, string objectName)
+    private TracerTransport(TierTransport kind, string objectName)
     {
-        Name = name;
+        Kind = kind;
         ObjectName = objectName;
     }
 
-    /// <summary>"ringbuf" or "perfbuf", as the engine reports it.</summary>
-    public string Name { get; }
+    /// <summary>Which transport this is.</summary>
+    public TierTransport Kind { get; }
 
     /// <summary>The embedded BPF object of this variant.</summary>
     public string ObjectName { get; }

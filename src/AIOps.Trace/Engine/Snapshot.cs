@@ -65,8 +65,9 @@ public enum WindowScope
 /// <param name="BtfFile">The BTF the CO-RE programs were relocated against (/sys/kernel/btf/vmlinux or a --btf file); null without eBPF.</param>
 /// <param name="ThrottleHook">"fentry" or "kprobe": the hook of the attached throttle programs; "none" when cpu.stat alone gives throttling.</param>
 /// <param name="WaitStamps">Where a run-queue wait starts: "sched_info" (the kernel's enqueue stamp, no wake-up programs), "wakeup" (our stamp at sched_wakeup); "none" without eBPF.</param>
+/// <param name="Mode">Whether eBPF programs or the procfs sampler produced the figures.</param>
 public sealed record KernelSummary(string Release, bool Btf, string Ring, string Attach, string ThrottleSource, string ThrottleNote, string? BtfFile = null,
-    string ThrottleHook = "none", string WaitStamps = "none");
+    string ThrottleHook = "none", string WaitStamps = "none", Bpf.TierMode Mode = Bpf.TierMode.Ebpf);
 
 /// <param name="Cpus">Online CPUs.</param>
 /// <param name="IdleRatio">Share of CPU time the host spent idle (idle + iowait) over the window.</param>

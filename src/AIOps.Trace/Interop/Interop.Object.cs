@@ -39,4 +39,7 @@ internal static partial class Interop
 
     [LibraryImport(Shim, EntryPoint = "aiops_probe_helper")]
     internal static partial int ProbeHelper(uint progType, uint helperId);
+
+    [LibraryImport(Shim, EntryPoint = "aiops_probe_test_run_on_cpu")]
+    internal static partial int ProbeTestRunOnCpu();
 }

@@ -14,11 +14,12 @@ internal sealed class BpfSource : ISchedSource
     {
         _tracer = tracer;
         _aggregator = new SampleAggregator(table);
-        Kernel = new KernelSummary(KernelInfo.Release, KernelInfo.HasVmlinuxBtf, tracer.Events.Transport, tracer.Attach,
-            tracer.ThrottleMechanism is null ? "cgroupfs" : "ebpf+cgroupfs", tracer.ThrottleNote, tracer.Btf)
+        Kernel = new KernelSummary(KernelInfo.Release, KernelInfo.HasVmlinuxBtf, tracer.Transport.Name(), tracer.Attach.Name(),
+            TierPolicy.SourceOf(tracer.ThrottleHook).Name(), tracer.ThrottleNote, tracer.Btf)
         {
-            ThrottleHook = tracer.ThrottleMechanism ?? "none",
+            ThrottleHook = tracer.ThrottleHook.Name(),
             WaitStamps = tracer.WaitStamps,
+            Mode = TierMode.Ebpf,
         };
     }
 

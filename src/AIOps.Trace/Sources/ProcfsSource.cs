@@ -67,7 +67,10 @@ internal sealed class ProcfsSource : ISchedSource
         _engineStartTicks = _reader.TryRead(_proc + "/uptime", out ReadOnlySpan<byte> uptime)
             && ProcfsText.TryParseUptimeTicks(uptime, out long ticks) ? ticks : long.MaxValue;
         Kernel = new KernelSummary(KernelInfo.Release, KernelInfo.HasVmlinuxBtf, "none", "procfs", "cgroupfs",
-            $"{why}; sampling {_proc} every {_interval.TotalMilliseconds:0} ms or more, at lower resolution than eBPF: run-queue percentiles are of per-task means over each interval, preemptors are unknown");
+            $"{why}; sampling {_proc} every {_interval.TotalMilliseconds:0} ms or more, at lower resolution than eBPF: run-queue percentiles are of per-task means over each interval, preemptors are unknown")
+        {
+            Mode = TierMode.Procfs,
+        };
         // The first walk is everyone's baseline: only what happens from now on counts.
         Sample();
     }

@@ -19,10 +19,10 @@ internal static class SourceFactory
                 {
                     return new BpfSource(SchedTracer.Load(options.Tracer), table);
                 }
-                catch (Exception e) when (e is BpfPermissionException or BpfNotSupportedException or DllNotFoundException)
+                catch (Exception e) when (TierPolicy.FallsBackToProcfs(e))
                 {
-                    // No privileges, no BPF syscall or no shim: the lower-resolution procfs
-                    // sampler still gives every figure, and the snapshot says so.
+                    // No privileges, no BPF syscall, no shim or no window flush: the lower-resolution
+                    // procfs sampler still gives every figure, and the snapshot says so.
                     return CreateProcfs(options, table, cgroups, "eBPF unavailable: " + e.Message);
                 }
         }

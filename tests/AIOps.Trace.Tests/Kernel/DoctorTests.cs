@@ -31,6 +31,8 @@ public sealed class DoctorTests : KernelTestBase
         Assert.Contains("CONFIG_KPROBES", Why("kprobes"));
         Assert.False(Has("fentry"));
         Assert.Contains("EPERM", Why("fentry"));
+        // 6.x runs a raw_tp program on a given CPU: windows can be cut, so eBPF is the tier.
+        Assert.True(Has("window_flush"), Why("window_flush"));
         Assert.Equal("hybrid", root.GetProperty("cgroups").GetProperty("layout").GetString());
         Assert.Contains(root.GetProperty("cgroups").GetProperty("controllers").EnumerateArray(),
             c => c.GetProperty("controller").GetString() == "cpu" && c.GetProperty("version").GetInt32() == 1);
@@ -43,6 +45,9 @@ public sealed class DoctorTests : KernelTestBase
         Assert.Equal("cgroupfs", tier.GetProperty("throttle_source").GetString());
         Assert.Equal("none", tier.GetProperty("throttle_hook").GetString());
         Assert.Contains(tier.GetProperty("cannot_measure").EnumerateArray(), g => g.GetString()!.Contains("cpu.stat"));
+        // What the loader tried before tp_btf without a hook: fentry, refused here with EPERM.
+        Assert.Contains(tier.GetProperty("tried").EnumerateArray(), t => t.GetProperty("attach").GetString() == "tp_btf"
+            && t.GetProperty("throttle_hook").GetString() == "fentry" && t.GetProperty("failure").GetString()!.Contains("EPERM"));
         // The probe load was undone: the base class checks no program is left.
     }
 

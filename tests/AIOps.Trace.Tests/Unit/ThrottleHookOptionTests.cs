@@ -55,15 +55,15 @@ public sealed class ThrottleHookOptionTests
     [Fact]
     public void Auto_tries_fentry_then_kprobe_then_goes_without()
     {
-        Assert.Equal(["fentry", "kprobe", null], SchedTracer.Throttles(ThrottleHook.Auto));
+        Assert.Equal([TierThrottleHook.Fentry, TierThrottleHook.Kprobe, TierThrottleHook.None], TierPolicy.HookOrder(ThrottleHook.Auto));
     }
 
     [Theory]
-    [InlineData(ThrottleHook.Fentry, "fentry")]
-    [InlineData(ThrottleHook.Kprobe, "kprobe")]
-    [InlineData(ThrottleHook.None, null)]
-    public void A_forced_hook_is_the_only_one_tried(ThrottleHook hook, string? only)
+    [InlineData(ThrottleHook.Fentry, TierThrottleHook.Fentry)]
+    [InlineData(ThrottleHook.Kprobe, TierThrottleHook.Kprobe)]
+    [InlineData(ThrottleHook.None, TierThrottleHook.None)]
+    public void A_forced_hook_is_the_only_one_tried(ThrottleHook hook, TierThrottleHook only)
     {
-        Assert.Equal([only], SchedTracer.Throttles(hook));
+        Assert.Equal([only], TierPolicy.HookOrder(hook));
     }
 }
