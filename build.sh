@@ -12,7 +12,7 @@ export DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 # The BPF object needs clang/llvm-strip/bpftool, the shim libbpf/libelf/zlib; the overhead
 # script compares against libbpf-tools' runqlat under perf's pipe benchmark.
 debian_packages=(clang llvm libbpf-dev bpftool libbpf-tools stress-ng linux-perf prometheus
-                 libelf-dev zlib1g-dev make gcc pkg-config iperf3 nftables chromium curl libsvm-dev fio)
+                 libelf-dev zlib1g-dev make gcc pkg-config iperf3 nftables chromium curl libsvm-dev fio time python3)
 
 as_root() {
     if [[ ${EUID} -eq 0 ]]; then

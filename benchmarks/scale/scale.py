@@ -11,7 +11,8 @@ iterations), then
 and removes everything it created, also when it fails or is interrupted.
 
 Environment: SCALE_N (default "100,1000,5000"), DURATION (s, default 30), WARMUP (windows left out
-of the figures, default 3), AIOPS_TRACE (default artifacts/bin/aiops-trace).
+of the figures, default 3), AIOPS_TRACE (default artifacts/bin/aiops-trace), PERF_N (profile serve
+with `perf record -g` for 10 s at this N, into artifacts/bench/scale-perf-N.data).
 Results: a Markdown table on stdout and artifacts/bench/scale.json.
 """
 import http.client
@@ -196,12 +197,20 @@ def run_serve(duration, warmup, n):
         stream.start()
         while len(stream.frames) < warmup and time.monotonic() < deadline:
             time.sleep(0.05)
+        perf = None
+        if os.environ.get("PERF_N") == str(n):
+            # A profile of serve over 10 s of the run (symbols: aiops-trace.dbg beside the binary).
+            perf = subprocess.Popen(["perf", "record", "-F", "499", "-g", "-p", str(serve.pid), "-o",
+                                     os.path.join(OUT_DIR, f"scale-perf-{n}.data"), "--", "sleep", "10"],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         cpu0, t0, frames0 = proc_cpu_s(serve.pid), time.monotonic(), len(stream.frames)
         rss = []
         while time.monotonic() - t0 < duration:
             rss.append(proc_status_kb(serve.pid, "VmRSS"))
             time.sleep(1)
         cpu1, t1, frames = proc_cpu_s(serve.pid), time.monotonic(), list(stream.frames[frames0:])
+        if perf is not None:
+            perf.wait()
         scrapes = [scrape(port) for _ in range(3)]
         peak = proc_status_kb(serve.pid, "VmHWM")
         stream.stop = True

@@ -77,6 +77,23 @@ public sealed class DiskProbe : IResourceProbe
 
     public string Resource => DiskDiagnosis.Resource;
 
+    /// <summary>
+    /// /proc/diskstats, read once for a burst of readings: a window's cut reads every container
+    /// within milliseconds, and the host's file is the same for all of them.
+    /// </summary>
+    private DeviceTable<DiskStat>? HostDiskstats(long now)
+    {
+        if (_diskstatsRead != 0 && Stopwatch.GetElapsedTime(_diskstatsRead, now) < DiskstatsMaxAge)
+            return _diskstats;
+        _diskstats = ReadText(_diskstatsFile) is { } text ? DiskFiles.ParseDiskstats(text) : null;
+        _diskstatsRead = now;
+        return _diskstats;
+    }
+
+    private static readonly TimeSpan DiskstatsMaxAge = TimeSpan.FromMilliseconds(50);
+    private DeviceTable<DiskStat>? _diskstats;
+    private long _diskstatsRead;
+
     public IResourceReading? Read(string cgroupPath)
     {
         ArgumentNullException.ThrowIfNull(cgroupPath);
@@ -89,7 +106,7 @@ public sealed class DiskProbe : IResourceProbe
         if (cgroup is null || cgroup.CgroupVersion == 0)
             return cgroup;
 
-        DeviceTable<DiskStat>? stats = ReadText(_diskstatsFile) is { } text ? DiskFiles.ParseDiskstats(text) : null;
+        DeviceTable<DiskStat>? stats = HostDiskstats(now);
         return cgroup with { Devices = stats?.Devices, MalformedLines = cgroup.MalformedLines + (stats?.Malformed ?? 0) };
     }
 

@@ -83,11 +83,29 @@ public sealed class MemoryProbe : IResourceProbe
         if (cgroup is null)
             return null;
 
+        (double avg10, long totalUs, double available, long reclaim) = HostFigures(now);
+        return cgroup with { HostPsiSomeAvg10 = avg10, HostPsiSomeTotalUs = totalUs, HostAvailableRatio = available, HostReclaimScanned = reclaim };
+    }
+
+    /// <summary>
+    /// The host-wide figures, read once for a burst of readings: a window's cut reads every
+    /// container within milliseconds, and three host files per container would be most of its cost.
+    /// </summary>
+    private (double Avg10, long TotalUs, double Available, long Reclaim) HostFigures(long now)
+    {
+        if (_host is { } cached && Stopwatch.GetElapsedTime(_hostRead, now) < HostFiguresMaxAge)
+            return cached;
         (double avg10, long totalUs) = ReadText(_pressureFile) is { } psi ? MemoryFiles.ParsePsiSome(psi) : (-1, -1);
         double available = ReadText(_meminfoFile) is { } meminfo ? MemoryFiles.AvailableRatio(meminfo) : -1;
         long reclaim = ReadText(_vmstatFile) is { } vmstat ? MemoryFiles.HostReclaimScanned(vmstat) : -1;
-        return cgroup with { HostPsiSomeAvg10 = avg10, HostPsiSomeTotalUs = totalUs, HostAvailableRatio = available, HostReclaimScanned = reclaim };
+        _host = (avg10, totalUs, available, reclaim);
+        _hostRead = now;
+        return _host.Value;
     }
+
+    private static readonly TimeSpan HostFiguresMaxAge = TimeSpan.FromMilliseconds(50);
+    private (double, long, double, long)? _host;
+    private long _hostRead;
 
     /// <inheritdoc />
     public ResourceDiagnosis Diagnose(string cgroupPath, IResourceReading? start, IResourceReading end, double seconds)
