@@ -64,6 +64,7 @@ internal static class AnalyzeCommand
 
         using VerdictStore? store = db is null ? null : ServeCommand.OpenStore(db);
         using var pipeline = new AnalysisPipeline(new PipelineOptions { Domains = domains }, store);
+        ServeCommand.ReportUnreadableRows(store);
         using var source = new PrometheusSource(prometheus, window, prometheusToken);
         return serving is null ? RunOnce(pipeline, source, json) : Serve(pipeline, store, source, serving, window);
     }

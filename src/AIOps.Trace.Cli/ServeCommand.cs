@@ -5,6 +5,7 @@ using AIOps.Trace.Analysis.Partitioning;
 using AIOps.Trace.Analysis.Verification;
 using AIOps.Trace.Server;
 using AIOps.Trace.Server.Anomalies;
+using AIOps.Trace.Server.Engine;
 
 namespace AIOps.Trace.Cli;
 
@@ -43,10 +44,30 @@ internal static class ServeCommand
         // Opened before the engine: a database that cannot be opened stops serve before anything is loaded.
         using VerdictStore store = OpenStore(db);
         using var pipeline = new AnalysisPipeline(new PipelineOptions { Domains = domains }, store);
+        ReportUnreadableRows(store);
         using TraceEngine engine = Program.StartEngine(engineOptions);
         string how = engine.Kernel.Attach == "procfs"
             ? "sampling procfs (no BPF)"
             : $"tracing with {engine.Kernel.Attach} + {engine.Kernel.Ring}";
+        try
+        {
+            RunSupervised(engine, engineOptions, options, interval, token, domains, how, pipeline, store);
+        }
+        catch (EngineFailedException e)
+        {
+            Console.Error.WriteLine("aiops-trace: stopped: " + e.Message.ReplaceLineEndings(" "));
+            return ExitEngineFailed;
+        }
+        Console.Out.WriteLine("aiops-trace: stopped; programs detached");
+        return Program.ExitOk;
+    }
+
+    /// <summary>Exit code of a `serve` whose engine failed too often in a row (1: not the user's input).</summary>
+    public const int ExitEngineFailed = 1;
+
+    private static void RunSupervised(TraceEngine engine, EngineOptions engineOptions, SidecarOptions options, TimeSpan interval, string? token,
+        string domains, string how, AnalysisPipeline pipeline, VerdictStore store)
+    {
         SidecarHost.RunAsync(engine, options, url =>
         {
             Console.Out.WriteLine($"aiops-trace: serving {url} ({how}, a window every {interval.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)}s" +
@@ -54,9 +75,7 @@ internal static class ServeCommand
             Console.Out.WriteLine($"aiops-trace: anomaly domains by {domains}; verdicts in {store.Path} ({pipeline.SeededVerdicts} stored verdict(s) with a vector seeded the domains)"
                 + (token is null ? "; labels (POST /api/v1/verdicts) need --token-file" : ""));
             Console.Out.Flush();
-        }, pipeline, store).GetAwaiter().GetResult();
-        Console.Out.WriteLine("aiops-trace: stopped; programs detached");
-        return Program.ExitOk;
+        }, pipeline, store, restart: () => Program.StartEngine(engineOptions)).GetAwaiter().GetResult();
     }
 
     /// <summary>Opens the verdict database; a corrupt one is set aside and said so once, here (the API says it too).</summary>
@@ -74,6 +93,13 @@ internal static class ServeCommand
         if (AnomalyService.StoreProblem(store) is { } problem)
             Console.Error.WriteLine("aiops-trace: " + problem);
         return store;
+    }
+
+    /// <summary>Says on stderr how many stored rows the pipeline could not read and skipped (none lost silently).</summary>
+    internal static void ReportUnreadableRows(VerdictStore? store)
+    {
+        if (store is { UnreadableRows: > 0 and int n })
+            Console.Error.WriteLine($"aiops-trace: --verdict-db '{store.Path}': {n} row(s) do not hold a readable verdict (a date that is no date, a vector that is no blob) and were skipped");
     }
 
     /// <summary>"HOST:PORT" with an IPv4 address, [IPv6] or localhost; port 0 picks a free one.</summary>

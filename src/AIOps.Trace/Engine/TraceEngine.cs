@@ -286,10 +286,15 @@ public sealed class TraceEngine : IDisposable
 
     private const string GonePrefix = "<gone:";
 
+    private int _disposed;
+
     private static string Normalize(string path) => "/" + path.Trim('/');
 
+    /// <summary>Stops the reader and detaches the programs; a second call does nothing.</summary>
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            return;
         _stopping = true;
         _reader.Join();
         _paths.Dispose();
