@@ -30,13 +30,14 @@ internal static class ServeCommand
         EngineOptions engineOptions = Program.EngineOptions(a);
         string domains = a.Value("domains") ?? DomainPartitioner.OwnerTag;
         string db = a.Value("verdict-db") ?? LabelCommand.DefaultDb;
+        Func<SidecarOptions, SidecarOptions> exposure = Exposure(a);
         a.RejectUnknown();
         if (PipelineOptions.Refusal(domains) is { } badDomains)
             throw new UsageException(badDomains);
         if (db.Length == 0)
             throw new UsageException("--verdict-db '' is empty: expected the path of the verdict database");
 
-        var options = new SidecarOptions(listen, interval, token, node, engineOptions.HostRoot);
+        SidecarOptions options = exposure(new SidecarOptions(listen, interval, token, node, engineOptions.HostRoot));
         // Refused before anything is loaded: an open port without a token is never a default.
         if (options.Refusal() is { } refusal)
             throw new UsageException(refusal);
@@ -113,13 +114,54 @@ internal static class ServeCommand
         throw new UsageException($"--listen '{text}' is not an address: expected HOST:PORT, e.g. {DefaultListen}, 0.0.0.0:9464 or [::1]:9464");
     }
 
-    /// <summary>A bearer token from the file named by <paramref name="option"/> (one line, at least 16 characters).</summary>
+    /// <summary>
+    /// --tls-cert/--tls-key (PEM files: HTTPS instead of HTTP) and --allowed-hosts (a comma-separated
+    /// list of Host header values, "*" for any), applied to the options of a serving command.
+    /// </summary>
+    internal static Func<SidecarOptions, SidecarOptions> Exposure(Arguments a)
+    {
+        string? cert = a.Value("tls-cert"), key = a.Value("tls-key"), hosts = a.Value("allowed-hosts");
+        if ((cert is null) != (key is null))
+            throw new UsageException(cert is null ? "--tls-key needs --tls-cert: the certificate (PEM) that goes with the key" : "--tls-cert needs --tls-key: the private key (PEM) of the certificate");
+        System.Security.Cryptography.X509Certificates.X509Certificate2? certificate = null;
+        if (cert is not null)
+        {
+            try
+            {
+                certificate = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPemFile(cert, key);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException or ArgumentException)
+            {
+                throw new UsageException($"--tls-cert '{cert}' with --tls-key '{key}' is not a certificate and its key: {e.Message.ReplaceLineEndings(" ")}; expected PEM files");
+            }
+            RequireOwnerOnly(key!, "--tls-key");
+        }
+        string[]? allowed = hosts?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (allowed is { Length: 0 } || allowed?.Any(h => h.Contains('/') || h.Contains(' ')) == true)
+            throw new UsageException($"--allowed-hosts '{hosts}' is not a list of host names: expected e.g. localhost,node-1.example,10.0.0.5 or *");
+        return o => o with { Certificate = certificate, AllowedHosts = allowed };
+    }
+
+    /// <summary>Refuses a secret file that group or others may read or write (one line, exit 2).</summary>
+    internal static void RequireOwnerOnly(string file, string option)
+    {
+        const UnixFileMode GroupOrOthers = UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute
+            | UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute;
+        if (OperatingSystem.IsWindows())
+            return; // no Unix modes there: ACLs are the operator's business
+        UnixFileMode mode = File.GetUnixFileMode(file);
+        if ((mode & GroupOrOthers) != 0)
+            throw new UsageException($"{option} '{file}' may be read by group or others (mode {Convert.ToString((int)mode & 0x1FF, 8).PadLeft(4, '0')}): expected 0600 or 0400 (chmod 600 '{file}'; a Kubernetes Secret volume: defaultMode: 0400)");
+    }
+
+    /// <summary>A bearer token from the file named by <paramref name="option"/> (one line, at least 16 characters, readable by its owner only).</summary>
     internal static string ReadToken(string file, string option)
     {
         string text;
         try
         {
             text = File.ReadAllText(file).Trim();
+            RequireOwnerOnly(file, option);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -107,15 +107,26 @@ public static class SidecarHost
 
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ApplicationName = "aiops-trace" });
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        var perClient = new ConnectionLimits(options.ConnectionsPerClient);
         builder.WebHost.ConfigureKestrel(k =>
         {
-            k.Listen(options.Listen);
+            k.Listen(options.Listen, listen =>
+            {
+                // Before TLS: a client over its share costs no handshake.
+                listen.Use(perClient.Wrap);
+                if (options.Certificate is { } certificate)
+                    listen.UseHttps(certificate);
+            });
             k.AddServerHeader = false;
             k.Limits.MaxRequestBodySize = SecurityHeaders.MaxRequestBodyBytes;
             k.Limits.MaxRequestLineSize = 8 * 1024;
             k.Limits.MaxRequestHeadersTotalSize = 16 * 1024;
             k.Limits.MaxRequestHeaderCount = 64;
-            k.Limits.MaxConcurrentConnections = 512;
+            // Shared by all clients; each address holds at most ConnectionsPerClient of them, and
+            // idle ones are closed: a connection that sends no request in 30 s, or no full header in 10 s.
+            k.Limits.MaxConcurrentConnections = 4096;
+            k.Limits.KeepAliveTimeout = TimeSpan.FromSeconds(30);
+            k.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10);
             k.Limits.MaxResponseBufferSize = 64 * 1024;
         });
         // Accepted sockets inherit the listener's send buffer: a fixed one stops the kernel from
@@ -129,6 +140,7 @@ public static class SidecarHost
         });
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
         builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(perClient);
         builder.Services.AddRateLimiter(o =>
         {
             o.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
@@ -148,6 +160,7 @@ public static class SidecarHost
     private static void Guard(WebApplication app, SidecarOptions options)
     {
         app.Use(SecurityHeaders.Apply);
+        app.Use(new HostAllowList(options).Apply);
         app.UseRateLimiter();
         if (options.Token is not { } token)
             return;

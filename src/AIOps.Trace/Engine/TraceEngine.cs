@@ -134,6 +134,7 @@ public sealed class TraceEngine : IDisposable
     /// </summary>
     public EngineSnapshot CollectWindow()
     {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         if (_readerFailure is { } failure)
             throw new InvalidOperationException("the ring reader stopped: " + failure.Message, failure);
 
