@@ -106,6 +106,8 @@ public static class SidecarHost
             throw new ArgumentException(refusal, nameof(options));
 
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ApplicationName = "aiops-trace" });
+        builder.Logging.ClearProviders();
+        builder.Logging.AddProvider(new OneLineLoggerProvider());
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         var perClient = new ConnectionLimits(options.ConnectionsPerClient);
         builder.WebHost.ConfigureKestrel(k =>

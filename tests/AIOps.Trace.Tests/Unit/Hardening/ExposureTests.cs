@@ -123,7 +123,8 @@ public sealed class ExposureTests : IDisposable
             rebound.Headers.Host = $"attacker.example:{served.Url.Port}";
             using HttpResponseMessage r = await http.SendAsync(rebound);
             Assert.Equal(HttpStatusCode.MisdirectedRequest, r.StatusCode);
-            Assert.Contains("Host 'attacker.example' is not served here", await r.Content.ReadAsStringAsync());
+            using System.Text.Json.JsonDocument error = System.Text.Json.JsonDocument.Parse(await r.Content.ReadAsStringAsync());
+            Assert.StartsWith("Host 'attacker.example' is not served here", error.RootElement.GetProperty("error").GetString());
         }
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("metrics")).StatusCode); // Host: 127.0.0.1
         using var named = new HttpRequestMessage(HttpMethod.Get, "metrics");

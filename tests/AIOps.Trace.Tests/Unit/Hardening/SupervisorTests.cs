@@ -15,14 +15,24 @@ public sealed class SupervisorTests
     private static TraceEngine ProcfsEngine() =>
         TraceEngine.Start(new EngineOptions { Mode = EngineMode.Procfs, PollInterval = TimeSpan.FromMilliseconds(100) });
 
-    private static async Task Until(Func<Task<bool>> condition, TimeSpan within, string what)
+    private static Task Until(Func<Task<bool>> condition, TimeSpan within, string what) => Until(condition, within, () => what);
+
+    private static async Task Until(Func<Task<bool>> condition, TimeSpan within, Func<string> what)
     {
         DateTime deadline = DateTime.UtcNow + within;
         while (!await condition())
         {
-            Assert.True(DateTime.UtcNow < deadline, $"not within {within.TotalSeconds}s: {what}");
+            Assert.True(DateTime.UtcNow < deadline, $"not within {within.TotalSeconds}s: {what()}");
             await Task.Delay(50);
         }
+    }
+
+    /// <summary>True when /readyz answers 200; else false, keeping its answer for the failure message.</summary>
+    private static async Task<bool> Ready(HttpClient http, List<string> answers)
+    {
+        using HttpResponseMessage r = await http.GetAsync("readyz");
+        answers.Add($"{(int)r.StatusCode} {await r.Content.ReadAsStringAsync()}");
+        return r.IsSuccessStatusCode;
     }
 
     [Fact]
@@ -39,7 +49,8 @@ public sealed class SupervisorTests
         try
         {
             using var http = new HttpClient { BaseAddress = new Uri(await url.Task.WaitAsync(TimeSpan.FromSeconds(30))), Timeout = TimeSpan.FromSeconds(5) };
-            await Until(async () => (await http.GetAsync("readyz")).IsSuccessStatusCode, TimeSpan.FromSeconds(20), "a first window");
+            var answers = new List<string>();
+            await Until(() => Ready(http, answers), TimeSpan.FromSeconds(20), () => "a first window: " + string.Join(" | ", answers.TakeLast(3)));
             Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("healthz")).StatusCode);
 
             first.Dispose(); // the next cut throws ObjectDisposedException, as any fault inside a cut would
@@ -82,7 +93,8 @@ public sealed class SupervisorTests
         Func<TraceEngine> restart = () => TraceEngine.Start(new EngineOptions { Mode = EngineMode.Procfs, Cgroups = ["/aiops-harden-no-such-cgroup"] });
         Task host = SidecarHost.RunAsync(first, options, u => url.SetResult(u), policy: policy, restart: restart);
         using var http = new HttpClient { BaseAddress = new Uri(await url.Task.WaitAsync(TimeSpan.FromSeconds(30))), Timeout = TimeSpan.FromSeconds(5) };
-        await Until(async () => (await http.GetAsync("readyz")).IsSuccessStatusCode, TimeSpan.FromSeconds(20), "a first window");
+        var answers = new List<string>();
+        await Until(() => Ready(http, answers), TimeSpan.FromSeconds(20), () => "a first window: " + string.Join(" | ", answers.TakeLast(3)));
 
         first.Dispose();
 
