@@ -44,7 +44,7 @@ public sealed class EngineSupervisor(IServiceProvider services, TraceEngine firs
     /// <summary>Why the sidecar gave up, or null.</summary>
     public string? Fatal => _fatal;
 
-    public string? NotReady => _fatal ?? _down ?? _current?.NotReady ?? "the engine has not started yet";
+    public string? NotReady => _fatal ?? _down ?? (_current is { } current ? current.NotReady : "the engine has not started yet");
 
     public string? Unhealthy => _fatal ?? _down;
 
