@@ -166,8 +166,13 @@ public sealed class ExposureTests : IDisposable
         List<Socket> idle = IdleConnections(IPAddress.Parse("127.0.0.2"), served.Url, 600);
         try
         {
-            TimeSpan took = await HealthzTook(served.Url);
-            Assert.True(took < TimeSpan.FromSeconds(1), $"/healthz took {took.TotalMilliseconds:0} ms beside 600 idle connections");
+            // The first probe also waits for the server to turn away the connections over the share.
+            await HealthzTook(served.Url);
+            for (int i = 0; i < 5; i++)
+            {
+                TimeSpan took = await HealthzTook(served.Url);
+                Assert.True(took < TimeSpan.FromSeconds(1), $"/healthz took {took.TotalMilliseconds:0} ms beside 600 idle connections");
+            }
         }
         finally
         {
