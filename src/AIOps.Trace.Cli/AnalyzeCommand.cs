@@ -46,6 +46,7 @@ internal static class AnalyzeCommand
         string? token = a.Value("token-file") is { } tf ? ServeCommand.ReadToken(tf, "--token-file") : null;
         // --once reads a database only when named (to seed the domains); a server keeps the labels it takes.
         string? db = a.Value("verdict-db") ?? (once ? null : DefaultDb);
+        Func<SidecarOptions, SidecarOptions> exposure = ServeCommand.Exposure(a);
         a.RejectUnknown();
         if (once && (listenText is not null || token is not null))
             throw new UsageException($"--once prints one round and exits: it does not go with {(listenText is not null ? "--listen" : "--token-file")}");
@@ -56,7 +57,7 @@ internal static class AnalyzeCommand
         SidecarOptions? serving = null;
         if (!once)
         {
-            serving = new SidecarOptions(ServeCommand.ParseListen(listenText ?? DefaultListen), interval, token, Environment.MachineName);
+            serving = exposure(new SidecarOptions(ServeCommand.ParseListen(listenText ?? DefaultListen), interval, token, Environment.MachineName));
             // Refused before anything is opened: an open port without a token is never a default.
             if (serving.Refusal() is { } open)
                 throw new UsageException(open);
@@ -64,6 +65,7 @@ internal static class AnalyzeCommand
 
         using VerdictStore? store = db is null ? null : ServeCommand.OpenStore(db);
         using var pipeline = new AnalysisPipeline(new PipelineOptions { Domains = domains }, store);
+        ServeCommand.ReportUnreadableRows(store);
         using var source = new PrometheusSource(prometheus, window, prometheusToken);
         return serving is null ? RunOnce(pipeline, source, json) : Serve(pipeline, store, source, serving, window);
     }

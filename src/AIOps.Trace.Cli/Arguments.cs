@@ -93,7 +93,11 @@ internal sealed class Arguments
                 continue;
             if (!double.TryParse(number, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out double v) || !double.IsFinite(v))
                 return false;
-            duration = TimeSpan.FromSeconds(v * scale);
+            // TimeSpan.FromSeconds throws past about 29,000 years: such a text is no duration either.
+            double seconds = v * scale;
+            if (!(seconds < TimeSpan.MaxValue.TotalSeconds))
+                return false;
+            duration = TimeSpan.FromSeconds(seconds);
             return true;
         }
         return false;

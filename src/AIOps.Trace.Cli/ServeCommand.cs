@@ -7,6 +7,7 @@ using AIOps.Trace.Bpf;
 using AIOps.Trace.Server;
 using AIOps.Trace.Server.Anomalies;
 using AIOps.Trace.Server.Metrics;
+using AIOps.Trace.Server.Engine;
 
 namespace AIOps.Trace.Cli;
 
@@ -32,6 +33,7 @@ internal static class ServeCommand
         string domains = a.Value("domains") ?? DomainPartitioner.OwnerTag;
         string db = a.Value("verdict-db") ?? LabelCommand.DefaultDb;
         string buckets = a.Value("runqueue-buckets") ?? SeriesBudget.Names[(int)RunQueueDetail.Coarse];
+        Func<SidecarOptions, SidecarOptions> exposure = Exposure(a);
         a.RejectUnknown();
         RunQueueDetail runQueueDetail = SeriesBudget.Parse(buckets)
             ?? throw new UsageException($"--runqueue-buckets '{buckets}' is not a layout: expected coarse (the default), full or none");
@@ -40,7 +42,7 @@ internal static class ServeCommand
         if (db.Length == 0)
             throw new UsageException("--verdict-db '' is empty: expected the path of the verdict database");
 
-        var options = new SidecarOptions(listen, interval, token, node, engineOptions.HostRoot) { RunQueueDetail = runQueueDetail };
+        SidecarOptions options = exposure(new SidecarOptions(listen, interval, token, node, engineOptions.HostRoot) { RunQueueDetail = runQueueDetail });
         // Refused before anything is loaded: an open port without a token is never a default.
         if (options.Refusal() is { } refusal)
             throw new UsageException(refusal);
@@ -48,10 +50,30 @@ internal static class ServeCommand
         // Opened before the engine: a database that cannot be opened stops serve before anything is loaded.
         using VerdictStore store = OpenStore(db);
         using var pipeline = new AnalysisPipeline(new PipelineOptions { Domains = domains }, store);
+        ReportUnreadableRows(store);
         using TraceEngine engine = Program.StartEngine(engineOptions);
         string how = engine.Kernel.Mode == TierMode.Procfs
             ? "sampling procfs (no BPF)"
             : $"tracing with {engine.Kernel.Attach} + {engine.Kernel.Ring}";
+        try
+        {
+            RunSupervised(engine, engineOptions, options, interval, token, domains, how, pipeline, store);
+        }
+        catch (EngineFailedException e)
+        {
+            Console.Error.WriteLine("aiops-trace: stopped: " + e.Message.ReplaceLineEndings(" "));
+            return ExitEngineFailed;
+        }
+        Console.Out.WriteLine("aiops-trace: stopped; programs detached");
+        return Program.ExitOk;
+    }
+
+    /// <summary>Exit code of a `serve` whose engine failed too often in a row (1: not the user's input).</summary>
+    public const int ExitEngineFailed = 1;
+
+    private static void RunSupervised(TraceEngine engine, EngineOptions engineOptions, SidecarOptions options, TimeSpan interval, string? token,
+        string domains, string how, AnalysisPipeline pipeline, VerdictStore store)
+    {
         SidecarHost.RunAsync(engine, options, url =>
         {
             Console.Out.WriteLine($"aiops-trace: serving {url} ({how}, a window every {interval.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)}s" +
@@ -59,9 +81,7 @@ internal static class ServeCommand
             Console.Out.WriteLine($"aiops-trace: anomaly domains by {domains}; verdicts in {store.Path} ({pipeline.SeededVerdicts} stored verdict(s) with a vector seeded the domains)"
                 + (token is null ? "; labels (POST /api/v1/verdicts) need --token-file" : ""));
             Console.Out.Flush();
-        }, pipeline, store).GetAwaiter().GetResult();
-        Console.Out.WriteLine("aiops-trace: stopped; programs detached");
-        return Program.ExitOk;
+        }, pipeline, store, restart: () => Program.StartEngine(engineOptions)).GetAwaiter().GetResult();
     }
 
     /// <summary>Opens the verdict database; a corrupt one is set aside and said so once, here (the API says it too).</summary>
@@ -81,6 +101,13 @@ internal static class ServeCommand
         return store;
     }
 
+    /// <summary>Says on stderr how many stored rows the pipeline could not read and skipped (none lost silently).</summary>
+    internal static void ReportUnreadableRows(VerdictStore? store)
+    {
+        if (store is { UnreadableRows: > 0 and int n })
+            Console.Error.WriteLine($"aiops-trace: --verdict-db '{store.Path}': {n} row(s) do not hold a readable verdict (a date that is no date, a vector that is no blob) and were skipped");
+    }
+
     /// <summary>"HOST:PORT" with an IPv4 address, [IPv6] or localhost; port 0 picks a free one.</summary>
     internal static IPEndPoint ParseListen(string text)
     {
@@ -92,13 +119,54 @@ internal static class ServeCommand
         throw new UsageException($"--listen '{text}' is not an address: expected HOST:PORT, e.g. {DefaultListen}, 0.0.0.0:9464 or [::1]:9464");
     }
 
-    /// <summary>A bearer token from the file named by <paramref name="option"/> (one line, at least 16 characters).</summary>
+    /// <summary>
+    /// --tls-cert/--tls-key (PEM files: HTTPS instead of HTTP) and --allowed-hosts (a comma-separated
+    /// list of Host header values, "*" for any), applied to the options of a serving command.
+    /// </summary>
+    internal static Func<SidecarOptions, SidecarOptions> Exposure(Arguments a)
+    {
+        string? cert = a.Value("tls-cert"), key = a.Value("tls-key"), hosts = a.Value("allowed-hosts");
+        if ((cert is null) != (key is null))
+            throw new UsageException(cert is null ? "--tls-key needs --tls-cert: the certificate (PEM) that goes with the key" : "--tls-cert needs --tls-key: the private key (PEM) of the certificate");
+        System.Security.Cryptography.X509Certificates.X509Certificate2? certificate = null;
+        if (cert is not null)
+        {
+            try
+            {
+                certificate = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPemFile(cert, key);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException or ArgumentException)
+            {
+                throw new UsageException($"--tls-cert '{cert}' with --tls-key '{key}' is not a certificate and its key: {e.Message.ReplaceLineEndings(" ")}; expected PEM files");
+            }
+            RequireOwnerOnly(key!, "--tls-key");
+        }
+        string[]? allowed = hosts?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (allowed is { Length: 0 } || allowed?.Any(h => h.Contains('/') || h.Contains(' ')) == true)
+            throw new UsageException($"--allowed-hosts '{hosts}' is not a list of host names: expected e.g. localhost,node-1.example,10.0.0.5 or *");
+        return o => o with { Certificate = certificate, AllowedHosts = allowed };
+    }
+
+    /// <summary>Refuses a secret file that group or others may read or write (one line, exit 2).</summary>
+    internal static void RequireOwnerOnly(string file, string option)
+    {
+        const UnixFileMode GroupOrOthers = UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute
+            | UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute;
+        if (OperatingSystem.IsWindows())
+            return; // no Unix modes there: ACLs are the operator's business
+        UnixFileMode mode = File.GetUnixFileMode(file);
+        if ((mode & GroupOrOthers) != 0)
+            throw new UsageException($"{option} '{file}' may be read by group or others (mode {Convert.ToString((int)mode & 0x1FF, 8).PadLeft(4, '0')}): expected 0600 or 0400 (chmod 600 '{file}'; a Kubernetes Secret volume: defaultMode: 0400)");
+    }
+
+    /// <summary>A bearer token from the file named by <paramref name="option"/> (one line, at least 16 characters, readable by its owner only).</summary>
     internal static string ReadToken(string file, string option)
     {
         string text;
         try
         {
             text = File.ReadAllText(file).Trim();
+            RequireOwnerOnly(file, option);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

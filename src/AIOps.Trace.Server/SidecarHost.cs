@@ -41,8 +41,12 @@ public static class SidecarHost
     /// <param name="pipeline">The anomaly pipeline each window is analysed with; null runs one with the default grouping and no store.</param>
     /// <param name="store">The verdict database behind <paramref name="pipeline"/>, for the API to name (and its problem at start, if any).</param>
     /// <param name="stop">Stops the server as SIGTERM does (for hosts that embed it).</param>
+    /// <param name="restart">Starts a new engine when <paramref name="engine"/> (or a later one) failed; null makes a failure fatal.</param>
+    /// <param name="policy">Backoff and limit of the restarts (<see cref="SupervisorPolicy.Default"/> when null).</param>
+    /// <exception cref="EngineFailedException">The engine failed too often in a row: the server stopped.</exception>
     public static async Task RunAsync(TraceEngine engine, SidecarOptions options, Action<string> started,
-        AnalysisPipeline? pipeline = null, VerdictStore? store = null, CancellationToken stop = default)
+        AnalysisPipeline? pipeline = null, VerdictStore? store = null, CancellationToken stop = default,
+        Func<TraceEngine>? restart = null, SupervisorPolicy? policy = null)
     {
         using AnalysisPipeline? own = pipeline is null ? new AnalysisPipeline() : null;
         WebApplicationBuilder builder = CreateBuilder(options);
@@ -52,14 +56,17 @@ public static class SidecarHost
         builder.Services.AddSingleton(metrics.Registry);
         builder.Services.AddSingleton(new AnomalyService(pipeline ?? own!, store, options.Node, options.Token is not null));
         builder.Services.AddSingleton<StreamHub>(sp => new StreamHub(sp.GetRequiredService<SidecarMetrics>()));
-        builder.Services.AddSingleton<EngineService>();
-        builder.Services.AddSingleton<IReadiness>(sp => sp.GetRequiredService<EngineService>());
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<EngineService>());
+        builder.Services.AddSingleton(sp => ActivatorUtilities.CreateInstance<EngineSupervisor>(sp, engine, policy ?? SupervisorPolicy.Default,
+            restart ?? (Func<TraceEngine>)(() => throw new InvalidOperationException("this host cannot start another engine"))));
+        builder.Services.AddSingleton<IReadiness>(sp => sp.GetRequiredService<EngineSupervisor>());
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<EngineSupervisor>());
         await using WebApplication app = builder.Build();
         Guard(app, options);
         Routes.Map(app);
         app.MapDashboard();
         await ServeAsync(app, options, started, stop);
+        if (app.Services.GetRequiredService<EngineSupervisor>().Fatal is { } fatal)
+            throw new EngineFailedException(fatal);
     }
 
     /// <summary>
@@ -99,16 +106,29 @@ public static class SidecarHost
             throw new ArgumentException(refusal, nameof(options));
 
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ApplicationName = "aiops-trace" });
+        builder.Logging.ClearProviders();
+        builder.Logging.AddProvider(new OneLineLoggerProvider());
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        var perClient = new ConnectionLimits(options.ConnectionsPerClient);
         builder.WebHost.ConfigureKestrel(k =>
         {
-            k.Listen(options.Listen);
+            k.Listen(options.Listen, listen =>
+            {
+                // Before TLS: a client over its share costs no handshake.
+                listen.Use(perClient.Wrap);
+                if (options.Certificate is { } certificate)
+                    listen.UseHttps(certificate);
+            });
             k.AddServerHeader = false;
             k.Limits.MaxRequestBodySize = SecurityHeaders.MaxRequestBodyBytes;
             k.Limits.MaxRequestLineSize = 8 * 1024;
             k.Limits.MaxRequestHeadersTotalSize = 16 * 1024;
             k.Limits.MaxRequestHeaderCount = 64;
-            k.Limits.MaxConcurrentConnections = 512;
+            // Shared by all clients; each address holds at most ConnectionsPerClient of them, and
+            // idle ones are closed: a connection that sends no request in 30 s, or no full header in 10 s.
+            k.Limits.MaxConcurrentConnections = 4096;
+            k.Limits.KeepAliveTimeout = TimeSpan.FromSeconds(30);
+            k.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10);
             k.Limits.MaxResponseBufferSize = 64 * 1024;
         });
         // Accepted sockets inherit the listener's send buffer: a fixed one stops the kernel from
@@ -122,6 +142,7 @@ public static class SidecarHost
         });
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
         builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(perClient);
         builder.Services.AddRateLimiter(o =>
         {
             o.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
@@ -141,6 +162,7 @@ public static class SidecarHost
     private static void Guard(WebApplication app, SidecarOptions options)
     {
         app.Use(SecurityHeaders.Apply);
+        app.Use(new HostAllowList(options).Apply);
         app.UseRateLimiter();
         if (options.Token is not { } token)
             return;

@@ -13,6 +13,17 @@ public sealed record SidecarOptions(IPEndPoint Listen, TimeSpan Interval, string
     /// <summary>How many run-queue buckets /metrics carries per container (the series budget; the API and stream keep all).</summary>
     public Metrics.RunQueueDetail RunQueueDetail { get; init; } = Metrics.RunQueueDetail.Coarse;
 
+    /// <summary>Serve HTTPS with this certificate (and its private key); null serves plain HTTP.</summary>
+    public System.Security.Cryptography.X509Certificates.X509Certificate2? Certificate { get; init; }
+
+    /// <summary>Host header values requests may carry ("*": any); null: loopback names on a loopback address, any otherwise.</summary>
+    public IReadOnlyList<string>? AllowedHosts { get; init; }
+
+    /// <summary>Connections one client address may hold open at once.</summary>
+    public int ConnectionsPerClient { get; init; } = DefaultConnectionsPerClient;
+
+    public const int DefaultConnectionsPerClient = 32;
+
     /// <summary>Why these options must not start, or null: any address but loopback needs a token.</summary>
     public string? Refusal() =>
         Token is null && !IPAddress.IsLoopback(Listen.Address)

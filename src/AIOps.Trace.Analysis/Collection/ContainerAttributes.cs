@@ -39,7 +39,7 @@ public sealed record ContainerAttributes(
         double shares = limits.Shares > 0 ? limits.Shares
             : limits.Weight > 0 ? limits.Weight * 1024.0 / 100 // v2's default weight 100 is v1's default 1024 shares
             : double.NaN;
-        IReadOnlyList<int> cpuset = CpuList.Parse(limits.CpusetCpus);
+        IReadOnlyList<int> cpuset = CpuList.ParseOrEmpty(limits.CpusetCpus);
         return new ContainerAttributes(
             key, identity?.Runtime ?? ContainerRuntime.Cgroup, identity?.Image, owner, ownerKind,
             labels ?? new Dictionary<string, string>(), identity?.QosClass,

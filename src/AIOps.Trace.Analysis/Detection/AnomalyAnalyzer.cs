@@ -13,6 +13,16 @@ public sealed record AnalyzerOptions
 
     /// <summary>Keep windows the peers judged normal as unverified normal history (what a one-class SVM learns from).</summary>
     public bool RecordNormalHistory { get; init; } = true;
+
+    /// <summary>
+    /// Rounds a domain may go unseen before its model is dropped (a Job's or CronJob's owner makes
+    /// a domain that never comes back). A domain that holds operator verdicts is kept longer: only
+    /// <see cref="MaxDomains"/> drops it.
+    /// </summary>
+    public int DomainIdleRounds { get; init; } = 3_600;
+
+    /// <summary>Models held at most: past it the least recently seen go first, unverified before verified.</summary>
+    public int MaxDomains { get; init; } = 2_000;
 }
 
 /// <summary>
@@ -27,17 +37,23 @@ public sealed class AnomalyAnalyzer : IDisposable
 {
     private readonly AnalyzerOptions _options;
     private readonly Dictionary<string, DomainModel> _models = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _lastSeen = new(StringComparer.Ordinal);
+    private long _round;
 
     public AnomalyAnalyzer(AnalyzerOptions? options = null) => _options = options ?? new AnalyzerOptions();
 
     /// <summary>Domains with a model (history or labels).</summary>
     public IReadOnlyDictionary<string, DomainModel> Models => _models;
 
+    /// <summary>Models dropped so far because their domain went unseen or there were too many.</summary>
+    public long RetiredDomains { get; private set; }
+
     /// <summary>The domain's model, created empty when new.</summary>
     public DomainModel ModelFor(string domain)
     {
         if (!_models.TryGetValue(domain, out DomainModel? model))
             _models[domain] = model = new DomainModel(domain, _options.Learning);
+        _lastSeen[domain] = _round;
         return model;
     }
 
@@ -63,7 +79,34 @@ public sealed class AnomalyAnalyzer : IDisposable
             foreach (Verdict verdict in AnalyzeDomain(domain.Id, members))
                 verdicts.Add(diagnoses is not null && diagnoses.TryGetValue(verdict.Key, out string? outcome) ? verdict with { Diagnosis = outcome } : verdict);
         }
+        Retire();
         return verdicts;
+    }
+
+    /// <summary>Drops the models of domains gone for <see cref="AnalyzerOptions.DomainIdleRounds"/>, then the oldest past <see cref="AnalyzerOptions.MaxDomains"/>.</summary>
+    private void Retire()
+    {
+        _round++;
+        List<string>? idle = null;
+        foreach ((string domain, long seen) in _lastSeen)
+            if (_round - seen > _options.DomainIdleRounds && _models[domain].Training.VerifiedAdded == 0)
+                (idle ??= []).Add(domain);
+        if (idle is not null)
+            foreach (string domain in idle)
+                Drop(domain);
+        if (_models.Count <= _options.MaxDomains)
+            return;
+        foreach (string domain in _lastSeen.OrderBy(p => _models[p.Key].Training.VerifiedAdded > 0).ThenBy(p => p.Value)
+                     .Take(_models.Count - _options.MaxDomains).Select(p => p.Key).ToList())
+            Drop(domain);
+    }
+
+    private void Drop(string domain)
+    {
+        _models.Remove(domain, out DomainModel? model);
+        _lastSeen.Remove(domain);
+        model?.Dispose();
+        RetiredDomains++;
     }
 
     /// <summary>Analyses one domain's containers in one window.</summary>
@@ -71,7 +114,8 @@ public sealed class AnomalyAnalyzer : IDisposable
     {
         ProcessedDomain processed = DomainProcessor.Process(members, _options.Processing);
         IReadOnlyList<Verdict> peers = PeerOutlierDetector.Detect(domain, processed, _options.Peers);
-        _models.TryGetValue(domain, out DomainModel? model);
+        if (_models.TryGetValue(domain, out DomainModel? model))
+            _lastSeen[domain] = _round;
         double[]? peerMedians = processed.Rows >= _options.Peers.MinPeers ? processed.Scaler.Medians : null;
         var result = new Verdict[peers.Count];
         for (int i = 0; i < peers.Count; i++)
@@ -107,5 +151,6 @@ public sealed class AnomalyAnalyzer : IDisposable
         foreach (DomainModel m in _models.Values)
             m.Dispose();
         _models.Clear();
+        _lastSeen.Clear();
     }
 }

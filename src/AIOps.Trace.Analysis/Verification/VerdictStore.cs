@@ -39,8 +39,9 @@ public sealed class VerdictStore : IDisposable
     /// <summary>What was wrong with the file that was set aside, or null.</summary>
     public string? Problem { get; }
 
-    private VerdictStore(string path, SqliteConnection connection, string? setAside, string? problem)
+    private VerdictStore(string path, SqliteConnection connection, string? setAside, string? problem, int maxRows)
     {
+        MaxRows = maxRows;
         Path = path;
         _connection = connection;
         SetAside = setAside;
@@ -48,8 +49,10 @@ public sealed class VerdictStore : IDisposable
     }
 
     /// <summary>Opens (or creates) the store at <paramref name="path"/>, setting a corrupt file aside.</summary>
-    public static VerdictStore Open(string path, TimeProvider? clock = null)
+    /// <param name="maxRows">See <see cref="MaxRows"/>; older rows are deleted here already.</param>
+    public static VerdictStore Open(string path, TimeProvider? clock = null, int maxRows = DefaultMaxRows)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxRows, 1);
         string full = System.IO.Path.GetFullPath(path);
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(full)!);
         string? setAside = null, problem = null;
@@ -93,7 +96,9 @@ public sealed class VerdictStore : IDisposable
             connection.Dispose();
             throw;
         }
-        return new VerdictStore(full, connection, setAside, problem);
+        var store = new VerdictStore(full, connection, setAside, problem, maxRows);
+        store.Trim();
+        return store;
     }
 
     /// <summary>Null when the file is a sound database of ours; else what is wrong with it.</summary>
@@ -164,48 +169,122 @@ public sealed class VerdictStore : IDisposable
         c.Parameters.AddWithValue("$recorded_at", verdict.RecordedAt.ToString("O"));
         c.Parameters.AddWithValue("$peer_medians", verdict.PeerMedians is null ? DBNull.Value : MemoryMarshal.AsBytes(verdict.PeerMedians.AsSpan()).ToArray());
         long id = (long)c.ExecuteScalar()!;
+        if (id > MaxRows)
+            Trim();
         return verdict with { Id = id };
     }
 
     /// <summary>Stored verdicts, oldest first; only one domain's or one container's when given.</summary>
+    /// <remarks>
+    /// A row this build cannot read (a date that is no date, a vector stored as text: another tool
+    /// or a hand edit wrote it) is skipped and counted in <see cref="UnreadableRows"/>, never a crash
+    /// of the sidecar that opens the file at start.
+    /// </remarks>
     public IReadOnlyList<OperatorVerdict> Verdicts(string? domain = null, string? container = null)
+    {
+        var list = new List<OperatorVerdict>();
+        int unreadable = 0;
+        foreach (OperatorVerdict? v in Read(domain, container, newest: null))
+        {
+            if (v is null) unreadable++;
+            else list.Add(v);
+        }
+        UnreadableRows = unreadable;
+        return list;
+    }
+
+    /// <summary>Rows the last read skipped because they do not hold a verdict this build can read.</summary>
+    public int UnreadableRows { get; private set; }
+
+    /// <summary>The rows in order of id (the newest <paramref name="newest"/> of them when given); null for a row that cannot be read.</summary>
+    private IEnumerable<OperatorVerdict?> Read(string? domain, string? container, int? newest)
     {
         using SqliteCommand c = _connection.CreateCommand();
         c.CommandText = """
             SELECT id, container, domain, abnormal, kind, metrics, window_end, recorded_at, peer_medians FROM verdicts
             WHERE ($domain IS NULL OR domain = $domain) AND ($container IS NULL OR container = $container)
+              AND ($newest IS NULL OR id > (SELECT COALESCE(MAX(id), 0) FROM verdicts) - $newest)
             ORDER BY id;
             """;
         c.Parameters.AddWithValue("$domain", (object?)domain ?? DBNull.Value);
         c.Parameters.AddWithValue("$container", (object?)container ?? DBNull.Value);
-        var list = new List<OperatorVerdict>();
+        c.Parameters.AddWithValue("$newest", (object?)newest ?? DBNull.Value);
         using SqliteDataReader r = c.ExecuteReader();
         while (r.Read())
-        {
-            double[]? metrics = r.IsDBNull(5) ? null : Decode((byte[])r[5]);
-            list.Add(new OperatorVerdict(r.GetString(1), r.IsDBNull(2) ? null : r.GetString(2), r.GetInt64(3) == 1,
-                r.IsDBNull(4) ? null : r.GetString(4), metrics,
-                r.IsDBNull(6) ? null : DateTimeOffset.Parse(r.GetString(6), System.Globalization.CultureInfo.InvariantCulture),
-                DateTimeOffset.Parse(r.GetString(7), System.Globalization.CultureInfo.InvariantCulture), r.GetInt64(0),
-                r.IsDBNull(8) ? null : Decode((byte[])r[8])));
-        }
-        return list;
+            yield return TryDecodeRow(r);
     }
 
+    private static OperatorVerdict? TryDecodeRow(SqliteDataReader r)
+    {
+        if (r.GetFieldType(1) != typeof(string) || r.GetFieldType(7) != typeof(string)
+            || !TryVector(r, 5, out double[]? metrics) || !TryVector(r, 8, out double[]? peerMedians)
+            || !TryDate(r, 6, out DateTimeOffset? windowEnd) || !TryDate(r, 7, out DateTimeOffset? recordedAt) || recordedAt is null
+            || r.GetFieldType(3) != typeof(long)
+            || !r.IsDBNull(2) && r.GetFieldType(2) != typeof(string) || !r.IsDBNull(4) && r.GetFieldType(4) != typeof(string))
+            return null;
+        return new OperatorVerdict(r.GetString(1), r.IsDBNull(2) ? null : r.GetString(2), r.GetInt64(3) == 1,
+            r.IsDBNull(4) ? null : r.GetString(4), metrics, windowEnd, recordedAt.Value, r.GetInt64(0), peerMedians);
+    }
+
+    private static bool TryDate(SqliteDataReader r, int column, out DateTimeOffset? date)
+    {
+        date = null;
+        if (r.IsDBNull(column))
+            return true;
+        if (r.GetFieldType(column) != typeof(string)
+            || !DateTimeOffset.TryParse(r.GetString(column), System.Globalization.CultureInfo.InvariantCulture,
+                System.Globalization.DateTimeStyles.RoundtripKind, out DateTimeOffset d))
+            return false;
+        date = d;
+        return true;
+    }
+
+    private static bool TryVector(SqliteDataReader r, int column, out double[]? vector)
+    {
+        vector = null;
+        if (r.IsDBNull(column))
+            return true;
+        if (r[column] is not byte[] blob || blob.Length % sizeof(double) != 0 || blob.Length > MaxVectorBytes)
+            return false;
+        vector = Decode(blob);
+        return true;
+    }
+
+    /// <summary>Longer than any vector this build writes by far: a bigger blob is not one of ours.</summary>
+    private const int MaxVectorBytes = 64 * 1024;
+
     /// <summary>
-    /// Feeds every stored verdict that has a domain and a metric vector into the analyzer's
-    /// training sets, oldest first (so a bounded set keeps the newest). Returns how many were fed.
+    /// Feeds stored verdicts that have a domain and a metric vector into the analyzer's training
+    /// sets, oldest first (so a bounded set keeps the newest). Only the newest
+    /// <see cref="MaxRows"/> rows are read, one at a time. Returns how many were fed.
     /// </summary>
     public int FeedInto(AnomalyAnalyzer analyzer)
     {
-        int fed = 0;
-        foreach (OperatorVerdict v in Verdicts())
+        int fed = 0, unreadable = 0;
+        foreach (OperatorVerdict? v in Read(null, null, MaxRows))
         {
+            if (v is null) { unreadable++; continue; }
             if (v.Domain is null || v.Metrics is null) continue;
             analyzer.Learn(v.Domain, new TrainingSample(v.Metrics, v.Abnormal, v.Kind, Verified: true, v.PeerMedians));
             fed++;
         }
+        UnreadableRows = unreadable;
         return fed;
+    }
+
+    /// <summary>Rows kept: the newest this many row ids; recording one more deletes the oldest (retention by count, so the file stays bounded).</summary>
+    public int MaxRows { get; }
+
+    /// <summary>The default of <see cref="MaxRows"/>: 100 labels a day for almost three years.</summary>
+    public const int DefaultMaxRows = 100_000;
+
+    /// <summary>Deletes the oldest rows beyond <see cref="MaxRows"/>; returns how many went.</summary>
+    public int Trim()
+    {
+        using SqliteCommand c = _connection.CreateCommand();
+        c.CommandText = "DELETE FROM verdicts WHERE id <= (SELECT COALESCE(MAX(id), 0) FROM verdicts) - $keep;";
+        c.Parameters.AddWithValue("$keep", MaxRows);
+        return c.ExecuteNonQuery();
     }
 
     /// <summary>A stored vector; one written when there were fewer slots is padded with NaN.</summary>

@@ -35,13 +35,19 @@ internal static partial class Routes
     /// <summary>/healthz, /readyz (<see cref="IReadiness"/>) and /metrics (the host's registry): every host has them.</summary>
     public static void MapHealth(IEndpointRouteBuilder app)
     {
-        app.MapGet("/healthz", (RequestDelegate)(ctx => Text(ctx, StatusCodes.Status200OK, "ok")));
+        app.MapGet("/healthz", (RequestDelegate)Healthy);
         app.MapGet("/readyz", (RequestDelegate)Ready);
         app.MapGet("/metrics", (RequestDelegate)Metrics);
     }
 
     /// <summary>The dashboard's routes (static files embedded in the binary), mapped by the dashboard's own file.</summary>
     static partial void MapDashboard(IEndpointRouteBuilder app);
+
+    private static Task Healthy(HttpContext ctx)
+    {
+        string? why = ctx.RequestServices.GetRequiredService<IReadiness>().Unhealthy;
+        return why is null ? Text(ctx, StatusCodes.Status200OK, "ok") : Text(ctx, StatusCodes.Status503ServiceUnavailable, "unhealthy: " + why);
+    }
 
     private static Task Ready(HttpContext ctx)
     {
@@ -57,7 +63,7 @@ internal static partial class Routes
 
     private static Task Containers(HttpContext ctx)
     {
-        EngineService engine = ctx.RequestServices.GetRequiredService<EngineService>();
+        EngineService engine = ctx.RequestServices.GetRequiredService<EngineSupervisor>().Current;
         SidecarOptions options = ctx.RequestServices.GetRequiredService<SidecarOptions>();
         SidecarView view = engine.View;
         var list = new ContainerList(options.Node, view.Seq, options.Interval.TotalSeconds, view.Window, engine.Info(),
@@ -68,7 +74,7 @@ internal static partial class Routes
     private static Task Container(HttpContext ctx)
     {
         string id = ctx.Request.RouteValues["id"] as string ?? "";
-        SidecarView view = ctx.RequestServices.GetRequiredService<EngineService>().View;
+        SidecarView view = ctx.RequestServices.GetRequiredService<EngineSupervisor>().Current.View;
         if (view.Details.TryGetValue(id, out ContainerDetailDocument? detail))
             return ctx.Response.WriteAsJsonAsync(detail, ApiJson.Default.ContainerDetailDocument, cancellationToken: ctx.RequestAborted);
         return Error(ctx, StatusCodes.Status404NotFound, $"no container with id '{id}': list them at /api/v1/containers");
@@ -105,7 +111,7 @@ internal static partial class Routes
             return;
         }
         SidecarOptions options = services.GetRequiredService<SidecarOptions>();
-        EngineService engine = services.GetRequiredService<EngineService>();
+        EngineService engine = services.GetRequiredService<EngineSupervisor>().Current;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted,
             services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping);
 

@@ -40,6 +40,9 @@ internal sealed class ContainerState(string id, string cgroup, DateTimeOffset fi
     /// <summary>Its cgroup is gone: reported in this window's views, dropped at the next.</summary>
     public bool Ended { get; set; }
 
+    /// <summary>Its cgroup path was created again and another id now runs there: its metric series went to the newcomer.</summary>
+    public bool Superseded { get; set; }
+
     public string? CpuOutcome => Diagnosis.TryGetValue("cpu", out ResourceDiagnosis? d) ? d.Outcome : null;
 
     public ContainerView View() => new(

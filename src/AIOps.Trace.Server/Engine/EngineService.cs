@@ -33,6 +33,12 @@ public sealed class EngineService(TraceEngine engine, SidecarOptions options, Si
     /// <summary>The last window's view.</summary>
     public SidecarView View => _view;
 
+    /// <summary>Windows cut so far.</summary>
+    public long Windows => Interlocked.Read(ref _windows);
+
+    /// <summary>Why the ring reader stopped (the loop then ends), or null.</summary>
+    public string? Failure => _failure;
+
     /// <summary>Containers held (for tests of bounded state).</summary>
     internal int Tracked => _state.Count;
 

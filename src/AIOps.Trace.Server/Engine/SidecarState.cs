@@ -24,6 +24,10 @@ internal sealed class SidecarState(string node, SidecarMetrics metrics)
 {
     private readonly Dictionary<string, ContainerState> _byId = new(StringComparer.Ordinal);
 
+    // The id that last ran under each cgroup path: a path created again (a restarted container)
+    // is another cgroup, and the id that held it before has ended although its path is live.
+    private readonly Dictionary<string, string> _idOfPath = new(StringComparer.Ordinal);
+
     /// <summary>Containers held (for tests of bounded state).</summary>
     public int Count => _byId.Count;
 
@@ -40,7 +44,12 @@ internal sealed class SidecarState(string node, SidecarMetrics metrics)
         foreach (ContainerState gone in _byId.Values.Where(s => s.Ended).ToList())
         {
             _byId.Remove(gone.Id);
-            metrics.Remove(gone.Id, gone.Labels, gone.Diagnosis.Select(d => KeyValuePair.Create(d.Key, d.Value.Outcome)));
+            if (_idOfPath.TryGetValue(gone.Cgroup, out string? holder) && holder == gone.Id)
+                _idOfPath.Remove(gone.Cgroup);
+            if (gone.Superseded)
+                metrics.Analysis.Remove(gone.Id); // its labelled series belong to the newcomer now
+            else
+                metrics.Remove(gone.Id, gone.Labels, gone.Diagnosis.Select(d => KeyValuePair.Create(d.Key, d.Value.Outcome)));
             removed.Add(gone.Id);
         }
 
@@ -76,7 +85,7 @@ internal sealed class SidecarState(string node, SidecarMetrics metrics)
             // Prometheus reader to mistake for this window's (they come back when it runs again).
             s.Verdict = null;
             metrics.Analysis.Remove(s.Id);
-            if (s.Ended || live.Contains(s.Cgroup))
+            if (s.Ended || live.Contains(s.Cgroup) && !s.Superseded)
                 continue;
             s.Ended = true;
             deltas.Add(new ContainerDelta(s.Id, s.Cgroup, s.Name, s.Identity?.ContainerName, s.Identity?.PodName, s.Identity?.Namespace, true,
@@ -106,6 +115,15 @@ internal sealed class SidecarState(string node, SidecarMetrics metrics)
             _byId[id] = s;
             s.Labels = [c.Identity?.ContainerName ?? c.Name, c.Identity?.PodName ?? "", c.Identity?.Namespace ?? "", c.CgroupPath];
         }
+        if (_idOfPath.TryGetValue(c.CgroupPath, out string? before) && before != id && _byId.TryGetValue(before, out ContainerState? old) && !old.Superseded)
+        {
+            // The path was created again: the old cgroup has ended although its path is live. Its
+            // series (labelled by path) are removed now, so the newcomer's start from zero and no
+            // figure adds two generations (a reader sees a counter reset).
+            old.Superseded = true;
+            metrics.Remove(old.Id, old.Labels, old.Diagnosis.Select(d => KeyValuePair.Create(d.Key, d.Value.Outcome)));
+        }
+        _idOfPath[c.CgroupPath] = id;
         // The identity may be learnt later (the kubelet's files appear after the cgroup): the
         // JSON follows it, the metric labels stay as first seen.
         if (c.Identity is not null)

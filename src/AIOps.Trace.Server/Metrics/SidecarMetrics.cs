@@ -53,6 +53,7 @@ public sealed class SidecarMetrics
         CutSeconds = f.CreateGauge("aiops_trace_window_cut_seconds", "How long cutting, diagnosing and analysing the last window took.");
         AttachedPrograms = f.CreateGauge("aiops_trace_attached_programs", "BPF programs attached (0 in procfs mode).");
         ReaderFailures = f.CreateCounter("aiops_trace_reader_failures_total", "Windows refused because the ring reader stopped.");
+        EngineRestarts = f.CreateCounter("aiops_trace_engine_restarts_total", "Times the supervisor started the engine again after it failed.");
         Ready = f.CreateGauge("aiops_trace_ready", "1 when programs are attached and a window was cut.");
         Containers = f.CreateGauge("aiops_trace_containers", "Containers tracked.");
         StreamClients = f.CreateGauge("aiops_trace_stream_clients", "Open /api/v1/stream connections.");
@@ -73,6 +74,7 @@ public sealed class SidecarMetrics
     public Gauge CutSeconds { get; }
     public Gauge AttachedPrograms { get; }
     public Counter ReaderFailures { get; }
+    public Counter EngineRestarts { get; }
     public Gauge Ready { get; }
     public Gauge Containers { get; }
     public Gauge StreamClients { get; }

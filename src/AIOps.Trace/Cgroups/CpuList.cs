@@ -29,6 +29,19 @@ public static class CpuList
         return cpus.ToArray();
     }
 
+    /// <summary>Parses a CPU list read from a cgroup file: one that is not a list (a file another writer left half-written) is empty, i.e. unknown.</summary>
+    public static IReadOnlyList<int> ParseOrEmpty(string? text)
+    {
+        try
+        {
+            return Parse(text);
+        }
+        catch (FormatException)
+        {
+            return [];
+        }
+    }
+
     private static int ParseCpu(string s, string text) =>
         int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out int cpu) && cpu < 1 << 16
             ? cpu

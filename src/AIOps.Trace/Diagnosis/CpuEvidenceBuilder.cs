@@ -17,7 +17,7 @@ public static class CpuEvidenceBuilder
         TenantUsage tenants)
     {
         double windowNs = Math.Max(window.WindowSeconds, 1e-9) * 1e9;
-        IReadOnlyList<int> cpuset = CpuList.Parse(limits.CpusetCpus);
+        IReadOnlyList<int> cpuset = CpuList.ParseOrEmpty(limits.CpusetCpus);
         return new CpuEvidence
         {
             CgroupPath = container.CgroupPath,

@@ -15,7 +15,11 @@ internal readonly record struct HostCpu(ulong IdleTicks, ulong TotalTicks)
         return default;
     }
 
-    /// <summary>Parses the aggregate "cpu  user nice system idle iowait irq softirq steal ..." line.</summary>
+    /// <summary>
+    /// Parses the aggregate "cpu  user nice system idle iowait irq softirq steal ..." line. A line
+    /// that is not one (a field that is no tick count, sums past 64 bits) reads as no ticks: the
+    /// window's idle ratio is then 0, never a crash of the sidecar.
+    /// </summary>
     public static HostCpu Parse(string cpuLine)
     {
         string[] f = cpuLine.Split(' ', StringSplitOptions.RemoveEmptyEntries);
@@ -23,7 +27,9 @@ internal readonly record struct HostCpu(ulong IdleTicks, ulong TotalTicks)
         // Fields 1..8; guest time (9, 10) is already inside user and nice.
         for (int i = 1; i < f.Length && i <= 8; i++)
         {
-            ulong v = ulong.Parse(f[i], System.Globalization.CultureInfo.InvariantCulture);
+            if (!ulong.TryParse(f[i], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out ulong v)
+                || total + v < total)
+                return default;
             total += v;
             if (i is 4 or 5)
                 idle += v;
@@ -33,7 +39,10 @@ internal readonly record struct HostCpu(ulong IdleTicks, ulong TotalTicks)
 
     public static double IdleRatio(HostCpu start, HostCpu end)
     {
+        // A counter that went back (an unreadable line read as zero) gives no ratio.
+        if (end.TotalTicks <= start.TotalTicks || end.IdleTicks < start.IdleTicks)
+            return 0;
         ulong total = end.TotalTicks - start.TotalTicks;
-        return total == 0 ? 0 : (double)(end.IdleTicks - start.IdleTicks) / total;
+        return Math.Min(1, (double)(end.IdleTicks - start.IdleTicks) / total);
     }
 }

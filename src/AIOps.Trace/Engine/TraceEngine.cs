@@ -147,6 +147,7 @@ public sealed class TraceEngine : IDisposable
     /// </summary>
     public EngineSnapshot CollectWindow(WindowScope scope)
     {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         if (_readerFailure is { } failure)
             throw new InvalidOperationException("the ring reader stopped: " + failure.Message, failure);
 
@@ -330,10 +331,15 @@ public sealed class TraceEngine : IDisposable
 
     private const string GonePrefix = "<gone:";
 
+    private int _disposed;
+
     private static string Normalize(string path) => "/" + path.Trim('/');
 
+    /// <summary>Stops the reader and detaches the programs; a second call does nothing.</summary>
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            return;
         _stopping = true;
         _reader.Join();
         _paths.Dispose();

@@ -77,7 +77,8 @@ internal static class ProcfsText
         int end = uptime.IndexOfAny((byte)' ', (byte)'\n');
         if (end >= 0)
             uptime = uptime[..end];
-        if (!Utf8Parser.TryParse(uptime, out decimal seconds, out int used) || used != uptime.Length || seconds < 0)
+        if (!Utf8Parser.TryParse(uptime, out decimal seconds, out int used) || used != uptime.Length || seconds < 0
+            || seconds >= long.MaxValue / UserHz) // past 2^63 ticks: no uptime, and the multiplication would overflow
             return false;
         ticks = (long)(seconds * UserHz);
         return true;

@@ -31,6 +31,7 @@ public sealed partial class DashboardTests : KernelTestBase
         string tokenDir = Directory.CreateTempSubdirectory("aiops-dash-").FullName;
         string token = Convert.ToHexString(Guid.NewGuid().ToByteArray()).ToLowerInvariant();
         File.WriteAllText(Path.Combine(tokenDir, "token"), token + "\n");
+        File.SetUnixFileMode(Path.Combine(tokenDir, "token"), UnixFileMode.UserRead | UnixFileMode.UserWrite); // serve refuses a token others may read
         try
         {
             string db = Path.Combine(tokenDir, "verdicts.db");
@@ -69,6 +70,7 @@ public sealed partial class DashboardTests : KernelTestBase
         string port = new Uri(url).Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
         string wrongToken = tokenFile + ".wrong";
         File.WriteAllText(wrongToken, "not-the-token-0123456789\n");
+        File.SetUnixFileMode(wrongToken, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         foreach (DeployManifestTests.Probe probe in probes.Where(p => p.Exec is not null))
         {
             string[] Command(string file) => probe.Exec!.Select(w => w.Replace("127.0.0.1:9464", "127.0.0.1:" + port, StringComparison.Ordinal)

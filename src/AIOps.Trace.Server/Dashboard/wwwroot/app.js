@@ -463,6 +463,7 @@
     $('answer').hidden = false;
     $('answer').dataset.affected = String(a.affected);
     $('answer-headline').textContent = a.headline;
+    $('answer-counts').textContent = (a.by_outcome || []).map(o => o.label + ' ' + o.containers).join(' · ');
     const list = $('answer-list');
     const shown = (a.worst || []).slice(0, ANSWER_ROWS);
     while (list.children.length > shown.length) list.lastElementChild.remove();

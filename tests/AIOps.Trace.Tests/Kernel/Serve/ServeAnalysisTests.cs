@@ -12,6 +12,7 @@ namespace AIOps.Trace.Tests.Kernel.Serve;
 /// The anomaly pipeline inside a real sidecar: four replicas of one workload in test cgroups, one
 /// of them capped; the sidecar names it, an operator labels it, the label survives a restart.
 /// </summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class ServeAnalysisTests : KernelTestBase
 {
     private const string LightLoad = "sh -c 'while :; do sleep 0.1; done'";
@@ -34,6 +35,7 @@ public sealed class ServeAnalysisTests : KernelTestBase
         string db = Path.Combine(dir, "verdicts.db"), tokenFile = Path.Combine(dir, "token");
         string token = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24));
         File.WriteAllText(tokenFile, token + "\n");
+        File.SetUnixFileMode(tokenFile, UnixFileMode.UserRead | UnixFileMode.UserWrite); // serve refuses a token others may read
         ServeProcess serve = Own(ServeProcess.Start(token, "--token-file", tokenFile, "--interval", "1s", "--verdict-db", db));
         Assert.Contains("0 stored verdict(s)", serve.Stdout);
 

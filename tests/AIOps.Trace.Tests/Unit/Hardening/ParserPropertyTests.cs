@@ -1,0 +1,289 @@
+using System.Net;
+using System.Text;
+using AIOps.Trace.Analysis.Collection;
+using AIOps.Trace.Analysis.Verification;
+using AIOps.Trace.Bpf;
+using AIOps.Trace.Cgroups;
+using AIOps.Trace.Cli;
+using AIOps.Trace.Network;
+using AIOps.Trace.Sources;
+using AIOps.Trace.Tests.Shared;
+using CsCheck;
+using Microsoft.Data.Sqlite;
+
+namespace AIOps.Trace.Tests.Unit.Hardening;
+
+/// <summary>
+/// Every parser that reads input from outside the process (the kernel's text files under a
+/// --host-root that may be anything, cgroupfs, netlink, BTF files, Prometheus' answers, the
+/// verdict database, the command line) takes random and mutated input without throwing anything
+/// but its documented refusal, and without hanging. Inputs are real samples from this machine,
+/// mutated byte by byte, and plain random bytes; CsCheck shrinks a failure to a small input.
+/// </summary>
+public sealed class ParserPropertyTests
+{
+    private const int Iterations = 3_000;
+
+    /// <summary>Runs <paramref name="property"/> under a deadline: a parser that loops forever fails the test instead of hanging it.</summary>
+    private static void NoHang(Action property, int seconds = 120)
+    {
+        Task run = Task.Run(property);
+        Assert.True(run.Wait(TimeSpan.FromSeconds(seconds)), $"the property did not finish in {seconds}s: a parser hangs");
+        run.GetAwaiter().GetResult();
+    }
+
+    private static readonly char[] Interesting = " \t\n:-/0123456789abcxyzNaInf+e.,()[]{}\"\0\u00e9\uffff".ToCharArray();
+
+    /// <summary>A valid sample with random edits: characters replaced, inserted, removed, lines cut.</summary>
+    private static Gen<string> Mutated(string sample) =>
+        Gen.Select(Gen.Int[0, 12].Array[0, 24], Gen.Int[0, Math.Max(0, sample.Length)].Array[0, 24], Gen.Int[0, Interesting.Length - 1].Array[0, 24])
+            .Select((ops, positions, chars) =>
+            {
+                var b = new StringBuilder(sample);
+                for (int i = 0; i < ops.Length && i < positions.Length && i < chars.Length; i++)
+                {
+                    int at = Math.Min(positions[i], b.Length);
+                    char c = Interesting[chars[i]];
+                    switch (ops[i])
+                    {
+                        case < 4 when at < b.Length: b[at] = c; break;
+                        case < 8: b.Insert(at, c); break;
+                        case < 10 when at < b.Length: b.Remove(at, 1); break;
+                        case 10: b.Length = at; break;
+                        case 11: b.Insert(at, "99999999999999999999999"); break;
+                        default: b.Insert(at, '\n'); break;
+                    }
+                }
+                return b.ToString();
+            });
+
+    private static Gen<string> TextLike(string sample) => Gen.OneOf(Mutated(sample), Gen.String[0, 300], Gen.Const(""));
+
+    private static string Sample(string path, string fallback)
+    {
+        try
+        {
+            string text = File.ReadAllText(path);
+            return text.Length > 4096 ? text[..4096] : text;
+        }
+        catch (IOException)
+        {
+            return fallback;
+        }
+    }
+
+    [Fact]
+    public void Mountinfo() => NoHang(() =>
+        TextLike(Sample("/proc/self/mountinfo", "29 1 0:26 / /sys/fs/cgroup/cpu rw,nosuid - cgroup cgroup rw,cpu,cpuacct\n"))
+            .Sample(text => { CgroupMounts.Parse(text, "/", _ => null); CgroupMounts.Parse(text, "/host", _ => "0::/\n"); }, iter: Iterations));
+
+    [Fact]
+    public void Proc_stat_and_cpu_lines() => NoHang(() =>
+        TextLike(Sample("/proc/stat", "cpu  1 2 3 4 5 6 7 8 0 0\ncpu0 1 2 3 4 5 6 7 8 0 0\n")).Sample(text =>
+        {
+            PerCpuTime.Parse(text).BusySince(PerCpuTime.Parse(text));
+            foreach (string line in text.Split('\n'))
+                HostCpu.IdleRatio(HostCpu.Parse(line), HostCpu.Parse(line));
+        }, iter: Iterations));
+
+    [Fact]
+    public void Proc_pid_files() => NoHang(() =>
+    {
+        Gen.Select(TextLike(Sample("/proc/self/schedstat", "123 456 7\n")), TextLike(Sample("/proc/self/status", "nonvoluntary_ctxt_switches:\t3\n")),
+                TextLike(Sample("/proc/self/stat", "1 (a b) S 0 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 100 0 0\n")),
+                TextLike(Sample("/proc/self/cgroup", "0::/user.slice\n4:cpu,cpuacct:/x\n")))
+            .Sample((schedstat, status, stat, cgroup) =>
+            {
+                ProcfsText.TryParseSchedStat(Encoding.UTF8.GetBytes(schedstat), out _);
+                ProcfsText.TryParseNonvoluntarySwitches(Encoding.UTF8.GetBytes(status), out _);
+                ProcfsText.TryParseStartTime(Encoding.UTF8.GetBytes(stat), out _);
+                ProcfsText.TryParseUptimeTicks(Encoding.UTF8.GetBytes(stat), out _);
+                ProcfsText.TryFindCpuCgroup(Encoding.UTF8.GetBytes(cgroup), out _);
+                ProcfsReader.ParseId(status);
+            }, iter: Iterations);
+        Gen.Byte.Array[0, 256].Sample(bytes =>
+        {
+            ProcfsText.TryParseSchedStat(bytes, out _);
+            ProcfsText.TryParseNonvoluntarySwitches(bytes, out _);
+            ProcfsText.TryParseStartTime(bytes, out _);
+            ProcfsText.TryParseUptimeTicks(bytes, out _);
+            ProcfsText.TryFindCpuCgroup(bytes, out _);
+        }, iter: Iterations);
+    });
+
+    [Fact]
+    public void Cgroupfs_files() => NoHang(() =>
+        Gen.Select(TextLike("nr_periods 10\nnr_throttled 2\nthrottled_time 5000\nusage_usec 10\nthrottled_usec 3\n"), TextLike("0-3,5,7-9\n"),
+                TextLike("50000 100000\n"), TextLike("8:0 rbytes=1 wbytes=2 rios=3 wios=4 dbytes=0 dios=0\n"),
+                TextLike("8:0 rbps=max wbps=1048576 riops=max wiops=max\n"),
+                TextLike("   8       0 sda 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17\n"),
+                TextLike("some avg10=0.00 avg60=0.00 avg300=0.00 total=12\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=3\n"))
+            .Sample((cpuStat, cpus, cpuMax, ioStat, ioMax, diskstats, psi) =>
+            {
+                CpuStat.Parse(cpuStat);
+                CpuList.ParseOrEmpty(cpus);
+                try
+                {
+                    CpuList.Parse(cpus);
+                }
+                catch (FormatException)
+                {
+                    // The documented refusal (callers reading cgroup files use ParseOrEmpty).
+                }
+                CpuLimits.ParseCpuMax(cpuMax);
+                DiskFiles.ParseIoStat(ioStat);
+                DiskFiles.ParseIoMax(ioMax);
+                DiskFiles.ParseDiskstats(diskstats);
+                DiskFiles.ParseTaskIo(ioStat);
+                DeviceNumber.TryParse(ioStat, out _);
+                MemoryFiles.ParseLong(cpuMax);
+                MemoryFiles.ParseV1Limit(cpuMax);
+                MemoryFiles.ParseV2Max(cpuMax);
+                MemoryFiles.KeyedValue(cpuStat, "nr_periods");
+                MemoryFiles.ParsePsiSome(psi);
+                MemoryFiles.AvailableRatio(psi);
+                MemoryFiles.HostReclaimScanned(psi);
+                ContainerNaming.FromPath(cpus);
+            }, iter: Iterations));
+
+    [Fact]
+    public void Net_text() => NoHang(() =>
+        Gen.Select(TextLike(Sample("/proc/net/dev", "Inter-|\n face |\n  eth0: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n")),
+                TextLike(Sample("/proc/net/snmp", "Tcp: RtoAlgorithm RetransSegs\nTcp: 1 2\n")))
+            .Sample((dev, snmp) => { NetText.ParseNetDev(dev, out _); NetText.ParseSnmpTcp(snmp); }, iter: Iterations));
+
+    [Fact]
+    public void Netlink_messages() => NoHang(() =>
+    {
+        byte[] request = RtNetlink.DumpRequest(18, 1);
+        Gen.OneOf(Gen.Byte.Array[0, 512], Gen.Select(Gen.Int[0, request.Length - 1].Array[1, 8], Gen.Byte.Array[8]).Select((at, values) =>
+            {
+                byte[] b = [.. request, .. request];
+                for (int i = 0; i < at.Length; i++)
+                    b[at[i]] = values[i];
+                return b;
+            }))
+            .Sample(bytes =>
+            {
+                int skipped = 0;
+                foreach (ushort type in (ushort[])[16, 36, 40])
+                    RtNetlink.ReadDatagram(bytes, type, _ => true, ref skipped, out _);
+                RtNetlink.TryParseLink(bytes, out _);
+                RtNetlink.TryParseQdisc(bytes, out _);
+                RtNetlink.TryParseClass(bytes, out _);
+            }, iter: Iterations);
+    });
+
+    [Fact]
+    public void Btf_headers() => NoHang(() =>
+    {
+        using var dir = new TempDir("aiops-harden-btf-");
+        byte[] header = File.Exists("/sys/kernel/btf/vmlinux") ? File.ReadAllBytes("/sys/kernel/btf/vmlinux")[..64] : [0x9f, 0xeb, 1, 0, 24, 0, 0, 0];
+        Gen.OneOf(Gen.Byte.Array[0, 96], Gen.Select(Gen.Int[0, header.Length - 1].Array[1, 6], Gen.Byte.Array[6]).Select((at, values) =>
+            {
+                byte[] b = (byte[])header.Clone();
+                for (int i = 0; i < at.Length; i++)
+                    b[at[i]] = values[i];
+                return b;
+            }))
+            .Sample(bytes =>
+            {
+                string file = Path.Combine(dir.Path, $"{Environment.CurrentManagedThreadId}.btf");
+                File.WriteAllBytes(file, bytes);
+                try
+                {
+                    BtfFile.Check(file);
+                }
+                catch (BtfFileException)
+                {
+                    // The documented refusal: one line naming the file.
+                }
+            }, iter: 1_000);
+    });
+
+    /// <summary>Answers every request with the body under test (the transport, not the parser, is replaced).</summary>
+    private sealed class FixedAnswer(HttpStatusCode status, string body) : HttpMessageHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
+            Task.FromResult(new HttpResponseMessage(status) { Content = new StringContent(body, Encoding.UTF8, "application/json") });
+    }
+
+    [Fact]
+    public void Prometheus_answers() => NoHang(() =>
+        Gen.Select(TextLike("""{"status":"success","data":{"resultType":"vector","result":[{"metric":{"container":"a","node":"n"},"value":[1.7e9,"0.25"]}]}}"""),
+                Gen.OneOf(Gen.Const(HttpStatusCode.OK), Gen.Const(HttpStatusCode.BadGateway), Gen.Const(HttpStatusCode.NotFound)))
+            .Sample((body, status) =>
+            {
+                using var client = new PrometheusClient(new Uri("http://127.0.0.1:9/"), handler: new FixedAnswer(status, body));
+                try
+                {
+                    client.QueryAsync("up", CancellationToken.None).GetAwaiter().GetResult();
+                }
+                catch (ContainerSourceException)
+                {
+                    // The documented refusal: one message naming the server and what was wrong.
+                }
+            }, iter: Iterations));
+
+    [Fact]
+    public void Verdict_store_rows() => NoHang(() =>
+    {
+        using var dir = new TempDir("aiops-harden-rows-");
+        string db = Path.Combine(dir.Path, "v.db");
+        VerdictStore.Open(db).Dispose();
+        Gen.Select(Gen.Byte.Array[0, 64], TextLike("2026-12-02T10:00:00.0000000+00:00"), Gen.String[0, 20], Gen.Int[0, 3])
+            .Sample((blob, date, text, shape) =>
+            {
+                using (var c = new SqliteConnection($"Data Source={db};Pooling=False"))
+                {
+                    c.Open();
+                    using SqliteCommand insert = c.CreateCommand();
+                    insert.CommandText = "INSERT INTO verdicts (container, domain, abnormal, kind, metrics, window_end, recorded_at, peer_medians) " +
+                                         "VALUES ($c, $d, $a, $k, $m, $w, $r, $p);";
+                    insert.Parameters.AddWithValue("$c", shape == 0 ? (object)blob : text.Length == 0 ? "x" : text);
+                    insert.Parameters.AddWithValue("$d", shape == 1 ? (object)blob : "owner:x");
+                    insert.Parameters.AddWithValue("$a", shape == 2 ? 0 : 1);
+                    insert.Parameters.AddWithValue("$k", shape == 3 ? (object)blob : DBNull.Value);
+                    insert.Parameters.AddWithValue("$m", shape == 2 ? (object)text : blob);
+                    insert.Parameters.AddWithValue("$w", shape == 3 ? (object)blob : date);
+                    insert.Parameters.AddWithValue("$r", shape == 1 ? (object)text : date);
+                    insert.Parameters.AddWithValue("$p", shape == 0 ? (object)date : blob);
+                    insert.ExecuteNonQuery();
+                }
+                using VerdictStore store = VerdictStore.Open(db);
+                IReadOnlyList<OperatorVerdict> all = store.Verdicts();
+                int unreadable = store.UnreadableRows;
+                Assert.Equal(RowCount(db), all.Count + unreadable); // every row read or counted, none lost silently
+                using var analyzer = new AIOps.Trace.Analysis.Detection.AnomalyAnalyzer();
+                store.FeedInto(analyzer);
+                Assert.Equal(unreadable, store.UnreadableRows);
+            }, iter: 300);
+    });
+
+    private static long RowCount(string db)
+    {
+        using var c = new SqliteConnection($"Data Source={db};Pooling=False;Mode=ReadOnly");
+        c.Open();
+        using SqliteCommand count = c.CreateCommand();
+        count.CommandText = "SELECT COUNT(*) FROM verdicts;";
+        return (long)count.ExecuteScalar()!;
+    }
+
+    [Fact]
+    public void Cli_durations_and_addresses() => NoHang(() =>
+        Gen.Select(TextLike("1.5s"), TextLike("127.0.0.1:9464"), Gen.Double)
+            .Sample((text, listen, number) =>
+            {
+                Arguments.TryParseDuration(text, out _);
+                Arguments.TryParseDuration(number.ToString("R", System.Globalization.CultureInfo.InvariantCulture) + "h", out _);
+                try
+                {
+                    new Arguments(["--interval", text], new HashSet<string>()).Duration("interval", TimeSpan.FromSeconds(1), TimeSpan.Zero, TimeSpan.MaxValue);
+                    ServeCommand.ParseListen(listen);
+                }
+                catch (UsageException)
+                {
+                    // The documented refusal: one line, exit 2.
+                }
+            }, iter: Iterations));
+}
