@@ -67,8 +67,10 @@ public sealed class DropCountersTests
         using var text = new MemoryStream();
         await metrics.Registry.CollectAndExportAsTextAsync(text);
         string exported = Encoding.UTF8.GetString(text.ToArray());
+        string[] lines = exported.Split('\n');
         foreach ((string reason, long value) in Expected)
-            Assert.Contains($"aiops_trace_dropped_events_total{{node=\"n\",reason=\"{reason}\"}} {value}", exported);
-        Assert.Contains("aiops_trace_ring_skipped_bytes_total{node=\"n\"} 4096", exported);
+            Assert.Single(lines, l => l.StartsWith("aiops_trace_dropped_events_total{", StringComparison.Ordinal)
+                && l.Contains($"reason=\"{reason}\"", StringComparison.Ordinal) && l.EndsWith($"}} {value}", StringComparison.Ordinal));
+        Assert.Single(lines, l => l.StartsWith("aiops_trace_ring_skipped_bytes_total{", StringComparison.Ordinal) && l.EndsWith("} 4096", StringComparison.Ordinal));
     }
 }
