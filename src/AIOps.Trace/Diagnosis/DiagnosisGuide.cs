@@ -91,6 +91,8 @@ public static class DiagnosisGuide
         [("cpu", "cpu_stat")] = new("cpu.stat of its cgroup (v1 cpu controller or v2)", "go on with the tree", "stop: nothing to decide from"),
         [("cpu", "throttled_ms_per_s")] = new("cpu.stat throttled_time (v1) / throttled_usec (v2), delta over the window",
             "cap-throttled: its CFS quota holds it back", "ask whether anything preempted it"),
+        [("cpu", "cpu_usage_cores")] = new("cpuacct.usage (v1) / cpu.stat usage_usec (v2), delta over the window; asked only when nothing was preempted and nothing waited",
+            "not throttled: idle, it used no CPU", "ask whether anything preempted it"),
         [("cpu", "preemptions_per_s")] = new("sched_switch with prev still runnable (eBPF), or nonvoluntary_ctxt_switches in /proc/<pid>/status (procfs mode)",
             "ask whether it waited to run", "not throttled: nothing took the CPU from it"),
         [("cpu", "runq_wait_ms_per_s")] = new("run-queue latency: sched_wakeup / preemption to sched_switch (eBPF), or /proc/<pid>/schedstat (procfs mode)",
