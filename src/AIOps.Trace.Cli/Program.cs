@@ -28,7 +28,7 @@ internal static class Program
                      --node NAME  --domains owner|image|runtime|qos|node|label:KEY|environment (default owner)
                      --verdict-db PATH (default /var/lib/aiops-trace/verdicts.db)  (and the watch options)
                      --runqueue-buckets coarse|full|none: run-queue buckets per container on /metrics (default coarse)
-                     --tls-cert PEM --tls-key PEM (HTTPS)  --allowed-hosts NAME,... (Host headers served; loopback names by default on loopback)
+                     --tls-cert PEM --tls-key PEM (HTTPS)  --allowed-hosts NAME,... (Host headers served; loopback names by default on loopback)  --connections-per-client 32
           top        a live table of every container, longest p99 run-queue latency first, until Ctrl-C
                      --interval 1s  --once (one table, then exit; also when stdout is not a terminal)  --rows 40
                      (and --cgroup, --attach, --transport, --mode, --throttle-hook as for watch)

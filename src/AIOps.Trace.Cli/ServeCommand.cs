@@ -144,7 +144,11 @@ internal static class ServeCommand
         string[]? allowed = hosts?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         if (allowed is { Length: 0 } || allowed?.Any(h => h.Contains('/') || h.Contains(' ')) == true)
             throw new UsageException($"--allowed-hosts '{hosts}' is not a list of host names: expected e.g. localhost,node-1.example,10.0.0.5 or *");
-        return o => o with { Certificate = certificate, AllowedHosts = allowed };
+        string? perClientText = a.Value("connections-per-client");
+        int perClient = SidecarOptions.DefaultConnectionsPerClient;
+        if (perClientText is not null && (!int.TryParse(perClientText, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out perClient) || perClient is < 1 or > 4096))
+            throw new UsageException($"--connections-per-client '{perClientText}' is not a whole number from 1 to 4096");
+        return o => o with { Certificate = certificate, AllowedHosts = allowed, ConnectionsPerClient = perClient };
     }
 
     /// <summary>Refuses a secret file that group or others may read or write (one line, exit 2).</summary>

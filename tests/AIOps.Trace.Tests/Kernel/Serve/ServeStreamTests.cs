@@ -91,7 +91,9 @@ public sealed class ServeStreamTests : KernelTestBase
             Track(cg.Start(TestCgroup.BusyLoop));
         }
         const double Interval = 0.2;
-        ServeProcess serve = Own(ServeProcess.Start(null, "--interval", "200ms"));
+        // Fifty-one clients from one address: more than the default per-address limit (32), which
+        // is there so that one client cannot starve the probes.
+        ServeProcess serve = Own(ServeProcess.Start(null, "--interval", "200ms", "--connections-per-client", "64"));
         using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 100 }) { BaseAddress = serve.Url, Timeout = Timeout.InfiniteTimeSpan };
         await Task.Delay(2000); // past the start, when the workloads were still being placed
         double lostBefore = Metric(serve, "aiops_trace_lost_events_total");
