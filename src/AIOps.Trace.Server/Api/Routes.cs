@@ -83,7 +83,7 @@ internal static partial class Routes
     private static Task ContainerWizard(HttpContext ctx)
     {
         string id = ctx.Request.RouteValues["id"] as string ?? "";
-        SidecarView view = ctx.RequestServices.GetRequiredService<EngineService>().View;
+        SidecarView view = ctx.RequestServices.GetRequiredService<EngineSupervisor>().Current.View;
         string node = ctx.RequestServices.GetRequiredService<SidecarOptions>().Node;
         if (view.Details.TryGetValue(id, out ContainerDetailDocument? detail))
             return ctx.Response.WriteAsJsonAsync(Wizard.Build(node, view.Seq, detail), ApiJson.Default.WizardDocument, cancellationToken: ctx.RequestAborted);
@@ -92,7 +92,7 @@ internal static partial class Routes
 
     private static Task Summary(HttpContext ctx)
     {
-        SidecarView view = ctx.RequestServices.GetRequiredService<EngineService>().View;
+        SidecarView view = ctx.RequestServices.GetRequiredService<EngineSupervisor>().Current.View;
         string node = ctx.RequestServices.GetRequiredService<SidecarOptions>().Node;
         return ctx.Response.WriteAsJsonAsync(Wizard.Summary(node, view), ApiJson.Default.SummaryDocument, cancellationToken: ctx.RequestAborted);
     }

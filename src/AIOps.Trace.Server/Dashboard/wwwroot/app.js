@@ -189,9 +189,8 @@
 
   async function refreshList() {
     try {
-      const [list, summary] = await Promise.all([getJson('/api/v1/containers'), getJson('/api/v1/summary')]);
-      applyList(list);
-      applySummary(summary);
+      applyList(await getJson('/api/v1/containers'));
+      applySummary(await getJson('/api/v1/summary'));
       setStatus(state.stream ? 'live' : 'down', state.stream ? null : 'stream reconnecting…');
       scheduleRender();
     } catch (err) {
