@@ -13,11 +13,12 @@ internal static class VerdictsPanel
     public static async Task CheckAsync(IPage page, string labelled, string hostile, string screenshot)
     {
         string Row(string key) => $"#verdicts tr.member[data-container=\"{key.Replace("\\", "\\\\").Replace("\"", "\\\"")}\"]";
-        await page.Locator(Row(labelled)).WaitForAsync(new LocatorWaitForOptions { Timeout = 20_000 });
-        await page.Locator(Row(hostile)).WaitForAsync(new LocatorWaitForOptions { Timeout = 20_000 });
+        // Attached, not visible: rows of domains too small to judge are on a collapsed line.
+        await page.Locator(Row(labelled)).WaitForAsync(new LocatorWaitForOptions { State = WaitForSelectorState.Attached, Timeout = 20_000 });
+        await page.Locator(Row(hostile)).WaitForAsync(new LocatorWaitForOptions { State = WaitForSelectorState.Attached, Timeout = 20_000 });
         Assert.Equal(hostile, await page.Locator(Row(hostile) + " .who").TextContentAsync());
         // Domains too small to judge sit on one collapsed line: open it to reach their rows.
-        if (await page.Locator("#lone-domains " + Row(labelled)).CountAsync() > 0)
+        if (await page.Locator(Row(labelled).Replace("#verdicts ", "#lone-domains ", StringComparison.Ordinal)).CountAsync() > 0)
         {
             Assert.Contains("too few peers", await page.Locator("#lone-summary").TextContentAsync());
             await page.EvalOnSelectorAsync("#lone-domains", "d => d.open = true");
