@@ -173,7 +173,7 @@ public sealed class SchedTracer : IDisposable
         // Only the classic tracepoints need the per-task view map.
         if (family != "tp")
             obj.SetMaxEntries("task_views", 1);
-        obj.SetConst("self_tgid", (uint)options.IgnoredProcessId);
+        obj.SetConst("self_tgid", (uint)(options.IgnoredProcessId ?? Sources.HostPid.Of("/", out _)));
         obj.SetConst("flush_interval_ns", (ulong)(options.FlushInterval.Ticks * 100));
     }
 
