@@ -14,8 +14,6 @@ namespace AIOps.Trace.Cli;
 /// </summary>
 internal static class ServeCommand
 {
-    public static readonly IReadOnlySet<string> Flags = new HashSet<string>();
-
     public const string DefaultListen = "127.0.0.1:9464";
 
     public static int Run(Arguments a)
@@ -29,13 +27,12 @@ internal static class ServeCommand
         EngineOptions engineOptions = Program.EngineOptions(a);
         string domains = a.Value("domains") ?? DomainPartitioner.OwnerTag;
         string db = a.Value("verdict-db") ?? LabelCommand.DefaultDb;
-        a.RejectUnknown();
         if (PipelineOptions.Refusal(domains) is { } badDomains)
             throw new UsageException(badDomains);
         if (db.Length == 0)
             throw new UsageException("--verdict-db '' is empty: expected the path of the verdict database");
 
-        var options = new SidecarOptions(listen, interval, token, node, engineOptions.HostRoot);
+        var options = new SidecarOptions(listen, interval, token, node, engineOptions.HostRoot) { Logging = CliLog.Json ? CliLog.AddJsonConsole : null };
         // Refused before anything is loaded: an open port without a token is never a default.
         if (options.Refusal() is { } refusal)
             throw new UsageException(refusal);
@@ -49,13 +46,13 @@ internal static class ServeCommand
             : $"tracing with {engine.Kernel.Attach} + {engine.Kernel.Ring}";
         SidecarHost.RunAsync(engine, options, url =>
         {
-            Console.Out.WriteLine($"aiops-trace: serving {url} ({how}, a window every {interval.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)}s" +
+            CliLog.Status($"serving {url} ({how}, a window every {interval.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)}s" +
                 $"{(token is null ? "" : ", bearer token required")}); metrics at {url}metrics; Ctrl-C or SIGTERM stops");
-            Console.Out.WriteLine($"aiops-trace: anomaly domains by {domains}; verdicts in {store.Path} ({pipeline.SeededVerdicts} stored verdict(s) with a vector seeded the domains)"
+            CliLog.Status($"anomaly domains by {domains}; verdicts in {store.Path} ({pipeline.SeededVerdicts} stored verdict(s) with a vector seeded the domains)"
                 + (token is null ? "; labels (POST /api/v1/verdicts) need --token-file" : ""));
             Console.Out.Flush();
         }, pipeline, store).GetAwaiter().GetResult();
-        Console.Out.WriteLine("aiops-trace: stopped; programs detached");
+        CliLog.Status("stopped; programs detached");
         return Program.ExitOk;
     }
 
@@ -72,7 +69,7 @@ internal static class ServeCommand
             throw new UsageException($"--verdict-db '{db}' cannot be opened: {e.Message.ReplaceLineEndings(" ")}");
         }
         if (AnomalyService.StoreProblem(store) is { } problem)
-            Console.Error.WriteLine("aiops-trace: " + problem);
+            CliLog.Warning(problem);
         return store;
     }
 

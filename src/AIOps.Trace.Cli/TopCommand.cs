@@ -12,8 +12,6 @@ namespace AIOps.Trace.Cli;
 /// </summary>
 internal static class TopCommand
 {
-    public static readonly IReadOnlySet<string> Flags = new HashSet<string> { "once" };
-
     public static int Run(Arguments a)
     {
         TimeSpan interval = a.Duration("interval", TimeSpan.FromSeconds(1), TimeSpan.FromMilliseconds(200), TimeSpan.FromHours(1));
@@ -23,7 +21,6 @@ internal static class TopCommand
         if (rowsText is not null && (!int.TryParse(rowsText, out maxRows) || maxRows < 1))
             throw new UsageException($"--rows '{rowsText}' is not a positive whole number");
         EngineOptions options = Program.EngineOptions(a);
-        a.RejectUnknown();
 
         using TraceEngine engine = Program.StartEngine(options);
         var cgroups = new CgroupReader(engine.Mounts);

@@ -3,13 +3,10 @@ namespace AIOps.Trace.Cli;
 /// <summary>`aiops-trace watch`: a table per interval until Ctrl-C.</summary>
 internal static class WatchCommand
 {
-    public static readonly IReadOnlySet<string> Flags = new HashSet<string>();
-
     public static int Run(Arguments a)
     {
         TimeSpan interval = a.Duration("interval", TimeSpan.FromSeconds(1), TimeSpan.FromMilliseconds(100), TimeSpan.FromHours(1));
         EngineOptions options = Program.EngineOptions(a);
-        a.RejectUnknown();
 
         using TraceEngine engine = Program.StartEngine(options);
         using CancellationTokenSource cts = Program.CancelOnSignal(out IDisposable signals);

@@ -100,6 +100,7 @@ public static class SidecarHost
 
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ApplicationName = "aiops-trace" });
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        options.Logging?.Invoke(builder.Logging);
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.Listen(options.Listen);

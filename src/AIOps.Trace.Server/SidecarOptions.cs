@@ -10,6 +10,9 @@ namespace AIOps.Trace.Server;
 /// <param name="HostRoot">Where the host's / is mounted (for per-CPU time and the resource probes).</param>
 public sealed record SidecarOptions(IPEndPoint Listen, TimeSpan Interval, string? Token, string Node, string HostRoot = "/")
 {
+    /// <summary>Configures the server's logging after its defaults (warnings and up on the console), e.g. JSON console records.</summary>
+    public Action<Microsoft.Extensions.Logging.ILoggingBuilder>? Logging { get; init; }
+
     /// <summary>Why these options must not start, or null: any address but loopback needs a token.</summary>
     public string? Refusal() =>
         Token is null && !IPAddress.IsLoopback(Listen.Address)
