@@ -81,11 +81,7 @@ internal sealed class GuestLog
     {
         if (line is null)
             return null;
-        string[] f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        var d = new Dictionary<string, long>();
-        for (int i = 0; i + 1 < f.Length; i += 2)
-            if (long.TryParse(f[i + 1], out long v))
-                d[f[i]] = v;
+        Dictionary<string, long> d = Pairs(line);
         if (!d.ContainsKey("throttled_time") && d.TryGetValue("throttled_usec", out long us))
             d["throttled_time"] = us * 1000;
         return d.ContainsKey("throttled_time") && d.ContainsKey("nr_throttled") && d.ContainsKey("nr_periods") ? d : null;
@@ -100,12 +96,19 @@ internal sealed class GuestLog
     {
         if (line is null)
             return null;
+        Dictionary<string, long> d = Pairs(line);
+        long hits = d.TryGetValue("max", out long m) ? m : d.TryGetValue("failcnt", out long c) ? c : -1;
+        return d.TryGetValue("oom_kill", out long oom) ? (hits, oom) : null;
+    }
+
+    /// <summary>"key value key value ..." on one line as a map; a value that is not a number is left out.</summary>
+    private static Dictionary<string, long> Pairs(string line)
+    {
         string[] f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
         var d = new Dictionary<string, long>();
         for (int i = 0; i + 1 < f.Length; i += 2)
             if (long.TryParse(f[i + 1], out long v))
                 d[f[i]] = v;
-        long hits = d.TryGetValue("max", out long m) ? m : d.TryGetValue("failcnt", out long c) ? c : -1;
-        return d.TryGetValue("oom_kill", out long oom) ? (hits, oom) : null;
+        return d;
     }
 }
