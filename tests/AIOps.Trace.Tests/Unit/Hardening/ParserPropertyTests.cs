@@ -257,7 +257,28 @@ public sealed class ParserPropertyTests
                 using var analyzer = new AIOps.Trace.Analysis.Detection.AnomalyAnalyzer();
                 store.FeedInto(analyzer);
                 Assert.Equal(unreadable, store.UnreadableRows);
-            }, iter: 300);
+            }, iter: 300, threads: 1); // the count is of the whole file: one writer at a time, or another sample's row lands between the reads
+    });
+
+    [Fact]
+    public void A_store_opened_while_others_write_is_never_set_aside() => NoHang(() =>
+    {
+        // `label` and `analyze` open the file that `serve` is writing: a busy file is not a corrupt one.
+        using var dir = new TempDir("aiops-harden-busy-");
+        string db = Path.Combine(dir.Path, "v.db");
+        VerdictStore.Open(db).Dispose();
+        int recorded = 0;
+        Gen.Int[0, 3].Sample(n =>
+        {
+            using VerdictStore store = VerdictStore.Open(db);
+            Assert.Null(store.SetAside);
+            store.Record(new OperatorVerdict($"/c{n}", "owner:x", n == 0, null, [n, 1.0], null, DateTimeOffset.UnixEpoch));
+            Interlocked.Increment(ref recorded);
+            Assert.NotEmpty(store.Verdicts());
+        }, iter: 400, threads: 4);
+        using VerdictStore after = VerdictStore.Open(db);
+        Assert.Equal(recorded, after.Verdicts().Count);
+        Assert.Empty(Directory.GetFiles(dir.Path, "*.corrupt-*"));
     });
 
     private static long RowCount(string db)
