@@ -204,6 +204,11 @@ Task("Scale")
     .IsDependentOn("Publish")
     .Does(() => RunOrFail("python3", repoRoot.CombineWithFilePath("benchmarks/scale/scale.py").FullPath));
 
+Task("Soak")
+    .Description("serve for DURATION_MIN minutes (default 30) under perf's pipe benchmark and cgroup churn; fails if RSS, fds, map entries or state grow.")
+    .IsDependentOn("Publish")
+    .Does(() => RunOrFail("python3", repoRoot.CombineWithFilePath("benchmarks/soak/soak.py").FullPath));
+
 Task("Scenarios")
     .Description("Runs every diagnosis scenario --runs times (default 20) and prints the confusion matrix.")
     .IsDependentOn("Build")

@@ -35,6 +35,12 @@ internal static class LabelCommand
         {
             return Store(container, domain, abnormal, kind, db);
         }
+        catch (VerdictStoreException e)
+        {
+            // Not bad input: the node's disk is full or read-only. One line, exit 1.
+            Console.Error.WriteLine("aiops-trace: " + e.Message.ReplaceLineEndings(" "));
+            return 1;
+        }
         catch (Microsoft.Data.Sqlite.SqliteException e)
         {
             return Program.Fail($"{db}: {e.Message}");

@@ -19,6 +19,19 @@ public sealed record OperatorVerdict(string Container, string? Domain, bool Abno
     DateTimeOffset? WindowEnd, DateTimeOffset RecordedAt, long Id = 0, double[]? PeerMedians = null);
 
 /// <summary>
+/// The store could not keep a verdict: its disk is full, its file is read-only, or SQLite refused
+/// the write. The message names the file and says that nothing was stored.
+/// </summary>
+public sealed class VerdictStoreException(string message, Exception? inner = null) : IOException(message, inner)
+{
+    /// <summary>The disk holding the file has no space left (SQLITE_FULL).</summary>
+    public bool Full { get; init; }
+
+    /// <summary>The file or its directory cannot be written (a read-only mount or file).</summary>
+    public bool ReadOnly { get; init; }
+}
+
+/// <summary>
 /// Operator verdicts in an embedded SQLite database on the node: they survive restarts and feed
 /// the domains' training sets. A file that is not a readable database is never silently replaced:
 /// it is renamed "&lt;name&gt;.corrupt-&lt;UTC timestamp&gt;" beside itself, <see cref="SetAside"/> and
@@ -38,6 +51,12 @@ public sealed class VerdictStore : IDisposable
 
     /// <summary>What was wrong with the file that was set aside, or null.</summary>
     public string? Problem { get; }
+
+    /// <summary>
+    /// Why the store is open read-only (a read-only mount or file), or null when it can be written.
+    /// A read-only store still gives its verdicts; <see cref="Record"/> refuses new ones.
+    /// </summary>
+    public string? ReadOnlyReason { get; private init; }
 
     private VerdictStore(string path, SqliteConnection connection, string? setAside, string? problem, int maxRows)
     {
@@ -74,6 +93,11 @@ public sealed class VerdictStore : IDisposable
         SqliteConnection connection = Connect(full);
         try
         {
+            if (ReadOnlyFile(connection) is { } why)
+            {
+                connection.Dispose();
+                return OpenReadOnly(full, setAside, problem, maxRows, why);
+            }
             Execute(connection, """
                 CREATE TABLE IF NOT EXISTS verdicts (
                     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -89,7 +113,8 @@ public sealed class VerdictStore : IDisposable
                 """);
             if (!HasColumn(connection, "peer_medians"))
                 Execute(connection, "ALTER TABLE verdicts ADD COLUMN peer_medians BLOB;");
-            Execute(connection, $"PRAGMA user_version = {SchemaVersion};");
+            if (UserVersion(connection) != SchemaVersion) // a write: a full disk must not stop a sound file from opening
+                Execute(connection, $"PRAGMA user_version = {SchemaVersion};");
         }
         catch
         {
@@ -97,8 +122,58 @@ public sealed class VerdictStore : IDisposable
             throw;
         }
         var store = new VerdictStore(full, connection, setAside, problem, maxRows);
-        store.Trim();
+        try
+        {
+            store.Trim();
+        }
+        catch (SqliteException e) when (e.SqliteErrorCode == SqliteFull)
+        {
+            // A full disk: the old rows stay until there is room; the next Record says the disk is full.
+        }
         return store;
+    }
+
+    /// <summary>
+    /// Why SQLite opened the file read-only although write access was asked for (it does so for a
+    /// file on a read-only mount or without write permission), or null when it can be written.
+    /// </summary>
+    private static string? ReadOnlyFile(SqliteConnection c)
+    {
+        return SQLitePCL.raw.sqlite3_db_readonly(c.Handle, "main") == 1
+            ? "the file or its directory cannot be written (a read-only mount or file)"
+            : null;
+    }
+
+    private static VerdictStore OpenReadOnly(string full, string? setAside, string? problem, int maxRows, string why)
+    {
+        SqliteConnection connection = Connect(full, readOnly: true);
+        try
+        {
+            if (!HasTable(connection))
+                throw new VerdictStoreException($"verdict store '{full}' is read-only and holds no verdicts table: {why}", null) { ReadOnly = true };
+            if (!HasColumn(connection, "peer_medians"))
+                throw new VerdictStoreException($"verdict store '{full}' is read-only and of schema version 1, which needs one write to be read: {why}", null) { ReadOnly = true };
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+        return new VerdictStore(full, connection, setAside, problem, maxRows) { ReadOnlyReason = why };
+    }
+
+    private static long UserVersion(SqliteConnection c)
+    {
+        using SqliteCommand command = c.CreateCommand();
+        command.CommandText = "PRAGMA user_version;";
+        return (long)command.ExecuteScalar()!;
+    }
+
+    private static bool HasTable(SqliteConnection c)
+    {
+        using SqliteCommand command = c.CreateCommand();
+        command.CommandText = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'verdicts';";
+        return (long)command.ExecuteScalar()! > 0;
     }
 
     /// <summary>Null when the file is a sound database of ours; else what is wrong with it.</summary>
@@ -151,9 +226,34 @@ public sealed class VerdictStore : IDisposable
     }
 
     /// <summary>Stores a verdict and returns it with its row id.</summary>
+    /// <exception cref="VerdictStoreException">Nothing was stored: the disk is full, the store is read-only, or SQLite refused the write.</exception>
     public OperatorVerdict Record(OperatorVerdict verdict)
     {
         ArgumentException.ThrowIfNullOrEmpty(verdict.Container);
+        if (ReadOnlyReason is { } why)
+            throw new VerdictStoreException($"verdict store '{Path}' is read-only ({why}): the verdict was not stored") { ReadOnly = true };
+        try
+        {
+            return Insert(verdict);
+        }
+        catch (SqliteException e) when (e.SqliteErrorCode == SqliteFull)
+        {
+            throw new VerdictStoreException($"verdict store '{Path}' is full: its disk has no space left, the verdict was not stored", e) { Full = true };
+        }
+        catch (SqliteException e) when (e.SqliteErrorCode == SqliteReadOnly)
+        {
+            throw new VerdictStoreException($"verdict store '{Path}' became read-only: the verdict was not stored", e) { ReadOnly = true };
+        }
+        catch (SqliteException e)
+        {
+            throw new VerdictStoreException($"verdict store '{Path}' refused the verdict ({e.Message.ReplaceLineEndings(" ")}): it was not stored", e);
+        }
+    }
+
+    private const int SqliteReadOnly = 8, SqliteFull = 13;
+
+    private OperatorVerdict Insert(OperatorVerdict verdict)
+    {
         using SqliteCommand c = _connection.CreateCommand();
         c.CommandText = """
             INSERT INTO verdicts (container, domain, abnormal, kind, metrics, window_end, recorded_at, peer_medians)

@@ -113,7 +113,9 @@ public sealed class AnomalyService(AnalysisPipeline pipeline, VerdictStore? stor
 
     /// <summary>What was wrong with the database found at start, or null.</summary>
     public static string? StoreProblem(VerdictStore? store) =>
-        store?.SetAside is { } aside ? $"{store.Path} was unreadable ({store.Problem}); moved to {aside}, a new database was started" : null;
+        store?.SetAside is { } aside ? $"{store.Path} was unreadable ({store.Problem}); moved to {aside}, a new database was started"
+        : store?.ReadOnlyReason is { } why ? $"{store.Path} is read-only ({why}): its verdicts are used, new labels are refused"
+        : null;
 
     /// <summary>A metric vector by slot name, absent signals as null.</summary>
     internal static IReadOnlyDictionary<string, double?> ByName(double[] values)

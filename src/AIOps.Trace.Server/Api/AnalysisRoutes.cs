@@ -1,4 +1,5 @@
 using System.Text.Json;
+using AIOps.Trace.Analysis.Verification;
 using AIOps.Trace.Server.Anomalies;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -78,9 +79,11 @@ internal static partial class Routes
             await Error(ctx, StatusCodes.Status400BadRequest, e.Message);
             return;
         }
-        catch (Microsoft.Data.Sqlite.SqliteException e)
+        catch (VerdictStoreException e)
         {
-            await Error(ctx, StatusCodes.Status500InternalServerError, "the verdict database refused the label: " + e.Message);
+            // 507: the disk is full; 503: the store is read-only (both fixed on the node, not by the client).
+            await Error(ctx, e.Full ? StatusCodes.Status507InsufficientStorage : e.ReadOnly ? StatusCodes.Status503ServiceUnavailable
+                : StatusCodes.Status500InternalServerError, e.Message);
             return;
         }
         ctx.Response.StatusCode = StatusCodes.Status201Created;

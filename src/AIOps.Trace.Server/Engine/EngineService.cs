@@ -108,6 +108,7 @@ public sealed class EngineService(TraceEngine engine, SidecarOptions options, Si
             metrics.WindowSeconds.Set(snapshot.WindowSeconds);
             metrics.CutSeconds.Set(Stopwatch.GetElapsedTime(started).TotalSeconds);
             metrics.AttachedPrograms.Set(engine.AttachedPrograms);
+            metrics.SetRuntime();
             _view = view;
             metrics.Ready.Set(NotReady is null ? 1 : 0);
             // After the view: a client that joins in between says hello with this seq and skips the frame.

@@ -58,6 +58,8 @@ public sealed class SidecarMetrics
         Containers = f.CreateGauge("aiops_trace_containers", "Containers tracked.");
         StreamClients = f.CreateGauge("aiops_trace_stream_clients", "Open /api/v1/stream connections.");
         StreamDroppedFrames = f.CreateCounter("aiops_trace_stream_dropped_frames_total", "Stream frames dropped for clients that did not keep up.");
+        _gcCollections = f.CreateCounter("aiops_trace_gc_collections_total", "Garbage collections of the sidecar's managed heap, by generation.", "generation");
+        _heapBytes = f.CreateGauge("aiops_trace_managed_heap_bytes", "Bytes the sidecar's managed heap held after the last collection.");
         Analysis = new AnalysisMetrics(f, ContainerLabels);
     }
 
@@ -106,6 +108,18 @@ public sealed class SidecarMetrics
     }
 
     /// <summary>Brings the drop counters up to the engine's cumulative figures of this window.</summary>
+    private readonly Counter _gcCollections;
+    private readonly Gauge _heapBytes;
+    private static readonly string[] Generations = ["0", "1", "2"];
+
+    /// <summary>The sidecar's own garbage collector, once a window: what the Soak target watches for growth.</summary>
+    public void SetRuntime()
+    {
+        for (int g = 0; g < Generations.Length; g++)
+            _gcCollections.WithLabels(Generations[g]).IncTo(GC.CollectionCount(g));
+        _heapBytes.Set(GC.GetGCMemoryInfo().HeapSizeBytes);
+    }
+
     public void SetDrops(EngineSnapshot window)
     {
         foreach (string reason in DropCounters.Drops)

@@ -13,16 +13,9 @@ internal sealed partial class RealCgroupFileSystem : ICgroupFileSystem
 
     public string? ReadAllText(string path)
     {
-        try
-        {
-            return File.ReadAllText(path);
-        }
-        catch (IOException)
-        {
-            // Missing files, and files of a cgroup removed mid-read (ENODEV) alike. Permission
-            // errors are UnauthorizedAccessException and still surface.
-            return null;
-        }
+        // Missing files, and files of a cgroup removed mid-read (ENODEV) alike, are null.
+        // Permission errors are UnauthorizedAccessException and still surface.
+        return KernelText.Read(path);
     }
 
     public IEnumerable<string> EnumerateDirectories(string path)

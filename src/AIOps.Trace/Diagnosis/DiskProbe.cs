@@ -91,6 +91,22 @@ public sealed class DiskProbe : IResourceProbe
     }
 
     private static readonly TimeSpan DiskstatsMaxAge = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>
+    /// The devices the v1 throttle statistics count at all (the root cgroup's), read once for a
+    /// burst like /proc/diskstats: the file is the host's, not the container's.
+    /// </summary>
+    private IReadOnlySet<DeviceNumber>? CountedDevices(CgroupMount mount, long now)
+    {
+        if (_countedRead != 0 && Stopwatch.GetElapsedTime(_countedRead, now) < DiskstatsMaxAge)
+            return _counted;
+        _counted = ReadText(mount.PathOf("/", V1Bytes)) is { } root ? DiskFiles.ParseV1Rwstat(root).Devices.Keys.ToHashSet() : null;
+        _countedRead = now;
+        return _counted;
+    }
+
+    private IReadOnlySet<DeviceNumber>? _counted;
+    private long _countedRead;
     private DeviceTable<DiskStat>? _diskstats;
     private long _diskstatsRead;
 
@@ -287,9 +303,7 @@ public sealed class DiskProbe : IResourceProbe
             io[device] = new DeviceIo(rb, wb, ri, wi);
         }
         DeviceTable<DeviceLimits> limits = DiskFiles.CombineV1Limits(readBps, writeBps, readIops, writeIops);
-        IReadOnlySet<DeviceNumber>? counted = ReadText(mount.PathOf("/", V1Bytes)) is { } root
-            ? DiskFiles.ParseV1Rwstat(root).Devices.Keys.ToHashSet()
-            : null;
+        IReadOnlySet<DeviceNumber>? counted = CountedDevices(mount, now);
         return new DiskReading(now, 1, io, limits.Devices, throttleKnown, null, counted,
             byteTable.Malformed + ioTable.Malformed + limits.Malformed, null, counted is null ? null : ReadTaskIo(dir));
     }

@@ -181,9 +181,9 @@ public sealed class NetworkProbe : IResourceProbe
     {
         try
         {
-            return File.ReadAllText(path);
+            return Cgroups.KernelText.Read(path);
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        catch (UnauthorizedAccessException)
         {
             return null;
         }

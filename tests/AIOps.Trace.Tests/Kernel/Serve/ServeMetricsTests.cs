@@ -62,6 +62,8 @@ public sealed class ServeMetricsTests : KernelTestBase
         Assert.Equal(1, One(samples, "aiops_trace_ready").Value);
         Assert.True(One(samples, "aiops_trace_attached_programs").Value > 0);
         Assert.Equal(0, One(samples, "aiops_trace_reader_failures_total").Value);
+        Assert.True(One(samples, "aiops_trace_managed_heap_bytes").Value > 0); // the sidecar's own heap, for the Soak target
+        Assert.Equal(3, samples.Count(s => s.Name == "aiops_trace_gc_collections_total"));
         Assert.Equal(0, One(samples, "aiops_trace_lost_events_total").Value);
 
         // The hostile name: exact in the exposition once unescaped, escaped in the raw JSON.
