@@ -81,15 +81,27 @@ def metrics(port):
 
 
 def map_entries(pid):
-    """Entries of each hash map the sidecar holds, by map name (bpftool's view of the kernel)."""
-    shown = json.loads(subprocess.run(["bpftool", "map", "show", "-j"], capture_output=True, text=True, check=True).stdout)
+    """Entries of each hash map the sidecar holds open (map ids from its fds' fdinfo), by map name."""
+    ids = set()
+    for fd in os.listdir(f"/proc/{pid}/fdinfo"):
+        try:
+            with open(f"/proc/{pid}/fdinfo/{fd}") as f:
+                for line in f:
+                    if line.startswith("map_id:"):
+                        ids.add(int(line.split()[1]))
+        except OSError:
+            pass  # an fd closed meanwhile
     entries = {}
-    for m in shown:
-        if "hash" not in m.get("type", "") or not any(p.get("pid") == pid for p in m.get("pids", [])):
+    for map_id in sorted(ids):
+        show = subprocess.run(["bpftool", "map", "show", "id", str(map_id), "-j"], capture_output=True, text=True)
+        if show.returncode != 0:
             continue
-        dump = subprocess.run(["bpftool", "map", "dump", "id", str(m["id"]), "-j"], capture_output=True, text=True)
+        m = json.loads(show.stdout)
+        if "hash" not in m.get("type", ""):
+            continue
+        dump = subprocess.run(["bpftool", "map", "dump", "id", str(map_id), "-j"], capture_output=True, text=True)
         if dump.returncode == 0:
-            entries[m.get("name", str(m["id"]))] = len(json.loads(dump.stdout or "[]"))
+            entries[m.get("name", str(map_id))] = len(json.loads(dump.stdout or "[]"))
     return entries
 
 

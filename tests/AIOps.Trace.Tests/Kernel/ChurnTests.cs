@@ -5,16 +5,17 @@ using Xunit.Abstractions;
 namespace AIOps.Trace.Tests.Kernel;
 
 /// <summary>
-/// Container churn, as on a busy Kubernetes node: 200 cgroups created and removed over about
-/// 20 s, each running a 50 ms CPU burst, while windows are cut every second. The engine must
-/// report each cgroup under its own path with its own figures, and afterwards hold no more
-/// state than before. Ground truth for ids is the cgroupfs inode (statx), for lifetimes the
+/// Container churn, as on a busy Kubernetes node: 500 cgroups created and removed over about a
+/// minute, then 200 of their paths made again (a restarted container gets its old path and a new
+/// cgroup), each running a 50 ms CPU burst, while windows are cut every second. The engine must
+/// report each cgroup under its own path with its own figures (never one generation's figures
+/// under the other's id), and afterwards hold no more state than before. Ground truth for ids is the cgroupfs inode (statx), for lifetimes the
 /// test's own clock around mkdir and rmdir.
 /// </summary>
 public sealed class ChurnTests(ITestOutputHelper output) : KernelTestBase
 {
-    private const int Cgroups = 200;
-    private static readonly TimeSpan Spacing = TimeSpan.FromMilliseconds(100);
+    private const int Fresh = 500, Again = 200, Cgroups = Fresh + Again;
+    private static readonly TimeSpan Spacing = TimeSpan.FromMilliseconds(85);
     private static readonly TimeSpan Window = TimeSpan.FromSeconds(1);
     private const string Burst = "timeout 0.05 sh -c 'while :; do :; done'";
 
@@ -59,7 +60,8 @@ public sealed class ChurnTests(ITestOutputHelper output) : KernelTestBase
                 // pinned in time); the others 0.6-1.4 s, so some span a cut and some do not.
                 TimeSpan life = i % 4 == 0 ? TimeSpan.FromMilliseconds(150) : TimeSpan.FromMilliseconds(600 + 400 * (i % 3));
                 long created = Stopwatch.GetTimestamp();
-                TestCgroup cg = TestCgroup.Create("churn");
+                // The last 200 take the paths of the first 200, long removed by then.
+                TestCgroup cg = i < Fresh ? TestCgroup.Create("churn") : TestCgroup.CreateAt(churned[i - Fresh].Path);
                 var c = new Churned(cg.RelativePath, ids.IdOf(cg.RelativePath) ?? throw new InvalidOperationException("no inode"), created, life) { Cgroup = cg };
                 churned.Add(c);
                 live.Add(c);
@@ -89,7 +91,8 @@ public sealed class ChurnTests(ITestOutputHelper output) : KernelTestBase
         }
 
         var byId = churned.ToDictionary(c => c.Id);
-        Assert.Equal(Cgroups, byId.Count); // kernfs handed out a fresh id for every cgroup
+        Assert.Equal(Cgroups, byId.Count); // kernfs handed out a fresh id for every cgroup, a path made again too
+        Assert.Equal(Fresh, churned.Select(c => c.Path).Distinct().Count());
         var reported = seen.Where(s => byId.ContainsKey(s.Id) || s.Path.StartsWith("/" + TestCgroup.Prefix, StringComparison.Ordinal)).ToList();
         int named = 0;
         foreach (Seen s in reported)

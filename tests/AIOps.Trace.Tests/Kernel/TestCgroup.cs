@@ -26,6 +26,12 @@ public sealed class TestCgroup : IDisposable
         Make("/" + $"{Prefix}{role}-{Guid.NewGuid():N}"[..(Prefix.Length + role.Length + 9)],
             V1Controllers.Select(c => "/sys/fs/cgroup/" + c).Append(Unified).Where(Directory.Exists));
 
+    /// <summary>A cgroup at <paramref name="relativePath"/> (under <see cref="Prefix"/>), e.g. one made again at a removed one's path.</summary>
+    public static TestCgroup CreateAt(string relativePath) =>
+        relativePath.StartsWith("/" + Prefix, StringComparison.Ordinal)
+            ? Make(relativePath, V1Controllers.Select(c => "/sys/fs/cgroup/" + c).Append(Unified).Where(Directory.Exists))
+            : throw new ArgumentException($"'{relativePath}' is not a test cgroup path (/{Prefix}...)", nameof(relativePath));
+
     /// <summary>
     /// A cgroup nested in this one at the same relative path in every hierarchy, as a container
     /// inside a pod. Dispose it before its parent: a cgroup with children cannot be removed.
