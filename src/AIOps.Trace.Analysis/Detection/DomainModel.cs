@@ -6,8 +6,9 @@ namespace AIOps.Trace.Analysis.Detection;
 
 /// <summary>
 /// What a domain has learned: its bounded training set and, once the data supports one, an SVM
-/// (one-class, class-weighted C-SVC or multiclass C-SVC, as <see cref="DetectorChoice"/> picks),
-/// retrained at once when an operator's verdict arrives and after <see cref="LearningOptions.RetrainEvery"/> history samples.
+/// (one-class, C-SVC, class-weighted C-SVC or multiclass C-SVC, as <see cref="DetectorChoice"/> picks),
+/// refitted from scratch on the whole set at once when an operator's verdict arrives and after
+/// <see cref="LearningOptions.RetrainEvery"/> history samples (no incremental SVM).
 /// Rows are scaled with the training set's own medians and scales, so a model does not move with
 /// the window it judges.
 /// </summary>
@@ -100,17 +101,18 @@ public sealed class DomainModel : IDisposable
                 _peerBasis = null;
         }
         double[][] rows = samples.Select(s => Features(_basis.Transform(s.Values), s.Values, s.PeerMedians)).ToArray();
-        Svm.SvmOptions svm = double.IsNaN(_options.Svm.Gamma) ? _options.Svm with { Gamma = MedianHeuristicGamma(rows) } : _options.Svm;
+        Svm.SvmOptions svm = double.IsNaN(_options.Svm.Gamma) ? _options.Svm with { Gamma = _options.GammaScale * MedianHeuristicGamma(rows) } : _options.Svm;
         if (detector == DetectorNames.OneClassSvm)
         {
             _model = SvmModel.TrainOneClass(rows, svm);
         }
-        else if (detector == DetectorNames.WeightedCsvc)
+        else if (detector is DetectorNames.WeightedCsvc or DetectorNames.Csvc)
         {
             int[] labels = samples.Select(s => s.Abnormal ? 1 : 0).ToArray();
             int abnormal = labels.Count(l => l == 1), normal = labels.Length - abnormal;
-            // Inverse class frequency: a rare abnormal class costs as much in total as the common normal one.
-            _model = SvmModel.TrainClassifier(rows, labels, svm with
+            // Inverse class frequency when the abnormal class is rare (DetectorChoice's minority
+            // share): it then costs as much in total as the common normal one.
+            _model = SvmModel.TrainClassifier(rows, labels, detector == DetectorNames.Csvc ? svm : svm with
             {
                 ClassWeights = new Dictionary<int, double> { [0] = 1.0, [1] = (double)normal / abnormal },
             });
@@ -120,10 +122,12 @@ public sealed class DomainModel : IDisposable
             int[] labels = samples.Select(s => s.Abnormal ? Array.IndexOf(_kinds, s.Kind) + 1 : 0).ToArray();
             var counts = labels.GroupBy(l => l).ToDictionary(g => g.Key, g => g.Count());
             int most = counts.Values.Max();
-            _model = SvmModel.TrainClassifier(rows, labels, svm with
-            {
-                ClassWeights = counts.ToDictionary(c => c.Key, c => (double)most / c.Value),
-            });
+            // Weighted by inverse frequency only when the rarest class is under the minority share.
+            bool imbalanced = (double)counts.Values.Min() / labels.Length < _options.ImbalancedShare;
+            _model = SvmModel.TrainClassifier(rows, labels, imbalanced
+                ? svm with { ClassWeights = counts.ToDictionary(c => c.Key, c => (double)most / c.Value) }
+                : svm);
+            ChoiceReason += imbalanced ? "; classes weighted (rarest under the minority share)" : "; classes unweighted";
         }
         Trainings++;
     }
@@ -189,7 +193,10 @@ public sealed class DomainModel : IDisposable
         if (_model is null || _basis is null)
             return null;
         double[] z = _basis.Transform(values);
-        double label = _model.PredictWithValues(Features(z, values, peerMedians), out double decision);
+        double[] row = Features(z, values, peerMedians);
+        double margin = 0;
+        double decision = 0;
+        double label = Detector == DetectorNames.MulticlassCsvc ? _model.PredictWithMargin(row, out margin) : _model.PredictWithValues(row, out decision);
         bool abnormal;
         string? kind = null;
         double score;
@@ -198,7 +205,7 @@ public sealed class DomainModel : IDisposable
             abnormal = label < 0;
             score = -decision;
         }
-        else if (Detector == DetectorNames.WeightedCsvc)
+        else if (Detector is DetectorNames.WeightedCsvc or DetectorNames.Csvc)
         {
             abnormal = label == 1;
             score = _model.Labels[0] == 1 ? decision : -decision; // libsvm's first decision value favours its first label
@@ -207,7 +214,7 @@ public sealed class DomainModel : IDisposable
         {
             abnormal = label != 0;
             kind = abnormal ? _kinds[(int)label - 1] : null;
-            score = abnormal ? 1 : -1; // one-vs-one votes have no single margin: the sign carries the decision
+            score = abnormal ? margin : -margin; // the smallest margin of its one-against-one wins, signed as the call
         }
         var off = new List<OffMetric>();
         if (abnormal)
