@@ -30,7 +30,7 @@ public static class Benchmark
         AnalyzerOptions o = options ?? new AnalyzerOptions();
         IReadOnlyList<RunFold> folds = DetectionEvaluation.FoldsByRun(rows);
 
-        // C and gamma per outer fold, chosen on its training runs only (binary and kinds apart).
+        // C, gamma and the binary decision offset per outer fold, chosen on its training runs only (binary and kinds apart).
         var binaryTuning = new Dictionary<string, Tuning>();
         var kindTuning = new Dictionary<string, Tuning>();
         foreach (RunFold f in folds)
@@ -38,7 +38,7 @@ public static class Benchmark
             binaryTuning[f.HeldOut] = Experiments.Tune(f, kinds: false, o);
             kindTuning[f.HeldOut] = Experiments.Tune(f, kinds: true, o);
         }
-        LearningOptions Apply(Tuning t, LearningOptions l) => l with { GammaScale = t.GammaScale, Svm = l.Svm with { C = t.C } };
+        LearningOptions Apply(Tuning t, LearningOptions l) => l with { GammaScale = t.GammaScale, DecisionOffset = t.Offset, Svm = l.Svm with { C = t.C } };
 
         var methods = new List<MethodResult>
         {

@@ -82,12 +82,12 @@ public static class Report
         md.AppendLine().AppendLine("Verdicts by detector: " + string.Join("; ", r.Methods.Where(m => m.Method.StartsWith("project", StringComparison.Ordinal))
             .Select(m => m.Method + ": " + string.Join(", ", m.Detectors.OrderByDescending(d => d.Value).Select(d => I($"{d.Key} {d.Value}"))))) + ".");
 
-        md.AppendLine().AppendLine("C and RBF width (a multiple of the median heuristic) per held-out block, chosen by cross-validation on that fold's training blocks only:").AppendLine();
-        md.AppendLine("| held out | binary: C, width, inner F1 | kinds: C, width, inner macro-F1 |").AppendLine("|---|---|---|");
+        md.AppendLine().AppendLine("C, RBF width (a multiple of the median heuristic) and the binary model's decision offset per held-out block, chosen by cross-validation on that fold's training blocks only:").AppendLine();
+        md.AppendLine("| held out | binary: C, width, offset, inner F1 | kinds: C, width, inner macro-F1 |").AppendLine("|---|---|---|");
         foreach (var g in r.Tunings.GroupBy(t => t.HeldOut))
         {
             Tuning b = g.Single(t => !t.Kinds), k = g.Single(t => t.Kinds);
-            md.AppendLine(I($"| {g.Key} | {b.C:G3}, {b.GammaScale:G3}, {b.InnerScore:0.000} | {k.C:G3}, {k.GammaScale:G3}, {k.InnerScore:0.000} |"));
+            md.AppendLine(I($"| {g.Key} | {b.C:G3}, {b.GammaScale:G3}, {b.Offset:G3}, {b.InnerScore:0.000} | {k.C:G3}, {k.GammaScale:G3}, {k.InnerScore:0.000} |"));
         }
 
         md.AppendLine().AppendLine("Open set: one fault kind never labelled (its windows left out of training), the binary labelled model; recall of that kind with the peers' fallback, and counting the labelled model's own calls only:").AppendLine();
@@ -121,6 +121,8 @@ public static class Report
             var ahead = rivals.Select(b => (b.Method, Score: macro ? Scores.MacroF1(b.Predictions) : Scores.BinaryF1(b.Predictions)))
                 .Where(b => b.Score >= v.Value).ToList();
             line += ahead.Count == 0 ? "; ahead of every baseline" : "; NOT ahead of " + string.Join(", ", ahead.Select(b => I($"{b.Method} ({b.Score:0.000})")));
+            if (v.Value < target)
+                line += "; why: " + Why(m, macro);
             lines.Add(line);
         }
         var baselines = r.Methods.Where(m => !m.Method.StartsWith("project", StringComparison.Ordinal)).ToList();
@@ -128,6 +130,31 @@ public static class Report
         Check("macro-F1 with labels", DetectionEvaluation.WithLabelsKinds, true, t.MacroF1, baselines.Where(b => b.NamesKinds));
         Check("binary F1 without labels", DetectionEvaluation.WithoutLabels, false, t.UnlabelledF1, baselines.Where(b => !b.Supervised));
         return lines;
+    }
+
+    /// <summary>
+    /// What keeps a detector under its target, from its own held-out calls: recall by severity and
+    /// its weakest fault kinds, the share of normal windows it calls abnormal, and for kinds the
+    /// weakest per-kind F1.
+    /// </summary>
+    public static string Why(MethodResult m, bool macro)
+    {
+        Prediction[] faults = m.Predictions.Where(p => p.Row.IsAbnormal).ToArray();
+        Prediction[] normal = m.Predictions.Where(p => !p.Row.IsAbnormal).ToArray();
+        double Recall(IEnumerable<Prediction> p) => p.DefaultIfEmpty().Average(x => x is not null && x.Call.Abnormal ? 1.0 : 0.0);
+        string bySeverity = string.Join(", ", new[] { "severe", "ramp", "mild" }
+            .Where(s => faults.Any(p => p.Row.Severity == s))
+            .Select(s => I($"{s} {Recall(faults.Where(p => p.Row.Severity == s)):0.00}")));
+        string weakest = string.Join(", ", faults.GroupBy(p => p.Row.Label).Select(g => (Kind: g.Key, Recall: Recall(g)))
+            .OrderBy(k => k.Recall).ThenBy(k => k.Kind, StringComparer.Ordinal).Take(2).Select(k => I($"{k.Kind} {k.Recall:0.00}")));
+        string text = I($"fault windows found {Recall(faults):0.00} (by severity: {bySeverity}; weakest kinds: {weakest}), normal windows called abnormal {Recall(normal):0.000} ({normal.Count(p => p.Call.Abnormal)} against {faults.Count(p => p.Call.Abnormal)} faults found)");
+        if (macro)
+        {
+            ConfusionMatrix cm = Scores.KindMatrix(m.Predictions);
+            text += "; weakest kind F1: " + string.Join(", ", FaultKinds.Faults.Where(k => cm.Score(k).Support > 0).Select(k => (Kind: k, cm.Score(k).F1))
+                .OrderBy(k => k.F1).ThenBy(k => k.Kind, StringComparer.Ordinal).Take(3).Select(k => I($"{k.Kind} {k.F1:0.00}")));
+        }
+        return text;
     }
 
     private static string I(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);

@@ -207,8 +207,9 @@ public sealed class DomainModel : IDisposable
         }
         else if (Detector is DetectorNames.WeightedCsvc or DetectorNames.Csvc)
         {
-            abnormal = label == 1;
-            score = _model.Labels[0] == 1 ? decision : -decision; // libsvm's first decision value favours its first label
+            // libsvm's first decision value favours its first label; the boundary is moved by the calibrated offset.
+            score = (_model.Labels[0] == 1 ? decision : -decision) - _options.DecisionOffset;
+            abnormal = _options.DecisionOffset == 0 ? label == 1 : score > 0;
         }
         else
         {

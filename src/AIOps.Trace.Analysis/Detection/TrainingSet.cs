@@ -93,6 +93,15 @@ public sealed record LearningOptions
     /// </summary>
     public double ImbalancedShare { get; init; } = 0.05;
 
+    /// <summary>
+    /// Where the binary C-SVC's boundary lies, in its own decision units: a container is abnormal
+    /// when its decision value passes this offset (0: libsvm's boundary). The labels an SVM learns
+    /// from are not the proportions it will judge, so the boundary that gives the best F1 on
+    /// windows it did not learn from need not be 0; the evaluation chooses it by cross-validation
+    /// on training blocks only. The verdict's score is measured from the shifted boundary.
+    /// </summary>
+    public double DecisionOffset { get; init; }
+
     /// <summary>Multiplier of the median-heuristic RBF width, when <see cref="Svm"/> gives no gamma (chosen by cross-validation in the evaluation).</summary>
     public double GammaScale { get; init; } = 1;
 

@@ -206,6 +206,48 @@ public sealed class SvmTests
         Assert.False(model.Judge("n", Synthetic.Normal(r, "n").Values, ["p"])!.IsAbnormal);
     }
 
+    /// <summary>
+    /// The calibrated decision offset moves the binary C-SVC's boundary and nothing else: the same
+    /// training set gives the same decision values, each verdict's score is the value less the
+    /// offset, and a row is abnormal exactly when its score passes 0, so a positive offset calls
+    /// fewer rows abnormal and a negative one more.
+    /// </summary>
+    [Fact]
+    public void A_decision_offset_moves_the_binary_boundary_by_its_value()
+    {
+        var train = new Random(5);
+        var samples = new List<TrainingSample>();
+        for (int i = 0; i < 60; i++)
+            samples.Add(new TrainingSample(Synthetic.Normal(train, "h").Values, Abnormal: false));
+        for (int i = 0; i < 12; i++)
+            samples.Add(new TrainingSample(Synthetic.Shifted(train, "a", 8 + i, Metrics.RunQueueP99Us).Values, Abnormal: true));
+        var test = new Random(6);
+        double[][] rows = Enumerable.Range(0, 40)
+            .Select(i => (i % 2 == 0 ? Synthetic.Normal(test, "n") : Synthetic.Shifted(test, "s", 1 + i / 4.0, Metrics.RunQueueP99Us)).Values).ToArray();
+
+        Verdict[] Judge(double offset)
+        {
+            using var model = new DomainModel("web", new LearningOptions { MinAbnormal = 3, DecisionOffset = offset });
+            foreach (TrainingSample t in samples)
+                model.Add(t);
+            return rows.Select((v, i) => model.Judge($"r{i}", v, ["p"])!).ToArray();
+        }
+        Verdict[] plain = Judge(0), strict = Judge(0.5), lenient = Judge(-0.5);
+
+        Assert.Equal(DetectorNames.Csvc, plain[0].Detector);
+        for (int i = 0; i < rows.Length; i++)
+        {
+            Assert.Equal(plain[i].Score - 0.5, strict[i].Score, 9);
+            Assert.Equal(plain[i].Score + 0.5, lenient[i].Score, 9);
+            Assert.Equal(strict[i].Score > 0, strict[i].IsAbnormal);
+            Assert.Equal(lenient[i].Score > 0, lenient[i].IsAbnormal);
+        }
+        int Abnormal(Verdict[] v) => v.Count(x => x.IsAbnormal);
+        // The rows were drawn so that some lie within half a unit of the boundary on either side.
+        Assert.True(Abnormal(strict) < Abnormal(plain) && Abnormal(plain) < Abnormal(lenient),
+            $"abnormal calls: offset 0.5 {Abnormal(strict)}, 0 {Abnormal(plain)}, -0.5 {Abnormal(lenient)}");
+    }
+
     [Fact]
     public void The_svm_input_keeps_order_and_sign_and_compresses_ratios()
     {
