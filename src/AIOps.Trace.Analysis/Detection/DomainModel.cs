@@ -6,7 +6,8 @@ namespace AIOps.Trace.Analysis.Detection;
 
 /// <summary>
 /// What a domain has learned: its bounded training set and, once the data supports one, an SVM
-/// (one-class, C-SVC, class-weighted C-SVC or multiclass C-SVC, as <see cref="DetectorChoice"/> picks),
+/// (one-class, C-SVC, class-weighted C-SVC, or with kinds a binary C-SVC whose anomalies a
+/// multiclass C-SVC names, as <see cref="DetectorChoice"/> picks),
 /// refitted from scratch on the whole set at once when an operator's verdict arrives and after
 /// <see cref="LearningOptions.RetrainEvery"/> history samples (no incremental SVM).
 /// Rows are scaled with the training set's own medians and scales, so a model does not move with
@@ -16,6 +17,7 @@ public sealed class DomainModel : IDisposable
 {
     private readonly LearningOptions _options;
     private SvmModel? _model;
+    private SvmModel? _kindModel; // with kinds: names the kind of what the binary _model calls abnormal
     private ProcessedDomain? _basis;
     private ProcessedDomain? _peerBasis;
     private long _trainedVersion = -1;
@@ -60,6 +62,8 @@ public sealed class DomainModel : IDisposable
             (detector, reason) = (DetectorNames.PeerOutlier, reason + "; but libsvm is not installed: peers only");
         _model?.Dispose();
         _model = null;
+        _kindModel?.Dispose();
+        _kindModel = null;
         _basis = null;
         _peerBasis = null;
         Detector = detector;
@@ -106,28 +110,36 @@ public sealed class DomainModel : IDisposable
         {
             _model = SvmModel.TrainOneClass(rows, svm);
         }
-        else if (detector is DetectorNames.WeightedCsvc or DetectorNames.Csvc)
+        else
         {
+            // Two stages: a binary C-SVC decides abnormal against normal on every sample, then (with
+            // kinds) a multiclass C-SVC trained on the abnormal samples alone names the kind. One
+            // multiclass model over normal and every kind at once weighs each rare kind up to the
+            // normal class, so the kind with the weakest signal claims the normal windows nearest it.
             int[] labels = samples.Select(s => s.Abnormal ? 1 : 0).ToArray();
             int abnormal = labels.Count(l => l == 1), normal = labels.Length - abnormal;
-            // Inverse class frequency when the abnormal class is rare (DetectorChoice's minority
-            // share): it then costs as much in total as the common normal one.
-            _model = SvmModel.TrainClassifier(rows, labels, detector == DetectorNames.Csvc ? svm : svm with
+            // Inverse class frequency when the abnormal class is rare (the minority share): it then
+            // costs as much in total as the common normal one.
+            bool weighted = (double)abnormal / labels.Length < _options.ImbalancedShare;
+            _model = SvmModel.TrainClassifier(rows, labels, !weighted ? svm : svm with
             {
                 ClassWeights = new Dictionary<int, double> { [0] = 1.0, [1] = (double)normal / abnormal },
             });
-        }
-        else
-        {
-            int[] labels = samples.Select(s => s.Abnormal ? Array.IndexOf(_kinds, s.Kind) + 1 : 0).ToArray();
-            var counts = labels.GroupBy(l => l).ToDictionary(g => g.Key, g => g.Count());
-            int most = counts.Values.Max();
-            // Weighted by inverse frequency only when the rarest class is under the minority share.
-            bool imbalanced = (double)counts.Values.Min() / labels.Length < _options.ImbalancedShare;
-            _model = SvmModel.TrainClassifier(rows, labels, imbalanced
-                ? svm with { ClassWeights = counts.ToDictionary(c => c.Key, c => (double)most / c.Value) }
-                : svm);
-            ChoiceReason += imbalanced ? "; classes weighted (rarest under the minority share)" : "; classes unweighted";
+            if (detector == DetectorNames.MulticlassCsvc)
+            {
+                double[][] faults = rows.Where((_, i) => labels[i] == 1).ToArray();
+                int[] kinds = samples.Where(s => s.Abnormal).Select(s => Array.IndexOf(_kinds, s.Kind) + 1).ToArray();
+                var counts = kinds.GroupBy(l => l).ToDictionary(g => g.Key, g => g.Count());
+                int most = counts.Values.Max();
+                // Kinds weighted by inverse frequency only when the rarest is under the minority share of the anomalies.
+                bool imbalanced = (double)counts.Values.Min() / kinds.Length < _options.ImbalancedShare;
+                Svm.SvmOptions kindSvm = double.IsNaN(_options.Svm.Gamma) ? _options.Svm with { Gamma = _options.GammaScale * MedianHeuristicGamma(faults) } : _options.Svm;
+                _kindModel = SvmModel.TrainClassifier(faults, kinds, imbalanced
+                    ? kindSvm with { ClassWeights = counts.ToDictionary(c => c.Key, c => (double)most / c.Value) }
+                    : kindSvm);
+                ChoiceReason += (weighted ? "; abnormal weighted (under the minority share)" : "; abnormal unweighted")
+                    + (imbalanced ? ", kinds weighted (rarest under the minority share of the anomalies)" : ", kinds unweighted");
+            }
         }
         Trainings++;
     }
@@ -194,9 +206,7 @@ public sealed class DomainModel : IDisposable
             return null;
         double[] z = _basis.Transform(values);
         double[] row = Features(z, values, peerMedians);
-        double margin = 0;
-        double decision = 0;
-        double label = Detector == DetectorNames.MulticlassCsvc ? _model.PredictWithMargin(row, out margin) : _model.PredictWithValues(row, out decision);
+        double label = _model.PredictWithValues(row, out double decision);
         bool abnormal;
         string? kind = null;
         double score;
@@ -205,17 +215,13 @@ public sealed class DomainModel : IDisposable
             abnormal = label < 0;
             score = -decision;
         }
-        else if (Detector is DetectorNames.WeightedCsvc or DetectorNames.Csvc)
+        else
         {
             // libsvm's first decision value favours its first label; the boundary is moved by the calibrated offset.
             score = (_model.Labels[0] == 1 ? decision : -decision) - _options.DecisionOffset;
             abnormal = _options.DecisionOffset == 0 ? label == 1 : score > 0;
-        }
-        else
-        {
-            abnormal = label != 0;
-            kind = abnormal ? _kinds[(int)label - 1] : null;
-            score = abnormal ? margin : -margin; // the smallest margin of its one-against-one wins, signed as the call
+            if (abnormal && _kindModel is not null)
+                kind = _kinds[(int)_kindModel.Predict(row) - 1];
         }
         var off = new List<OffMetric>();
         if (abnormal)
@@ -239,5 +245,9 @@ public sealed class DomainModel : IDisposable
             missing.Length > 0 ? missing : null);
     }
 
-    public void Dispose() => _model?.Dispose();
+    public void Dispose()
+    {
+        _model?.Dispose();
+        _kindModel?.Dispose();
+    }
 }

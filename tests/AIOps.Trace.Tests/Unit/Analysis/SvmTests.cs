@@ -207,6 +207,33 @@ public sealed class SvmTests
     }
 
     /// <summary>
+    /// With kinds, a rare kind whose signal barely leaves the normal spread does not claim the
+    /// normal windows near it: whether a window is abnormal is decided against normal on all the
+    /// labels, and only then is its kind named, so the rare kinds' inverse-frequency weights do
+    /// not pull the boundary into the normal class. The kinds are still named.
+    /// </summary>
+    [Fact]
+    public void With_kinds_a_rare_weak_kind_does_not_claim_normal_windows()
+    {
+        var r = new Random(21);
+        using var model = new DomainModel("web", new LearningOptions { MinAbnormal = 3, MinPerKind = 4 });
+        for (int i = 0; i < 200; i++)
+            model.Add(new TrainingSample(Synthetic.Normal(r, "h").Values, Abnormal: false));
+        for (int i = 0; i < 8; i++)
+        {
+            model.Add(new TrainingSample(Synthetic.Shifted(r, "a", 10, Metrics.ThrottledRatio).Values, Abnormal: true, Kind: "cap"));
+            model.Add(new TrainingSample(Synthetic.Shifted(r, "b", 1.5, Metrics.CpuUsageCores).Values, Abnormal: true, Kind: "faint"));
+        }
+
+        int called = Enumerable.Range(0, 200).Count(i => model.Judge($"n{i}", Synthetic.Normal(r, $"n{i}").Values, ["p"])!.IsAbnormal);
+        Assert.Equal(DetectorNames.MulticlassCsvc, model.Detector);
+        // 16 anomalies among 216 labels (7%): abnormal against normal unweighted; each kind alone is
+        // 3.7% of the labels, under the minority share, which weighted it 25 times in one multiclass model.
+        Assert.True(called <= 10, $"{called} of 200 normal windows called abnormal");
+        Assert.Equal("cap", model.Judge("c", Synthetic.Shifted(r, "c", 10, Metrics.ThrottledRatio).Values, ["p"])!.Kind);
+    }
+
+    /// <summary>
     /// The calibrated decision offset moves the binary C-SVC's boundary and nothing else: the same
     /// training set gives the same decision values, each verdict's score is the value less the
     /// offset, and a row is abnormal exactly when its score passes 0, so a positive offset calls
