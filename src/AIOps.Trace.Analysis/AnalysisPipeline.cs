@@ -101,7 +101,7 @@ public sealed class AnalysisPipeline : IDisposable
                 diagnoses[containers[i].Vector.Key] = d;
         }
         Partition partition = _options.Domains == PipelineOptions.EnvironmentDomains
-            ? DomainPartitioner.ByEnvironment(attributes, _options.MaxDomains)
+            ? DomainPartitioner.ByEnvironment(attributes, _options.MaxDomains, previous: Volatile.Read(ref _last).Partition) // ids stay with their members across rounds
             : DomainPartitioner.ByTag(attributes, _options.Domains);
         lock (_gate)
         {

@@ -28,7 +28,10 @@ public sealed record AnalyzerOptions
 /// <summary>
 /// Runs detection per monitoring domain, window after window: robust processing, peer-group
 /// outliers, and each domain's learned model once it has one. A model trained on operator verdicts
-/// takes precedence over the peers (it knows what the operator called abnormal). A one-class model
+/// takes precedence over the peers where it finds an anomaly (it knows what the operator called
+/// abnormal and names the kind); where it calls a container normal that the peers flag, the peers'
+/// verdict stands (<see cref="DetectorNames.PeerFallback"/>): labels name the kinds seen so far, not
+/// every fault there is. A one-class model
 /// of unverified history confirms the peers' outliers where they can judge (abnormal when both say
 /// so) and judges alone where they cannot (too few of them); a domain too small for peers and
 /// without a model is "too few peers".
@@ -133,6 +136,15 @@ public sealed class AnomalyAnalyzer : IDisposable
                             ? "; but within the domain's one-class history: normal"
                             : own.IsAbnormal ? "; the one-class history finds it unusual, the peers do not" : ""),
                     };
+            // A labelled model knows only the kinds it was taught: what it calls normal without
+            // conviction (inside its margin, as rows far from all its training data are) while the
+            // peers flag it stays abnormal, so a new kind of fault is not hidden behind the labels.
+            else if (own is { IsAbnormal: false } && own.Detector != DetectorNames.OneClassSvm && peer.IsAbnormal && own.Score > -1)
+                own = peer with
+                {
+                    Detector = DetectorNames.PeerFallback,
+                    Reason = peer.Reason + $"; the labelled {own.Detector} calls it normal, the peers do not: abnormal, of a kind the labels do not name",
+                };
             if (own is not null && own.IsAbnormal && own.OffMetrics.Count == 0 && peer.Status != VerdictStatus.TooFewPeers)
                 own = own with { OffMetrics = PeerOutlierDetector.OffMetrics(processed, i, _options.Peers.MetricZ) };
             result[i] = own ?? peer;

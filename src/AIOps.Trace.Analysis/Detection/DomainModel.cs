@@ -6,8 +6,10 @@ namespace AIOps.Trace.Analysis.Detection;
 
 /// <summary>
 /// What a domain has learned: its bounded training set and, once the data supports one, an SVM
-/// (one-class, class-weighted C-SVC or multiclass C-SVC, as <see cref="DetectorChoice"/> picks),
-/// retrained at once when an operator's verdict arrives and after <see cref="LearningOptions.RetrainEvery"/> history samples.
+/// (one-class, C-SVC, class-weighted C-SVC, or with kinds a binary C-SVC whose anomalies a
+/// multiclass C-SVC names, as <see cref="DetectorChoice"/> picks),
+/// refitted from scratch on the whole set at once when an operator's verdict arrives and after
+/// <see cref="LearningOptions.RetrainEvery"/> history samples (no incremental SVM).
 /// Rows are scaled with the training set's own medians and scales, so a model does not move with
 /// the window it judges.
 /// </summary>
@@ -15,6 +17,7 @@ public sealed class DomainModel : IDisposable
 {
     private readonly LearningOptions _options;
     private SvmModel? _model;
+    private SvmModel? _kindModel; // with kinds: names the kind of what the binary _model calls abnormal
     private ProcessedDomain? _basis;
     private ProcessedDomain? _peerBasis;
     private long _trainedVersion = -1;
@@ -59,6 +62,8 @@ public sealed class DomainModel : IDisposable
             (detector, reason) = (DetectorNames.PeerOutlier, reason + "; but libsvm is not installed: peers only");
         _model?.Dispose();
         _model = null;
+        _kindModel?.Dispose();
+        _kindModel = null;
         _basis = null;
         _peerBasis = null;
         Detector = detector;
@@ -100,30 +105,41 @@ public sealed class DomainModel : IDisposable
                 _peerBasis = null;
         }
         double[][] rows = samples.Select(s => Features(_basis.Transform(s.Values), s.Values, s.PeerMedians)).ToArray();
-        Svm.SvmOptions svm = double.IsNaN(_options.Svm.Gamma) ? _options.Svm with { Gamma = MedianHeuristicGamma(rows) } : _options.Svm;
+        Svm.SvmOptions svm = double.IsNaN(_options.Svm.Gamma) ? _options.Svm with { Gamma = _options.GammaScale * MedianHeuristicGamma(rows) } : _options.Svm;
         if (detector == DetectorNames.OneClassSvm)
         {
             _model = SvmModel.TrainOneClass(rows, svm);
         }
-        else if (detector == DetectorNames.WeightedCsvc)
+        else
         {
+            // Two stages: a binary C-SVC decides abnormal against normal on every sample, then (with
+            // kinds) a multiclass C-SVC trained on the abnormal samples alone names the kind. One
+            // multiclass model over normal and every kind at once weighs each rare kind up to the
+            // normal class, so the kind with the weakest signal claims the normal windows nearest it.
             int[] labels = samples.Select(s => s.Abnormal ? 1 : 0).ToArray();
             int abnormal = labels.Count(l => l == 1), normal = labels.Length - abnormal;
-            // Inverse class frequency: a rare abnormal class costs as much in total as the common normal one.
-            _model = SvmModel.TrainClassifier(rows, labels, svm with
+            // Inverse class frequency when the abnormal class is rare (the minority share): it then
+            // costs as much in total as the common normal one.
+            bool weighted = (double)abnormal / labels.Length < _options.ImbalancedShare;
+            _model = SvmModel.TrainClassifier(rows, labels, !weighted ? svm : svm with
             {
                 ClassWeights = new Dictionary<int, double> { [0] = 1.0, [1] = (double)normal / abnormal },
             });
-        }
-        else
-        {
-            int[] labels = samples.Select(s => s.Abnormal ? Array.IndexOf(_kinds, s.Kind) + 1 : 0).ToArray();
-            var counts = labels.GroupBy(l => l).ToDictionary(g => g.Key, g => g.Count());
-            int most = counts.Values.Max();
-            _model = SvmModel.TrainClassifier(rows, labels, svm with
+            if (detector == DetectorNames.MulticlassCsvc)
             {
-                ClassWeights = counts.ToDictionary(c => c.Key, c => (double)most / c.Value),
-            });
+                double[][] faults = rows.Where((_, i) => labels[i] == 1).ToArray();
+                int[] kinds = samples.Where(s => s.Abnormal).Select(s => Array.IndexOf(_kinds, s.Kind) + 1).ToArray();
+                var counts = kinds.GroupBy(l => l).ToDictionary(g => g.Key, g => g.Count());
+                int most = counts.Values.Max();
+                // Kinds weighted by inverse frequency only when the rarest is under the minority share of the anomalies.
+                bool imbalanced = (double)counts.Values.Min() / kinds.Length < _options.ImbalancedShare;
+                Svm.SvmOptions kindSvm = double.IsNaN(_options.Svm.Gamma) ? _options.Svm with { Gamma = _options.GammaScale * MedianHeuristicGamma(faults) } : _options.Svm;
+                _kindModel = SvmModel.TrainClassifier(faults, kinds, imbalanced
+                    ? kindSvm with { ClassWeights = counts.ToDictionary(c => c.Key, c => (double)most / c.Value) }
+                    : kindSvm);
+                ChoiceReason += (weighted ? "; abnormal weighted (under the minority share)" : "; abnormal unweighted")
+                    + (imbalanced ? ", kinds weighted (rarest under the minority share of the anomalies)" : ", kinds unweighted");
+            }
         }
         Trainings++;
     }
@@ -189,7 +205,8 @@ public sealed class DomainModel : IDisposable
         if (_model is null || _basis is null)
             return null;
         double[] z = _basis.Transform(values);
-        double label = _model.PredictWithValues(Features(z, values, peerMedians), out double decision);
+        double[] row = Features(z, values, peerMedians);
+        double label = _model.PredictWithValues(row, out double decision);
         bool abnormal;
         string? kind = null;
         double score;
@@ -198,16 +215,13 @@ public sealed class DomainModel : IDisposable
             abnormal = label < 0;
             score = -decision;
         }
-        else if (Detector == DetectorNames.WeightedCsvc)
-        {
-            abnormal = label == 1;
-            score = _model.Labels[0] == 1 ? decision : -decision; // libsvm's first decision value favours its first label
-        }
         else
         {
-            abnormal = label != 0;
-            kind = abnormal ? _kinds[(int)label - 1] : null;
-            score = abnormal ? 1 : -1; // one-vs-one votes have no single margin: the sign carries the decision
+            // libsvm's first decision value favours its first label; the boundary is moved by the calibrated offset.
+            score = (_model.Labels[0] == 1 ? decision : -decision) - _options.DecisionOffset;
+            abnormal = _options.DecisionOffset == 0 ? label == 1 : score > 0;
+            if (abnormal && _kindModel is not null)
+                kind = _kinds[(int)_kindModel.Predict(row) - 1];
         }
         var off = new List<OffMetric>();
         if (abnormal)
@@ -231,5 +245,9 @@ public sealed class DomainModel : IDisposable
             missing.Length > 0 ? missing : null);
     }
 
-    public void Dispose() => _model?.Dispose();
+    public void Dispose()
+    {
+        _model?.Dispose();
+        _kindModel?.Dispose();
+    }
 }

@@ -13,9 +13,10 @@ namespace AIOps.Trace.Analysis.Detection;
 public sealed record TrainingSample(double[] Values, bool Abnormal, string? Kind = null, bool Verified = true, double[]? PeerMedians = null);
 
 /// <summary>
-/// A training set with a fixed capacity, for online learning: the newest sample goes in, the
-/// oldest goes out when full (incremental on new samples, decremental on the oldest), and
-/// <see cref="Version"/> tells a model when it is stale and must be retrained.
+/// A training set with a fixed capacity: a sliding window over the newest samples. The newest
+/// goes in, the oldest goes out when full, and <see cref="Version"/> tells a model when it is
+/// stale. The model is then refitted from scratch on the window: this is no incremental or
+/// decremental SVM (libsvm has none), only a bounded window that forgets what it evicts.
 /// </summary>
 public sealed class BoundedTrainingSet
 {
@@ -85,6 +86,25 @@ public sealed record LearningOptions
     /// </summary>
     public int RetrainEvery { get; init; } = 100;
 
+    /// <summary>
+    /// Share of abnormal labels below which the binary C-SVC weighs its classes by inverse
+    /// frequency (an imbalanced SVM); at or above it, both classes weigh 1. The same rule decides
+    /// whether the multiclass C-SVC weighs its classes (its rarest class against all labels).
+    /// </summary>
+    public double ImbalancedShare { get; init; } = 0.05;
+
+    /// <summary>
+    /// Where the binary C-SVC's boundary lies, in its own decision units: a container is abnormal
+    /// when its decision value passes this offset (0: libsvm's boundary). The labels an SVM learns
+    /// from are not the proportions it will judge, so the boundary that gives the best F1 on
+    /// windows it did not learn from need not be 0; the evaluation chooses it by cross-validation
+    /// on training blocks only. The verdict's score is measured from the shifted boundary.
+    /// </summary>
+    public double DecisionOffset { get; init; }
+
+    /// <summary>Multiplier of the median-heuristic RBF width, when <see cref="Svm"/> gives no gamma (chosen by cross-validation in the evaluation).</summary>
+    public double GammaScale { get; init; } = 1;
+
     public Svm.SvmOptions Svm { get; init; } = new();
 }
 
@@ -101,7 +121,12 @@ public static class DetectorChoice
             return (DetectorNames.MulticlassCsvc, $"{ready} anomaly kinds with at least {o.MinPerKind} verified samples each");
         int abnormal = set.VerifiedAbnormal;
         if (abnormal >= o.MinAbnormal && normal >= o.MinAbnormal)
-            return (DetectorNames.WeightedCsvc, $"{abnormal} verified abnormal and {normal} normal samples ({100.0 * abnormal / set.Count:0.#}% abnormal): class-weighted C-SVC");
+        {
+            double share = (double)abnormal / (abnormal + normal);
+            return share < o.ImbalancedShare
+                ? (DetectorNames.WeightedCsvc, $"{abnormal} verified abnormal and {normal} normal samples ({100 * share:0.#}% abnormal, under {100 * o.ImbalancedShare:0.#}%): class-weighted C-SVC")
+                : (DetectorNames.Csvc, $"{abnormal} verified abnormal and {normal} normal samples ({100 * share:0.#}% abnormal, at least {100 * o.ImbalancedShare:0.#}%): C-SVC");
+        }
         if (normal >= o.MinNormalHistory)
             return (DetectorNames.OneClassSvm, $"{normal} normal windows of history, {abnormal} verified anomalies");
         return (DetectorNames.PeerOutlier, $"not enough history to learn ({normal} normal, {abnormal} abnormal windows): peers only");

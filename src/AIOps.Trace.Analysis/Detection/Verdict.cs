@@ -26,6 +26,12 @@ public static class DetectorNames
     public const string PeerOutlier = "peer_outlier";
     public const string OneClassSvm = "one_class_svm";
     public const string WeightedCsvc = "weighted_csvc";
+
+    /// <summary>A C-SVC without class weights: the abnormal class is at least <see cref="LearningOptions.ImbalancedShare"/> of the labels.</summary>
+    public const string Csvc = "csvc";
+
+    /// <summary>The peers flagged a container a labelled model called normal: the peers' verdict stands (a kind the labels do not know).</summary>
+    public const string PeerFallback = "peer_fallback";
     public const string MulticlassCsvc = "multiclass_csvc";
     public const string None = "none";
 }

@@ -17,7 +17,7 @@ public static class VerdictSeverity
     /// <summary>The margin of a raw score past the detector's boundary: positive on the abnormal side.</summary>
     public static double Margin(string detector, double score) => detector switch
     {
-        DetectorNames.PeerOutlier => score - 1.0,
+        DetectorNames.PeerOutlier or DetectorNames.PeerFallback => score - 1.0,
         _ => score,
     };
 

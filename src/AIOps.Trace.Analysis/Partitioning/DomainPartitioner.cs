@@ -56,22 +56,30 @@ public static class DomainPartitioner
     /// Each membership names the medoid and the attributes it shares with it.
     /// </summary>
     /// <param name="includeNode">Compare the node as well (by default replicas on different nodes share a domain).</param>
-    public static Partition ByEnvironment(IReadOnlyList<ContainerAttributes> containers, int maxK = 10, int seed = 1, bool includeNode = false)
+    /// <param name="previous">
+    /// The partition of the previous round: a domain keeps the id of the previous domain that
+    /// held most of its members (more than half), whichever container is its medoid now, so its
+    /// models, labels and series stay attached to it. A new domain is named after its medoid.
+    /// </param>
+    /// <param name="includeMutableLimits">Cluster on CPU quota, cpuset and memory limit too (see <see cref="AttributeTable"/>).</param>
+    public static Partition ByEnvironment(IReadOnlyList<ContainerAttributes> containers, int maxK = 10, int seed = 1, bool includeNode = false,
+        Partition? previous = null, bool includeMutableLimits = false)
     {
         if (containers.Count == 0)
             return new Partition([], new Dictionary<string, Membership>());
-        var table = new AttributeTable(containers, includeNode);
+        var table = new AttributeTable(containers, includeNode, includeMutableLimits);
         Clustering clustering = KMedoids.ChooseK(table.Count, table.Distance, maxK, seed);
         var domains = new List<string>[clustering.K];
         var memberships = new Dictionary<string, Membership>(containers.Count, StringComparer.Ordinal);
         for (int c = 0; c < clustering.K; c++)
             domains[c] = new List<string>();
+        string[] ids = StableIds(containers, clustering, previous);
         for (int i = 0; i < table.Count; i++)
         {
             int cluster = clustering.Assignment[i];
             int medoid = clustering.Medoids[cluster];
             string medoidKey = containers[medoid].Key;
-            string id = "env:" + medoidKey;
+            string id = ids[cluster];
             domains[cluster].Add(containers[i].Key);
             (IReadOnlyList<string> matched, IReadOnlyList<string> differ) = table.Describe(i, medoid);
             string why = i == medoid
@@ -80,9 +88,29 @@ public static class DomainPartitioner
                   + (differ.Count > 0 ? $"; differs in {string.Join(", ", differ)}" : "");
             memberships[containers[i].Key] = new Membership(containers[i].Key, id, why, medoidKey, matched, differ);
         }
-        return new Partition(
-            domains.Select((m, c) => new MonitoringDomain("env:" + containers[clustering.Medoids[c]].Key, m)).ToArray(),
-            memberships, clustering.Silhouette);
+        return new Partition(domains.Select((m, c) => new MonitoringDomain(ids[c], m)).ToArray(), memberships, clustering.Silhouette);
+    }
+
+    /// <summary>Each cluster's id: the previous domain holding most of its members when that is more than half of them and not taken by a larger cluster, else "env:" and its medoid.</summary>
+    private static string[] StableIds(IReadOnlyList<ContainerAttributes> containers, Clustering clustering, Partition? previous)
+    {
+        var ids = new string[clustering.K];
+        var taken = new HashSet<string>(StringComparer.Ordinal);
+        IEnumerable<int> bySize = Enumerable.Range(0, clustering.K).OrderByDescending(c => clustering.Assignment.Count(a => a == c)).ThenBy(c => c);
+        foreach (int c in bySize)
+        {
+            string[] members = Enumerable.Range(0, containers.Count).Where(i => clustering.Assignment[i] == c).Select(i => containers[i].Key).ToArray();
+            var inherited = previous is null ? null : members
+                .Select(k => previous.Memberships.TryGetValue(k, out Membership? m) ? m.DomainId : null)
+                .Where(id => id is not null && !taken.Contains(id))
+                .GroupBy(id => id!).OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal).FirstOrDefault();
+            string id = inherited is not null && 2 * inherited.Count() > members.Length ? inherited.Key : "env:" + containers[clustering.Medoids[c]].Key;
+            if (!taken.Add(id))
+                id = "env:" + containers[clustering.Medoids[c]].Key + "#" + c; // a medoid named after a domain another cluster kept
+            taken.Add(id);
+            ids[c] = id;
+        }
+        return ids;
     }
 
     /// <summary>Whether <paramref name="tag"/> names an attribute to group by (owner, image, runtime, qos, node or label:KEY).</summary>

@@ -9,6 +9,10 @@ namespace AIOps.Trace.Analysis.Partitioning;
 /// is left out unless asked for: replicas of one component spread over nodes and belong together.
 /// A numeric feature's range is at least half its largest magnitude, so a few percent of jitter in
 /// a uniform fleet is not stretched into the whole [0, 1] scale and mistaken for structure.
+/// The limits a fault or an operator's remedy changes on one replica (CPU quota, cpuset, memory
+/// limit) are left out unless asked for: a replica capped to 4% of a CPU is still a replica, and
+/// moving it to a domain of its own would hide the very fault its peers should show. CPU shares
+/// (a pod's request) stay: they tell deployments apart and no fault of one replica changes them.
 /// </summary>
 public sealed class AttributeTable
 {
@@ -24,12 +28,13 @@ public sealed class AttributeTable
     public int Count => Rows.Count;
 
     /// <param name="includeNode">Compare the node too (a domain per node and component).</param>
-    public AttributeTable(IReadOnlyList<ContainerAttributes> rows, bool includeNode = false)
+    /// <param name="includeMutableLimits">Compare CPU quota, cpuset size and memory limit too.</param>
+    public AttributeTable(IReadOnlyList<ContainerAttributes> rows, bool includeNode = false, bool includeMutableLimits = false)
     {
         Rows = rows;
         string[] labelKeys = rows.SelectMany(r => r.Labels.Keys).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
         CategoricalNames = ["runtime", "image", "owner", "qos", "node", .. labelKeys.Select(k => "label:" + k)];
-        NumericNames = ["cpu_quota_cores", "cpu_shares", "cpuset_size", "memory_limit_bytes"];
+        NumericNames = includeMutableLimits ? ["cpu_quota_cores", "cpu_shares", "cpuset_size", "memory_limit_bytes"] : ["cpu_shares"];
         _categorical = new string?[rows.Count][];
         _numeric = new double[rows.Count][];
         for (int i = 0; i < rows.Count; i++)
@@ -40,7 +45,7 @@ public sealed class AttributeTable
             for (int k = 0; k < labelKeys.Length; k++)
                 cat[5 + k] = r.Labels.TryGetValue(labelKeys[k], out string? v) ? v : null;
             _categorical[i] = cat;
-            _numeric[i] = [r.CpuQuotaCores, r.CpuShares, r.CpusetSize, r.MemoryLimitBytes];
+            _numeric[i] = includeMutableLimits ? [r.CpuQuotaCores, r.CpuShares, r.CpusetSize, r.MemoryLimitBytes] : [r.CpuShares];
         }
         _ranges = new double[NumericNames.Count];
         for (int f = 0; f < _ranges.Length; f++)

@@ -182,5 +182,43 @@ public sealed unsafe class SvmModel : IDisposable
         return label;
     }
 
+    /// <summary>
+    /// The predicted label and the smallest margin by which it won its one-against-one contests
+    /// (libsvm orders the pairs (i, j), i &lt; j, over <see cref="Labels"/>; a positive value votes
+    /// for i). Below 1 the row lies inside a margin: the model is not sure of it, as happens far
+    /// from everything it was trained on, where an RBF kernel's decision fades to its bias.
+    /// </summary>
+    public double PredictWithMargin(ReadOnlySpan<double> row, out double margin)
+    {
+        int classes = Labels.Count;
+        double label = PredictWithValues(row, out double first);
+        if (classes <= 2)
+        {
+            margin = Math.Abs(first);
+            return label;
+        }
+        Span<double> values = stackalloc double[classes * (classes - 1) / 2];
+        Span<LibSvm.SvmNode> nodes = row.Length < 128 ? stackalloc LibSvm.SvmNode[row.Length + 1] : new LibSvm.SvmNode[row.Length + 1];
+        for (int f = 0; f < row.Length; f++)
+            nodes[f] = new LibSvm.SvmNode { Index = f + 1, Value = double.IsFinite(row[f]) ? row[f] : 0 };
+        nodes[row.Length] = new LibSvm.SvmNode { Index = -1 };
+        fixed (LibSvm.SvmNode* pn = nodes)
+        fixed (double* pv = values)
+            LibSvm.PredictValues(_handle, pn, pv);
+        int winner = -1;
+        for (int i = 0; i < classes; i++)
+            if (Labels[i] == (int)label)
+                winner = i;
+        margin = double.PositiveInfinity;
+        int p = 0;
+        for (int i = 0; i < classes; i++)
+            for (int j = i + 1; j < classes; j++, p++)
+                if (i == winner)
+                    margin = Math.Min(margin, values[p]);
+                else if (j == winner)
+                    margin = Math.Min(margin, -values[p]);
+        return label;
+    }
+
     public void Dispose() => _handle.Dispose();
 }

@@ -92,14 +92,18 @@ public sealed class NetworkLab : IDisposable
     /// <summary>A command (e.g. tc) inside the container's namespace.</summary>
     public void InContainer(string command) => BpfState.Run("ip", $"netns exec {ContainerNamespace} {command}");
 
-    /// <summary>The peer drops this share of the container's data segments (nftables, in the peer's namespace only).</summary>
+    /// <summary>The peer drops this share of the container's data segments (nftables, in the peer's namespace only); a second call replaces the share.</summary>
     public void DropAtPeer(int percent)
     {
         Nft("add table ip aiops_test");
         Nft("add chain ip aiops_test in \"{ type filter hook input priority 0; }\"");
+        Nft("flush chain ip aiops_test in");
         // Full-sized segments only: a lost SYN or control message would stall iperf3 for a second instead.
         Nft($"add rule ip aiops_test in ip saddr {ContainerAddress} meta length gt 1000 numgen random mod 100 lt {percent} drop");
     }
+
+    /// <summary>The peer stops dropping (the rules of <see cref="DropAtPeer"/> removed).</summary>
+    public void StopDropping() => Nft("delete table ip aiops_test");
 
     /// <summary>The container's workload: TCP to the peer at this application rate, inside the container's namespace.</summary>
     public string Send(int megabitsPerSecond) => $"ip netns exec {ContainerNamespace} {Client(megabitsPerSecond, seconds: 60)}";

@@ -18,19 +18,24 @@ public sealed class PartitioningTests
             A("b", "docker", "redis", "web", "burstable", 3.0, 1024, 4, 300, "n1"),
             A("c", "containerd", null, null, null, double.NaN, 2048, double.NaN, 200, "n1"),
         };
-        var t = new AttributeTable(rows, includeNode: true);
+        var t = new AttributeTable(rows, includeNode: true, includeMutableLimits: true);
         // a-b: categorical runtime 0, image 1, owner 0, qos 0, node 0; numeric quota |1-3|/2 = 1, shares 0 (range 1024: 0/1024),
         // cpuset |2-4|/2 = 1, memory |100-300|/200 = 1: (0+1+0+0+0 + 1+0+1+1) / 9 = 4/9.
         Assert.Equal(4.0 / 9, t.Distance(0, 1), 12);
         // a-c: runtime 1, node 0 (image, owner, qos missing on c); shares |1024-2048|/1024 = 1, memory |100-200|/200 = 0.5: 2.5 / 4.
         Assert.Equal(2.5 / 4, t.Distance(0, 2), 12);
         // Without the node (the default): a-b 4/8, a-c 2.5/3.
-        var withoutNode = new AttributeTable(rows);
+        var withoutNode = new AttributeTable(rows, includeMutableLimits: true);
         Assert.Equal(0.5, withoutNode.Distance(0, 1), 12);
         Assert.Equal(2.5 / 3, withoutNode.Distance(0, 2), 12);
+        // By default neither the node nor the limits one replica's fault changes (quota, cpuset,
+        // memory): a-b runtime 0, image 1, owner 0, qos 0, shares 0: 1/5; a-c runtime 1, shares 1: 2/2.
+        var byDefault = new AttributeTable(rows);
+        Assert.Equal(0.2, byDefault.Distance(0, 1), 12);
+        Assert.Equal(1, byDefault.Distance(0, 2), 12);
         // The range floor: 1% memory jitter among equals is 0.01 / 0.5 of the scale, not all of it.
         var jitter = new AttributeTable([A("p", "docker", null, null, null, double.NaN, double.NaN, double.NaN, 100),
-            A("q", "docker", null, null, null, double.NaN, double.NaN, double.NaN, 101)]);
+            A("q", "docker", null, null, null, double.NaN, double.NaN, double.NaN, 101)], includeMutableLimits: true);
         Assert.Equal((0 + 1 / 50.5) / 2, jitter.Distance(0, 1), 12);
         Assert.Equal(t.Distance(1, 2), t.Distance(2, 1));
         Assert.Equal(0, t.Distance(1, 1));

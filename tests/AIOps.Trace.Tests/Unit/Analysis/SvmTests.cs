@@ -146,7 +146,8 @@ public sealed class SvmTests
         for (int i = 0; i < 3; i++)
             model.Add(new TrainingSample(Synthetic.Shifted(r, "a", 8, Metrics.ThrottledRatio).Values, Abnormal: true, Kind: "cap"));
         Verdict capped = model.Judge("z", Synthetic.Shifted(r, "z", 8, Metrics.ThrottledRatio).Values, ["p"])!;
-        Assert.Equal(DetectorNames.WeightedCsvc, capped.Detector);
+        // 3 anomalies among 33 samples: 9%, not under the 5% minority share, so no class weights.
+        Assert.Equal(DetectorNames.Csvc, capped.Detector);
         Assert.True(capped.IsAbnormal);
         Assert.False(model.Judge("w", Synthetic.Normal(r, "w").Values, ["p"])!.IsAbnormal);
 
@@ -199,9 +200,79 @@ public sealed class SvmTests
 
         Assert.True(model.Judge("near", Synthetic.Shifted(r, "near", 30, Metrics.RunQueueP99Us).Values, ["p"])!.IsAbnormal);
         Verdict far = model.Judge("far", Synthetic.Shifted(r, "far", 300, Metrics.RunQueueP99Us).Values, ["p"])!;
+        // 10 anomalies among 210 samples: 4.8%, under the minority share: the class-weighted C-SVC.
         Assert.Equal(DetectorNames.WeightedCsvc, far.Detector);
         Assert.True(far.IsAbnormal, far.Reason);
         Assert.False(model.Judge("n", Synthetic.Normal(r, "n").Values, ["p"])!.IsAbnormal);
+    }
+
+    /// <summary>
+    /// With kinds, a rare kind whose signal barely leaves the normal spread does not claim the
+    /// normal windows near it: whether a window is abnormal is decided against normal on all the
+    /// labels, and only then is its kind named, so the rare kinds' inverse-frequency weights do
+    /// not pull the boundary into the normal class. The kinds are still named.
+    /// </summary>
+    [Fact]
+    public void With_kinds_a_rare_weak_kind_does_not_claim_normal_windows()
+    {
+        var r = new Random(21);
+        using var model = new DomainModel("web", new LearningOptions { MinAbnormal = 3, MinPerKind = 4 });
+        for (int i = 0; i < 200; i++)
+            model.Add(new TrainingSample(Synthetic.Normal(r, "h").Values, Abnormal: false));
+        for (int i = 0; i < 8; i++)
+        {
+            model.Add(new TrainingSample(Synthetic.Shifted(r, "a", 10, Metrics.ThrottledRatio).Values, Abnormal: true, Kind: "cap"));
+            model.Add(new TrainingSample(Synthetic.Shifted(r, "b", 1.5, Metrics.CpuUsageCores).Values, Abnormal: true, Kind: "faint"));
+        }
+
+        int called = Enumerable.Range(0, 200).Count(i => model.Judge($"n{i}", Synthetic.Normal(r, $"n{i}").Values, ["p"])!.IsAbnormal);
+        Assert.Equal(DetectorNames.MulticlassCsvc, model.Detector);
+        // 16 anomalies among 216 labels (7%): abnormal against normal unweighted; each kind alone is
+        // 3.7% of the labels, under the minority share, which weighted it 25 times in one multiclass model.
+        Assert.True(called <= 10, $"{called} of 200 normal windows called abnormal");
+        Assert.Equal("cap", model.Judge("c", Synthetic.Shifted(r, "c", 10, Metrics.ThrottledRatio).Values, ["p"])!.Kind);
+    }
+
+    /// <summary>
+    /// The calibrated decision offset moves the binary C-SVC's boundary and nothing else: the same
+    /// training set gives the same decision values, each verdict's score is the value less the
+    /// offset, and a row is abnormal exactly when its score passes 0, so a positive offset calls
+    /// fewer rows abnormal and a negative one more.
+    /// </summary>
+    [Fact]
+    public void A_decision_offset_moves_the_binary_boundary_by_its_value()
+    {
+        var train = new Random(5);
+        var samples = new List<TrainingSample>();
+        for (int i = 0; i < 60; i++)
+            samples.Add(new TrainingSample(Synthetic.Normal(train, "h").Values, Abnormal: false));
+        for (int i = 0; i < 12; i++)
+            samples.Add(new TrainingSample(Synthetic.Shifted(train, "a", 8 + i, Metrics.RunQueueP99Us).Values, Abnormal: true));
+        var test = new Random(6);
+        double[][] rows = Enumerable.Range(0, 40)
+            .Select(i => (i % 2 == 0 ? Synthetic.Normal(test, "n") : Synthetic.Shifted(test, "s", 1 + i / 4.0, Metrics.RunQueueP99Us)).Values).ToArray();
+
+        Verdict[] Judge(double offset)
+        {
+            using var model = new DomainModel("web", new LearningOptions { MinAbnormal = 3, DecisionOffset = offset });
+            foreach (TrainingSample t in samples)
+                model.Add(t);
+            return rows.Select((v, i) => model.Judge($"r{i}", v, ["p"])!).ToArray();
+        }
+        Verdict[] plain = Judge(0), strict = Judge(0.5), lenient = Judge(-0.5);
+
+        Assert.Equal(DetectorNames.Csvc, plain[0].Detector);
+        for (int i = 0; i < rows.Length; i++)
+        {
+            Assert.Equal(plain[i].Score - 0.5, strict[i].Score, 9);
+            Assert.Equal(plain[i].Score + 0.5, lenient[i].Score, 9);
+            Assert.Equal(strict[i].Score > 0, strict[i].IsAbnormal);
+            Assert.Equal(lenient[i].Score > 0, lenient[i].IsAbnormal);
+        }
+        int Abnormal(Verdict[] v) => v.Count(x => x.IsAbnormal);
+        // The rows were drawn so that some lie within half a unit of the boundary on either side.
+        Assert.True(Abnormal(strict) < Abnormal(plain) && Abnormal(plain) < Abnormal(lenient),
+            $"abnormal calls: offset 0.5 {Abnormal(strict)}, 0 {Abnormal(plain)}, -0.5 {Abnormal(lenient)}");
     }
 
     [Fact]

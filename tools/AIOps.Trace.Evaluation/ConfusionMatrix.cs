@@ -1,4 +1,4 @@
-namespace AIOps.Trace.Analysis.Evaluation;
+namespace AIOps.Trace.Evaluation;
 
 /// <summary>How well one class was found.</summary>
 /// <param name="Precision">Right predictions of the class over all predictions of it (0 when it was never predicted).</param>
