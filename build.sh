@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds AIOps.Trace: installs the kernel-side toolchain when missing, then hands over to Cake.
-# Usage: ./build.sh [--target=Build|Test|Bench|Publish|Run|Overhead|Clean] [--configuration=Release]
+# Usage: ./build.sh [--target=Build|Test|Bench|Publish|Image|Run|Overhead|Clean] [--configuration=Release]
 #                   [--filter=<dotnet test filter>] [--bench-filter=<BenchmarkDotNet filter>]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
