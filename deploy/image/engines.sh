@@ -41,8 +41,8 @@ stop() { # name
 
 case "${action}" in
     start)
-        start containerd "ctr version" containerd
-        start dockerd "docker info" dockerd --containerd=/run/containerd/containerd.sock
+        start containerd "timeout 5 ctr version" containerd
+        start dockerd "timeout 10 docker info" dockerd --containerd=/run/containerd/containerd.sock
         ;;
     stop)
         stop dockerd

@@ -117,3 +117,9 @@ public sealed class ContainerEngines : IDisposable
         _scratch.Dispose();
     }
 }
+
+/// <summary>Removes a container (or podman pod) when a test ends, before the test base checks that nothing BPF is left loaded.</summary>
+internal sealed class Removal(string engine, string name) : IDisposable
+{
+    public void Dispose() => ContainerEngines.Remove(engine, name);
+}

@@ -20,6 +20,7 @@ public sealed partial class ContainerRuntimeTests
     {
         using var scratch = new TempDir("aiops-image-sidecar");
         string pod = engines.Name("podman-pod", "sidecar");
+        Own(new Removal("podman-pod", pod));
         string manifest = SidecarCopy(scratch.Path, pod, out List<string> substitutions, out string token);
         foreach (string s in substitutions)
             output.WriteLine("substituted: " + s);
