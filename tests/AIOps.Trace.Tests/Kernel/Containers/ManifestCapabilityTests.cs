@@ -75,10 +75,23 @@ public sealed class ManifestCapabilityTests(ITestOutputHelper output) : KernelTe
     private TestCgroup ShapedNamespace()
     {
         TestCgroup cgroup = NewCgroup("netns");
-        Track(cgroup.Start("unshare --net sh -c 'ip link add d0 type dummy && ip link set d0 up && tc qdisc add dev d0 root tbf rate 1mbit burst 32kbit latency 400ms && exec sleep 120'"));
+        // It wakes every 100 ms, so the window lists it (diagnose names only cgroups that ran).
+        Track(cgroup.Start("unshare --net sh -c 'ip link add d0 type dummy && ip link set d0 up && tc qdisc add dev d0 root tbf rate 1mbit burst 32kbit latency 400ms && exec sh -c \"while :; do sleep 0.1; done\"'"));
         Sh.Until(TimeSpan.FromSeconds(20), "the shaped namespace's task", () =>
-            cgroup.Pids().Any(p => File.ReadAllText($"/proc/{p}/cmdline").StartsWith("sleep", StringComparison.Ordinal)) ? "" : null);
+            cgroup.Pids().Any(p => Cmdline(p).Contains("while :", StringComparison.Ordinal)) ? "" : null);
         return cgroup;
+    }
+
+    private static string Cmdline(int pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/cmdline");
+        }
+        catch (IOException)
+        {
+            return ""; // a sleep that ended between the listing and the read
+        }
     }
 
     private Sh.Result Diagnose(IReadOnlyList<string> caps, TestCgroup cgroup)
