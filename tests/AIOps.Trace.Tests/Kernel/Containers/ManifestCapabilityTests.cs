@@ -71,12 +71,12 @@ public sealed class ManifestCapabilityTests(ITestOutputHelper output) : KernelTe
         Assert.DoesNotContain("sampling procfs instead", r.Stderr, StringComparison.Ordinal);
     }
 
-    /// <summary>A cgroup whose one task has its own network namespace with a tbf-shaped interface.</summary>
+    /// <summary>A cgroup whose one task has its own network namespace with tbf-shaped interfaces (a veth pair: this kernel has no dummy driver).</summary>
     private TestCgroup ShapedNamespace()
     {
         TestCgroup cgroup = NewCgroup("netns");
         // It wakes every 100 ms, so the window lists it (diagnose names only cgroups that ran).
-        Track(cgroup.Start("unshare --net sh -c 'ip link add d0 type dummy && ip link set d0 up && tc qdisc add dev d0 root tbf rate 1mbit burst 32kbit latency 400ms && exec sh -c \"while :; do sleep 0.1; done\"'"));
+        Track(cgroup.Start("unshare --net sh -c 'ip link add v0 type veth peer name v1 && ip link set v0 up && ip link set v1 up && tc qdisc add dev v0 root tbf rate 1mbit burst 32kbit latency 400ms && tc qdisc add dev v1 root tbf rate 1mbit burst 32kbit latency 400ms && exec sh -c \"while :; do sleep 0.1; done\"'"));
         Sh.Until(TimeSpan.FromSeconds(20), "the shaped namespace's task", () =>
             cgroup.Pids().Any(p => Cmdline(p).Contains("while :", StringComparison.Ordinal)) ? "" : null);
         return cgroup;
