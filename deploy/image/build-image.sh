@@ -44,12 +44,12 @@ base="${cache}/base-${suite}-${key}.tar"
 if [[ ! -s "${base}" ]]; then
     echo "build-image.sh: mmdebstrap ${suite} + ${packages[*]} (cached as ${base})"
     # Documentation, man pages and locales are left out; the apt lists are not kept.
-    mmdebstrap --quiet --variant=essential --include="$(IFS=,; echo "${packages[*]}")" \
+    mmdebstrap --quiet --format=tar --variant=essential --include="$(IFS=,; echo "${packages[*]}")" \
         --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/doc/*' \
         --dpkgopt='path-include=/usr/share/doc/*/copyright' --dpkgopt='path-exclude=/usr/share/locale/*' \
         --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*' \
-        "${suite}" "${base}.tmp"
-    mv "${base}.tmp" "${base}"
+        "${suite}" "${base}.tmp.$$"
+    mv "${base}.tmp.$$" "${base}"
 fi
 
 scratch="$(mktemp -d)"

@@ -8,7 +8,7 @@ namespace AIOps.Trace.Sources;
 /// <c>/proc/self/status</c> lists the thread group's id in every PID namespace from the one the
 /// proc mount belongs to down to the process's own (fs/proc/array.c, task_state()): its first
 /// field is the id in the mount's namespace, the host's when the mount is the host's /proc
-/// (<c>--host-root</c> with the host's / mounted recursively, or <c>hostPID</c>).
+/// (<c>--host-root</c> with the host's /proc mounted under it, or <c>hostPID</c>).
 /// </summary>
 public static class HostPid
 {
@@ -37,7 +37,7 @@ public static class HostPid
         // pid 1 of a proc mount belongs to the mount's namespace: the initial one, or not the host's numbers.
         string? mountNamespace = TryReadLink(Path.Join(proc, "1", "ns", "pid"));
         if (mountNamespace is not null && mountNamespace != InitPidNamespace)
-            warning = $"{proc} belongs to a PID namespace ({mountNamespace}), not the host's: the engine's own threads may be traced; mount the host's / and pass --host-root";
+            warning = $"{proc} belongs to a PID namespace ({mountNamespace}), not the host's: the engine's own threads may be traced; mount the host's /proc at <root>/proc and pass --host-root <root>";
         return pid;
     }
 

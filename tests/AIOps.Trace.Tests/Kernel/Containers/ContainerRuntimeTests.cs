@@ -8,7 +8,7 @@ namespace AIOps.Trace.Tests.Kernel.Containers;
 
 /// <summary>
 /// The image under docker with the DaemonSet's settings (host PID namespace, the manifest's
-/// capabilities and nothing more, read-only root, the host's / read-only at /host, --host-root
+/// capabilities and nothing more, read-only root, the host directories it mounts read-only under /host, --host-root
 /// /host, all read from deploy/daemonset.yaml by <see cref="PodSettings"/>) names and measures
 /// real containers that docker, podman and containerd (ctr) run beside it on this host.
 /// </summary>
