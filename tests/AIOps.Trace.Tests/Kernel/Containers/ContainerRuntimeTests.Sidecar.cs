@@ -143,7 +143,7 @@ public sealed partial class ContainerRuntimeTests
         foreach (YamlMappingNode v in Seq(spec, "volumes").Children.Cast<YamlMappingNode>().Where(v => v.Children.ContainsKey("secret")))
         {
             string dir = Directory.CreateDirectory(Path.Combine(scratch, "secret")).FullName;
-            File.WriteAllText(Path.Combine(dir, "token"), token);
+            PodSettings.WriteSecret(Path.Combine(dir, "token"), token, Map(v, "secret"));
             v.Children.Remove(new YamlScalarNode("secret"));
             v.Children.Add(new YamlScalarNode("hostPath"), new YamlMappingNode(new YamlScalarNode("path"), new YamlScalarNode(dir), new YamlScalarNode("type"), new YamlScalarNode("Directory")));
             substitutions.Add("the token secret is a hostPath directory holding the token (podman has no kubelet secret store)");

@@ -12,6 +12,7 @@ namespace AIOps.Trace.Tests.Kernel.Containers;
 /// /host, all read from deploy/daemonset.yaml by <see cref="PodSettings"/>) names and measures
 /// real containers that docker, podman and containerd (ctr) run beside it on this host.
 /// </summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed partial class ContainerRuntimeTests(ContainerEngines engines, ITestOutputHelper output)
     : KernelTestBase, IClassFixture<ContainerEngines>
 {

@@ -88,6 +88,7 @@ internal sealed class PodSettings
     /// type DirectoryOrCreate that do not exist here get an empty scratch directory instead of
     /// being created on the host (a node's kubelet would create them).
     /// </summary>
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
     public List<string> DockerFlags(string scratch, string nodeName, bool engineKnowsBpf)
     {
         var flags = new List<string>();
@@ -170,7 +171,7 @@ internal sealed class PodSettings
             {
                 // The secret's one key, the bearer token, as the kubelet projects it.
                 string dir = Directory.CreateDirectory(Path.Combine(scratch, "secret-" + Str(mount, "name"))).FullName;
-                File.WriteAllText(Path.Combine(dir, "token"), Token);
+                WriteSecret(Path.Combine(dir, "token"), Token, Map(volume, "secret"));
                 flags.AddRange(["-v", $"{dir}:{path}:ro"]);
             }
             else
@@ -193,6 +194,18 @@ internal sealed class PodSettings
                 best = f;
         }
         return best is not null && best.Skip(6).TakeWhile(f => f != "-").Any(f => f.StartsWith("shared:", StringComparison.Ordinal) || f.StartsWith("master:", StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// Writes a secret volume's key with the mode the kubelet would give it (the volume's
+    /// defaultMode, 0644 when it has none): serve refuses a token file others may read.
+    /// </summary>
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public static void WriteSecret(string path, string value, YamlMappingNode secret)
+    {
+        File.WriteAllText(path, value);
+        int mode = secret.Children.ContainsKey("defaultMode") ? Convert.ToInt32(Str(secret, "defaultMode"), 8) : Convert.ToInt32("644", 8);
+        File.SetUnixFileMode(path, (UnixFileMode)mode);
     }
 
     /// <summary>The bearer token the secret volume holds for this run.</summary>
