@@ -77,7 +77,7 @@ public sealed class DeployManifestTests
     [InlineData("daemonset.yaml", new[] { "/sys/fs/cgroup", "/sys/kernel/btf", "/sys/kernel/tracing", "/sys/kernel/debug", "/var/log/pods", "/proc",
         "/var/log/containers", "/run/containerd/io.containerd.runtime.v2.task", "/var/lib/docker/containers", "/run/containers/storage",
         "/var/lib/containers/storage/overlay-containers" })]
-    [InlineData("sidecar.yaml", new[] { "/sys/fs/cgroup", "/sys/kernel/btf", "/sys/kernel/tracing", "/proc" })]
+    [InlineData("sidecar.yaml", new[] { "/sys/fs/cgroup", "/sys/kernel/btf", "/sys/kernel/tracing", "/proc", "/var/log/pods" })]
     public void Host_paths_are_mounted_read_only(string file, string[] hostPaths)
     {
         YamlMappingNode pod = PodSpec(Load(file));

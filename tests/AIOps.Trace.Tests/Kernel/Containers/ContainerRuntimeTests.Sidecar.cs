@@ -135,6 +135,17 @@ public sealed partial class ContainerRuntimeTests
                 if (c.Children.Remove(new YamlScalarNode(probe)))
                     substitutions.Add($"{Str(c, "name")}'s {probe} left out: podman runs probes from systemd timers, and there is no systemd here");
         }
+        // Under Kubernetes the kubelet's pod logs name the pod's containers; podman keeps no such
+        // directory, its container store does (what the DaemonSet mounts for podman nodes).
+        foreach (YamlMappingNode v in Seq(spec, "volumes").Children.Cast<YamlMappingNode>().Where(v => Str(v, "name") == "pod-logs"))
+        {
+            const string store = "/var/lib/containers/storage/overlay-containers";
+            v.Children[new YamlScalarNode("hostPath")] = new YamlMappingNode(new YamlScalarNode("path"), new YamlScalarNode(store), new YamlScalarNode("type"), new YamlScalarNode("Directory"));
+            foreach (YamlMappingNode c in Seq(spec, "containers").Children.Cast<YamlMappingNode>().Where(c => Str(c, "name") == "aiops-trace"))
+                foreach (YamlMappingNode m in Seq(c, "volumeMounts").Children.Cast<YamlMappingNode>().Where(m => Str(m, "name") == "pod-logs"))
+                    m.Children[new YamlScalarNode("mountPath")] = new YamlScalarNode("/host" + store);
+            substitutions.Add($"the kubelet's /var/log/pods is podman's {store} (its container store names the pod's containers; podman writes no kubelet logs)");
+        }
         // podman 4.3 reads the seccomp profile from the annotation, not from securityContext.seccompProfile.
         Map(root, "metadata").Children.TryGetValue(new YamlScalarNode("annotations"), out YamlNode? annotations);
         ((YamlMappingNode)annotations!).Children[new YamlScalarNode("seccomp.security.alpha.kubernetes.io/pod")] = new YamlScalarNode("unconfined");
