@@ -95,8 +95,9 @@ Task("Build")
 });
 
 Task("Test")
-    .Description("Runs the tests once, without rebuilding; they are kernel-facing and expect root.")
+    .Description("Runs the tests once, without rebuilding; they are kernel-facing and expect root. Publishes first: the container tests build the image from artifacts/bin.")
     .IsDependentOn("Build")
+    .IsDependentOn("Publish")
     .Does(() =>
 {
     // Stale .trx files would be counted again.
@@ -178,6 +179,11 @@ Task("Publish")
     CopyFileToDirectory(nativeShim, publishDir);
     if (!FileExists(cliBinary)) throw new Exception($"Publish produced no {cliBinary}.");
 });
+
+Task("Image")
+    .Description("Builds the image without a registry (mmdebstrap base + the published binary, artifacts/image/aiops-trace.tar) and loads it into docker, podman and containerd as aiops-trace:local.")
+    .IsDependentOn("Publish")
+    .Does(() => RunOrFail(repoRoot.CombineWithFilePath("deploy/image/build-image.sh").FullPath, "--load"));
 
 Task("Run")
     .Description("Publishes, then runs the main job, the sidecar `aiops-trace serve`, in the foreground; Ctrl-C stops it.")

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds AIOps.Trace: installs the kernel-side toolchain when missing, then hands over to Cake.
-# Usage: ./build.sh [--target=Build|Test|Bench|Publish|Run|Overhead|Clean] [--configuration=Release]
+# Usage: ./build.sh [--target=Build|Test|Bench|Publish|Image|Run|Overhead|Clean] [--configuration=Release]
 #                   [--filter=<dotnet test filter>] [--bench-filter=<BenchmarkDotNet filter>]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
@@ -12,7 +12,7 @@ export DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 # The BPF object needs clang/llvm-strip/bpftool, the shim libbpf/libelf/zlib; the overhead
 # script compares against libbpf-tools' runqlat under perf's pipe benchmark.
 debian_packages=(clang llvm libbpf-dev bpftool libbpf-tools stress-ng linux-perf prometheus
-                 libelf-dev zlib1g-dev make gcc pkg-config iperf3 nftables chromium curl libsvm-dev fio time python3)
+                 libelf-dev zlib1g-dev make gcc pkg-config iperf3 nftables chromium curl libsvm-dev fio time python3 iproute2 util-linux)
 
 as_root() {
     if [[ ${EUID} -eq 0 ]]; then

@@ -5,6 +5,8 @@
 # host's cgroup mount with either kubelet cgroup driver:
 #   systemd:   /kubepods.slice/kubepods-<qos>.slice/kubepods-<qos>-pod<uid with _>.slice/<container>.scope
 #   cgroupfs:  /kubepods/<qos>/pod<uid>/<container id>
+#   podman kube play (cgroupfs manager): /libpod_parent/<pod id>/libpod-<container id>, where the
+#   downward API's metadata.uid is the pod id
 # and every child directory (one per container, the sandbox's pause container included) is
 # passed as --cgroup. Containers that start or restart later get new cgroups: the set is read
 # again every RESCAN_SECONDS and serve is restarted (SIGTERM: links detached) when it changed.
@@ -32,7 +34,7 @@ hierarchy() {
 pod_cgroups() {
     h="$(hierarchy)"
     uid_underscore="$(echo "$POD_UID" | tr '-' '_')"
-    find "$h" -maxdepth 4 -type d \( -name "pod$POD_UID" -o -name "pod$uid_underscore" \
+    find "$h" -maxdepth 4 -type d \( -name "pod$POD_UID" -o -name "pod$uid_underscore" -o -path "*/libpod_parent/$POD_UID" \
         -o -name "*-pod$uid_underscore.slice" -o -name "*-pod$POD_UID.slice" \) 2>/dev/null |
     while read -r pod; do
         find "$pod" -mindepth 1 -maxdepth 1 -type d

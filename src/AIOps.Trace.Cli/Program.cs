@@ -192,7 +192,10 @@ internal static class Program
         }
         try
         {
-            return TraceEngine.Start(options);
+            TraceEngine engine = TraceEngine.Start(options);
+            if (engine.SelfFilterWarning is { } warning)
+                Console.Error.WriteLine($"aiops-trace: warning: {warning}");
+            return engine;
         }
         catch (ArgumentException e) when (e.ParamName == "options")
         {

@@ -105,7 +105,16 @@ public static class SidecarHost
         if (options.Refusal() is { } refusal)
             throw new ArgumentException(refusal, nameof(options));
 
-        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ApplicationName = "aiops-trace" });
+        // The content root is the executable's directory, not the working directory, and no
+        // configuration file is watched: a watcher on a content root of "/" (a container's working
+        // directory) registers inotify watches on every directory below it, the host's whole file
+        // system under /host and every /proc/<pid>/task included, and serve never got to listen.
+        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            Args = ["--hostBuilder:reloadConfigOnChange=false"],
+            ApplicationName = "aiops-trace",
+            ContentRootPath = AppContext.BaseDirectory,
+        });
         builder.Logging.ClearProviders();
         builder.Logging.AddProvider(new OneLineLoggerProvider());
         builder.Logging.SetMinimumLevel(LogLevel.Warning);

@@ -217,7 +217,7 @@ public sealed class SchedTracer : IDisposable
             obj.SetMaxEntries("task_views", 1);
         // The sched_info family keeps no stamps of its own.
         obj.SetMaxEntries("queued_at", family == "info" ? 1 : options.StampMapEntries);
-        obj.SetConst("self_tgid", (uint)options.IgnoredProcessId);
+        obj.SetConst("self_tgid", (uint)(options.IgnoredProcessId ?? Sources.HostPid.Of("/", out _)));
         obj.SetConst("flush_interval_ns", (ulong)(options.FlushInterval.Ticks * 100));
     }
 

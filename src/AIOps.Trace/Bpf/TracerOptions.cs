@@ -77,8 +77,12 @@ public sealed record TracerOptions
     /// </summary>
     public string? BtfPath { get; init; }
 
-    /// <summary>Process whose threads the programs ignore: the engine's own (its wake-ups would trace themselves).</summary>
-    public int IgnoredProcessId { get; init; } = Environment.ProcessId;
+    /// <summary>
+    /// Process whose threads the programs ignore, as the host numbers it (the programs compare
+    /// <c>task-&gt;tgid</c>); null is the engine's own (its wake-ups would trace themselves), found
+    /// by <see cref="Sources.HostPid"/> under the engine's host root.
+    /// </summary>
+    public int? IgnoredProcessId { get; init; }
 
     /// <summary>
     /// Whether tp_btf may time waits from the kernel's own enqueue stamps (sched_info, see

@@ -87,7 +87,10 @@ public sealed class IdentityResolver
                 return cached.Identity;
             }
 
-            (ContainerIdentity identity, bool complete) = WithDiskFacts(ContainerNaming.FromPath(relativeCgroupPath), now);
+            ContainerIdentity fromPath = ContainerNaming.FromPath(relativeCgroupPath);
+            if (fromPath.Runtime == ContainerRuntime.Cgroup && RuntimeState.PlainContainerd(_files, relativeCgroupPath) is { } task)
+                fromPath = task;
+            (ContainerIdentity identity, bool complete) = WithDiskFacts(fromPath, now);
             if (_cache.Count >= _capacity && !_cache.ContainsKey(relativeCgroupPath))
                 EvictOldestHalf();
             _cache[relativeCgroupPath] = new Entry(identity, now, complete) { LastUsed = now };

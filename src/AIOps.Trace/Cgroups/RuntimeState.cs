@@ -37,6 +37,22 @@ internal static class RuntimeState
         _ => null,
     };
 
+    /// <summary>
+    /// A container containerd runs outside Kubernetes and docker (<c>ctr run</c>): its cgroup is
+    /// <c>/&lt;containerd namespace&gt;/&lt;container id&gt;</c> under the cgroupfs driver, an id the
+    /// user chose (no hex, no prefix), so the path alone cannot tell it from any two-level cgroup.
+    /// The task's bundle directory under the same namespace and id tells. Null when there is none.
+    /// </summary>
+    public static ContainerIdentity? PlainContainerd(HostFiles files, string relativeCgroupPath)
+    {
+        string[] segments = relativeCgroupPath.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        if (segments.Length != 2 || segments[0] is "." or ".." || segments[1] is "." or ".."
+            || !files.DirectoryExists($"{ContainerdTasks}/{segments[0]}/{segments[1]}"))
+            return null;
+        string id = segments[1];
+        return new ContainerIdentity(id, ContainerRuntime.Containerd, id, null, null, ContainerName: id);
+    }
+
     private static RuntimeFacts? Docker(HostFiles files, string id)
     {
         using JsonDocument? doc = files.ReadJson($"/var/lib/docker/containers/{id}/config.v2.json");
@@ -65,8 +81,9 @@ internal static class RuntimeState
             if (doc is null)
                 return null;
             string? A(string key) => HostFiles.String(doc.RootElement, "annotations", key);
+            // containerd's own name for a container is its id (ctr run IMAGE ID).
             return new RuntimeFacts(
-                null,
+                id,
                 A("io.kubernetes.cri.image-name"),
                 A("io.kubernetes.cri.sandbox-name"),
                 A("io.kubernetes.cri.sandbox-namespace"),

@@ -58,6 +58,12 @@ public sealed class TraceEngine : IDisposable
     /// <summary>Which mechanisms are in use.</summary>
     public KernelSummary Kernel { get; }
 
+    /// <summary>The process whose threads are not traced (the engine's own), as the host numbers it.</summary>
+    public int IgnoredProcessId => _options.Tracer.IgnoredProcessId ?? Environment.ProcessId;
+
+    /// <summary>Why <see cref="IgnoredProcessId"/> may not be the host's number for this process (see <see cref="HostPid"/>); null when it is.</summary>
+    public string? SelfFilterWarning { get; private init; }
+
     /// <summary>The cgroup mounts the engine resolves ids against.</summary>
     public CgroupMounts Mounts { get; private init; } = null!;
 
@@ -105,6 +111,10 @@ public sealed class TraceEngine : IDisposable
     {
         options ??= new EngineOptions();
         options.Validate();
+        string? selfFilterWarning = null;
+        // The programs see host pids: inside a PID namespace our own number is another process's.
+        if (options.Tracer.IgnoredProcessId is null)
+            options = options with { Tracer = options.Tracer with { IgnoredProcessId = HostPid.Of(options.HostRoot, out selfFilterWarning) } };
         CgroupMounts mounts = CgroupMounts.Discover(options.HostRoot);
         CgroupMount cpu = mounts.ForController("cpu") ?? mounts.Unified
             ?? throw new InvalidOperationException("no cgroup hierarchy with the cpu controller is mounted (looked in /proc/self/mountinfo)");
@@ -115,7 +125,11 @@ public sealed class TraceEngine : IDisposable
                     throw new ArgumentException($"cgroup '{path}' does not exist under {cpu.MountPoint}", nameof(options));
         var table = new ContainerTable();
         ISchedSource source = SourceFactory.Create(options, table, sampler);
-        return new TraceEngine(options, source, table, sampler, new IdentityResolver(options.HostRoot)) { Mounts = mounts };
+        return new TraceEngine(options, source, table, sampler, new IdentityResolver(options.HostRoot))
+        {
+            Mounts = mounts,
+            SelfFilterWarning = selfFilterWarning,
+        };
     }
 
     private void ReadLoop()

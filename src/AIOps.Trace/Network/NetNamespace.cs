@@ -11,7 +11,9 @@ public sealed record TrafficControl(IReadOnlyList<NetLink> Links, IReadOnlyList<
 /// (RTM_GETQDISC; there is no procfs or sysfs file for them). A netlink socket belongs to the
 /// namespace it was created in, so a thread made for the purpose enters the namespace with
 /// setns(2), creates the socket and ends; the dumps then run on the caller's thread, which never
-/// changes namespace. Needs CAP_SYS_ADMIN (setns into another namespace).
+/// changes namespace. setns needs CAP_SYS_ADMIN (net/core/net_namespace.c, netns_install()), even
+/// into the namespace the caller is already in; so a namespace that is our own (a sidecar beside
+/// its workload in one pod) gets a plain socket, and only other namespaces need the capability.
 /// </summary>
 public static class NetNamespace
 {
@@ -54,6 +56,11 @@ public static class NetNamespace
     /// <summary>A NETLINK_ROUTE socket bound to the namespace of <paramref name="nsPath"/>: its descriptor, or -errno.</summary>
     internal static int OpenRouteSocket(string nsPath)
     {
+        if (IsOwnNamespace(nsPath))
+        {
+            int own = LibcSocket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+            return own >= 0 ? own : -Marshal.GetLastPInvokeError();
+        }
         int result = 0;
         // The thread ends after the call, so its namespace never leaks into other work.
         var thread = new Thread(() =>
@@ -82,6 +89,20 @@ public static class NetNamespace
         thread.Start();
         thread.Join();
         return result;
+    }
+
+    /// <summary>Whether <paramref name="nsPath"/> names this process's network namespace ("net:[inode]" is the same from any PID namespace).</summary>
+    private static bool IsOwnNamespace(string nsPath)
+    {
+        try
+        {
+            string? target = new FileInfo(nsPath).LinkTarget;
+            return target is not null && target == new FileInfo("/proc/self/ns/net").LinkTarget;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
     }
 
     private static bool Add<T>(bool parsed, T? item, List<T> into) where T : class

@@ -60,7 +60,7 @@ internal sealed class ProcfsSource : ISchedSource
         _proc = options.HostRoot.Trim('/').Length == 0 ? "/proc" : options.HostRoot.TrimEnd('/') + "/proc";
         _table = table;
         _index = index;
-        _ignoredPid = options.Tracer.IgnoredProcessId;
+        _ignoredPid = options.Tracer.IgnoredProcessId ?? HostPid.Of(options.HostRoot, out _);
         _interval = options.PollInterval < MinInterval ? MinInterval : options.PollInterval;
         _effectiveInterval = _interval;
         _cgroupIdsBySpan = _cgroupIds.GetAlternateLookup<ReadOnlySpan<char>>();

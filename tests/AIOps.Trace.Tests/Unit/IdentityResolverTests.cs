@@ -86,6 +86,20 @@ public sealed class IdentityResolverTests : IDisposable
     }
 
     [Fact]
+    public void Ctr_containers_are_named_by_their_task_bundle_not_by_their_path()
+    {
+        // ctr run puts a container at /<containerd namespace>/<id>; only the bundle tells it from a plain cgroup.
+        _host.Write("run/containerd/io.containerd.runtime.v2.task/default/batch-7/config.json", """{"ociVersion":"1.1.0"}""");
+        var resolver = new IdentityResolver(_host.Root);
+
+        ContainerIdentity ctr = resolver.Resolve("/default/batch-7");
+        Assert.Equal(("containerd", "batch-7", "batch-7", "batch-7"), (ctr.Runtime, ctr.ContainerId, ctr.ContainerName, ctr.Name));
+        // Same depth, no bundle: a cgroup somebody made.
+        Assert.Equal(("cgroup", null), (resolver.Resolve("/default/batch-8").Runtime, resolver.Resolve("/default/batch-8").ContainerId));
+        Assert.Equal("cgroup", resolver.Resolve("/batch-7").Runtime);
+    }
+
+    [Fact]
     public void Crio_userdata_annotations_name_containers()
     {
         _host.CrioConfig(Web, "nginx", "web-7d9f", "shop", "docker.io/library/nginx:1.27");
