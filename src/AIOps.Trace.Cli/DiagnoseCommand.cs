@@ -9,15 +9,12 @@ namespace AIOps.Trace.Cli;
 /// </summary>
 internal static class DiagnoseCommand
 {
-    public static readonly IReadOnlySet<string> Flags = new HashSet<string> { "json" };
-
     public static int Run(Arguments a)
     {
         TimeSpan duration = a.Duration("duration", TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(500), TimeSpan.FromHours(1));
         string? wanted = a.Value("container");
         bool json = a.Flag("json");
         EngineOptions options = Program.EngineOptions(a);
-        a.RejectUnknown();
 
         using TraceEngine engine = Program.StartEngine(options);
         using var session = new TraceSession(engine, options.HostRoot);

@@ -10,13 +10,12 @@ namespace AIOps.Trace.Cli;
 /// </summary>
 internal static class DoctorCommand
 {
-    public static readonly IReadOnlySet<string> Flags = new HashSet<string> { "json" };
-
     public static int Run(Arguments a)
     {
         bool json = a.Flag("json");
         string? btf = a.Value("btf");
-        a.RejectUnknown();
+        if (btf is { Length: 0 })
+            throw new UsageException("--btf '' is empty: expected a BTF file or a BTFHub archive directory");
 
         // A --btf that is missing, corrupt or has no file for this kernel is bad input (exit 2), not a finding.
         KernelFeatures f = KernelFeatures.Probe("/", btf);

@@ -5,14 +5,11 @@ namespace AIOps.Trace.Cli;
 /// <summary>`aiops-trace snapshot`: one window, one document on stdout.</summary>
 internal static class SnapshotCommand
 {
-    public static readonly IReadOnlySet<string> Flags = new HashSet<string> { "json" };
-
     public static int Run(Arguments a)
     {
         TimeSpan duration = a.Duration("duration", TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(100), TimeSpan.FromDays(1));
         bool json = a.Flag("json");
         EngineOptions options = Program.EngineOptions(a);
-        a.RejectUnknown();
 
         using TraceEngine engine = Program.StartEngine(options);
         using CancellationTokenSource cts = Program.CancelOnSignal(out IDisposable signals);

@@ -109,6 +109,7 @@ public static class SidecarHost
         builder.Logging.ClearProviders();
         builder.Logging.AddProvider(new OneLineLoggerProvider());
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        options.Logging?.Invoke(builder.Logging);
         var perClient = new ConnectionLimits(options.ConnectionsPerClient);
         builder.WebHost.ConfigureKestrel(k =>
         {
