@@ -76,7 +76,7 @@ Task("Clean")
     RunOrFail("make", "-C", "bpf", "clean");
     RunOrFail("make", "-C", "native", "clean");
     var deleteAll = new DeleteDirectorySettings { Recursive = true, Force = true };
-    foreach (var pattern in new[] { "src/*/bin", "src/*/obj", "tests/*/bin", "tests/*/obj", "benchmarks/*/bin", "benchmarks/*/obj" })
+    foreach (var pattern in new[] { "src/*/bin", "src/*/obj", "tests/*/bin", "tests/*/obj", "benchmarks/*/bin", "benchmarks/*/obj", "samples/*/bin", "samples/*/obj" })
     {
         DeleteDirectories(GetDirectories(pattern), deleteAll);
     }
