@@ -12,11 +12,14 @@ internal static class SnapshotCommand
         EngineOptions options = Program.EngineOptions(a);
 
         using TraceEngine engine = Program.StartEngine(options);
+        // Every cgroup that ran, CPU figures only: the document has no memory, disk or network.
+        using var session = new TraceSession(engine, options.HostRoot, probes: [], WindowScope.Ran);
         using CancellationTokenSource cts = Program.CancelOnSignal(out IDisposable signals);
         using (signals)
             cts.Token.WaitHandle.WaitOne(duration);
 
-        using EngineSnapshot snapshot = engine.CollectWindow();
+        using TraceWindow window = session.Cut();
+        EngineSnapshot snapshot = window.Snapshot;
         new IdentityWarnings(engine).PrintNew();
         if (json)
         {

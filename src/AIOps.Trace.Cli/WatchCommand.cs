@@ -11,6 +11,7 @@ internal static class WatchCommand
         EngineOptions options = Program.EngineOptions(a);
 
         using TraceEngine engine = Program.StartEngine(options);
+        using var session = new TraceSession(engine, options.HostRoot, probes: [], WindowScope.Ran);
         using CancellationTokenSource cts = Program.CancelOnSignal(out IDisposable signals);
         using (signals)
         {
@@ -20,7 +21,8 @@ internal static class WatchCommand
             var warnings = new IdentityWarnings(engine);
             while (!cts.Token.WaitHandle.WaitOne(interval))
             {
-                using EngineSnapshot s = engine.CollectWindow();
+                using TraceWindow window = session.Cut();
+                EngineSnapshot s = window.Snapshot;
                 warnings.PrintNew();
                 TextReport.Write(Console.Out, s);
             }

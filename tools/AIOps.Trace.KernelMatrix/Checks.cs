@@ -192,7 +192,7 @@ internal static class Judge
         (long LimitHits, long OomKills)? before = GuestLog.MemoryEvents(g.Line($"memory/{tier} events_before"));
         (long LimitHits, long OomKills)? after = GuestLog.MemoryEvents(g.Line($"memory/{tier} events_after"));
         JsonElement? container = diagnose is JsonElement dj
-            ? dj.GetProperty("containers").EnumerateArray().Where(c => c.GetProperty("cgroup_path").GetString() == "/aiops-mx-mem").Select(c => (JsonElement?)c).FirstOrDefault()
+            ? dj.GetProperty("containers").EnumerateArray().Where(c => (c.TryGetProperty("cgroup", out JsonElement cg) ? cg : c.GetProperty("cgroup_path")).GetString() == "/aiops-mx-mem").Select(c => (JsonElement?)c).FirstOrDefault()
             : null;
         string files = g.Layout == "v2" ? "memory.events" : "memory.oom_control, memory.failcnt";
         if (container is not JsonElement c || before is null || after is null || !c.TryGetProperty("memory", out JsonElement memory))

@@ -1,0 +1,75 @@
+using System.Runtime.CompilerServices;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using AIOps.Trace.Contracts;
+using AIOps.Trace.Diagnosis;
+using AIOps.Trace.Server.Api;
+
+namespace AIOps.Trace.Tests.Unit.Contracts;
+
+/// <summary>
+/// The shared JSON contracts, each against a golden file in Golden/: a renamed, added or removed
+/// property fails here, so a change of a document is a visible change of its file. And the CLI
+/// and the API write one diagnosis the same way, because both write <see cref="DiagnosisDocument"/>.
+/// </summary>
+public sealed class ContractGoldenTests
+{
+    private static readonly ResourceDiagnosis Cpu = new("cpu", Outcomes.CapThrottled,
+        [
+            new DiagnosisStep("throttled time rising", "throttled_ms_per_s", 5.123456, 1, true),
+            new DiagnosisStep("run-queue latency high", "runq_p99_us", double.NaN, 1000, false),
+        ], "throttled by its CPU quota");
+
+    private static readonly ResourceDiagnosis Memory = new("memory", Outcomes.Undecidable, [], "no verdict", "no PSI on this kernel");
+
+    private static readonly CpuEvidenceDocument Evidence = new(120.5, 4100.2, 0.2,
+        [new NoisyNeighbourDocument("/kubepods/batch", 42, 1.5)]);
+
+    [Fact]
+    public void Diagnose_document() =>
+        Golden("diagnose.json", JsonSerializer.Serialize(new DiagnoseDocument(5.002, 0,
+        [
+            new DiagnosedContainerDocument("/kubepods/web", "web", "cgroup", false, DiagnosisDocument.From(Cpu), DiagnosisDocument.From(Memory),
+                null, null, Evidence),
+        ]), TraceJson.Default.DiagnoseDocument));
+
+    [Fact]
+    public void Api_container_detail_document() =>
+        Golden("container-detail.json", JsonSerializer.Serialize(Detail(), new JsonSerializerOptions(ApiJson.Default.Options) { WriteIndented = true }));
+
+    [Fact]
+    public void The_cli_and_the_api_write_a_diagnosis_and_its_evidence_alike()
+    {
+        JsonNode cli = JsonNode.Parse(JsonSerializer.Serialize(new DiagnoseDocument(1, 0,
+            [new DiagnosedContainerDocument("/kubepods/web", "web", "cgroup", false, DiagnosisDocument.From(Cpu), null, null, null, Evidence)]),
+            TraceJson.Default.DiagnoseDocument))!["containers"]![0]!;
+        JsonNode api = JsonNode.Parse(JsonSerializer.Serialize(Detail(), ApiJson.Default.ContainerDetailDocument))!;
+
+        Assert.True(JsonNode.DeepEquals(cli["cpu"], api["diagnosis"]!["cpu"]), $"{cli["cpu"]}\n{api["diagnosis"]!["cpu"]}");
+        Assert.True(JsonNode.DeepEquals(cli["cpu_evidence"], api["cpu_evidence"]), $"{cli["cpu_evidence"]}\n{api["cpu_evidence"]}");
+        // A noisy neighbour is named by "cgroup" in both, as every container is in the API.
+        Assert.Equal("/kubepods/batch", (string?)api["cpu_evidence"]!["noisy_neighbours"]![0]!["cgroup"]);
+    }
+
+    private static ContainerDetailDocument Detail()
+    {
+        var view = new ContainerView("42", "/kubepods/web", "web", "cgroup", null, null, null, null, null, null, null, false,
+            DateTimeOffset.UnixEpoch, null, new CumulativeFigures(0, 0, 0, 0, new PreemptionCounts(0, 0, 0, 0), 0, 0, 0, 0), Cpu.Outcome, null);
+        return new ContainerDetailDocument("node-1", 7, [1, 2], view, [0, 1, 2],
+            new Dictionary<string, ResourceDiagnosis> { ["cpu"] = Cpu, ["memory"] = Memory }, Evidence, [new PreemptorView("/kubepods/batch", 42)]);
+    }
+
+    /// <summary>Compares with Golden/<paramref name="name"/>; a missing file is written (review and commit it) and fails.</summary>
+    private static void Golden(string name, string actual, [CallerFilePath] string source = "")
+    {
+        string path = Path.Combine(Path.GetDirectoryName(source)!, "Golden", name);
+        actual = actual.ReplaceLineEndings("\n") + "\n";
+        if (!File.Exists(path))
+        {
+            File.WriteAllText(path, actual, new UTF8Encoding(false));
+            Assert.Fail($"{path} did not exist: written now; review it and commit it");
+        }
+        Assert.Equal(File.ReadAllText(path).ReplaceLineEndings("\n"), actual);
+    }
+}
