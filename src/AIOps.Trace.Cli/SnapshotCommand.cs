@@ -1,4 +1,5 @@
 using System.Text.Json;
+using AIOps.Trace.Contracts;
 
 namespace AIOps.Trace.Cli;
 
@@ -24,8 +25,7 @@ internal static class SnapshotCommand
         if (json)
         {
             using Stream stdout = Console.OpenStandardOutput();
-            using (var w = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = true }))
-                SnapshotJson.Write(w, snapshot);
+            JsonSerializer.Serialize(stdout, SnapshotDocument.From(snapshot), TraceJson.Default.SnapshotDocument);
             stdout.WriteByte((byte)'\n');
         }
         else

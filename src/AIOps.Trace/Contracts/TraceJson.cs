@@ -7,6 +7,7 @@ namespace AIOps.Trace.Contracts;
 /// reflection, NativeAOT-safe): snake_case names, as <c>AIOps.Trace.Server.Api.ApiJson</c> uses.
 /// </summary>
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, WriteIndented = true)]
+[JsonSerializable(typeof(SnapshotDocument))]
 [JsonSerializable(typeof(DiagnoseDocument))]
 [JsonSerializable(typeof(DiagnosisDocument))]
 [JsonSerializable(typeof(CpuEvidenceDocument))]

@@ -35,6 +35,34 @@ public sealed class ContractGoldenTests
         ]), TraceJson.Default.DiagnoseDocument));
 
     [Fact]
+    public void Snapshot_document()
+    {
+        using var s = new EngineSnapshot(null)
+        {
+            Kernel = new KernelSummary("6.18.0", true, "ringbuf", "tp_btf", "cgroupfs", "no throttle hook: cpu.stat", WaitStamps: "sched_info"),
+            Host = new HostSummary(2, 0.81234),
+            WindowSeconds = 2.00049,
+            LostEvents = 3,
+            SkippedEvents = 1,
+            KernelCounters = default,
+        };
+        var web = new ContainerSnapshot
+        {
+            CgroupPath = "/kubepods/web", CgroupId = 4242, Name = "shop/web-1/nginx", Runtime = "containerd",
+            Identity = new AIOps.Trace.Cgroups.ContainerIdentity("3f4e8a9b2c1d", "containerd", "3f4e8a9b2c1d00", "5e6f7a8b-9c0d", "burstable", "web-1", "shop", "nginx", "nginx:1.27"),
+            PreemptedBySame = 1, PreemptedByOther = 5, PreemptedByHost = 2,
+            Throttling = new ThrottlingFigures(20, 4, 12_000_000, 0, 0, "cgroupfs"),
+            CpuUsageNs = 400_000_000,
+        };
+        web.RunQueue.Record(1_500);
+        web.RunQueue.Record(30_000);
+        web.TopPreemptors.Add(new Preemptor("/kubepods/batch", 77, 5));
+        s.Containers.Add(web);
+        s.Containers.Add(new ContainerSnapshot { CgroupPath = "/system.slice/cron.service", Name = "cron.service", Runtime = "systemd", Ended = true, CpuUsageNs = -1 });
+        Golden("snapshot.json", JsonSerializer.Serialize(SnapshotDocument.From(s), TraceJson.Default.SnapshotDocument));
+    }
+
+    [Fact]
     public void Api_container_detail_document() =>
         Golden("container-detail.json", JsonSerializer.Serialize(Detail(), new JsonSerializerOptions(ApiJson.Default.Options) { WriteIndented = true }));
 
