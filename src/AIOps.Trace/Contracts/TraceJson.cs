@@ -8,6 +8,7 @@ namespace AIOps.Trace.Contracts;
 /// </summary>
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, WriteIndented = true)]
 [JsonSerializable(typeof(SnapshotDocument))]
+[JsonSerializable(typeof(DoctorDocument))]
 [JsonSerializable(typeof(DiagnoseDocument))]
 [JsonSerializable(typeof(DiagnosisDocument))]
 [JsonSerializable(typeof(CpuEvidenceDocument))]

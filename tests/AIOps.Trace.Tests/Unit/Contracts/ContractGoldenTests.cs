@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using AIOps.Trace.Bpf;
 using AIOps.Trace.Contracts;
 using AIOps.Trace.Diagnosis;
 using AIOps.Trace.Server.Api;
@@ -60,6 +61,25 @@ public sealed class ContractGoldenTests
         s.Containers.Add(web);
         s.Containers.Add(new ContainerSnapshot { CgroupPath = "/system.slice/cron.service", Name = "cron.service", Runtime = "systemd", Ended = true, CpuUsageNs = -1 });
         Golden("snapshot.json", JsonSerializer.Serialize(SnapshotDocument.From(s), TraceJson.Default.SnapshotDocument));
+    }
+
+    [Fact]
+    public void Doctor_document()
+    {
+        static FeatureCheck F(string name, bool available) => new(name, available, available ? "5.8+" : "EPERM at load");
+        var tier = new TierChoice(TierMode.Ebpf, TierTransport.RingBuf, TierAttach.TpBtf, TierThrottleSource.Cgroupfs, "tp_btf loads; no throttle hook",
+            ["per-CPU throttle events"], "bpf_get_current_cgroup_id", "the helper is there (4.18+)", TierThrottleHook.None)
+        {
+            Attempts = [new TierAttempt(TierAttach.TpBtf, TierThrottleHook.Fentry, "fentry: EPERM"), new TierAttempt(TierAttach.TpBtf, TierThrottleHook.None, null)],
+        };
+        var f = new KernelFeatures("6.18.0", F("btf", true), F("bpf_syscall", true), F("ring_buffer", true), F("perf_event_array", true),
+            F("tp_btf", true), F("raw_tp", true), F("tracepoint", true), F("tracefs", true), F("kprobes", false), F("fentry", false),
+            F("cgroup_id_helper", true), F("window_flush", true), "hybrid", [new ControllerMount("cpu", 1, "/sys/fs/cgroup/cpu,cpuacct")],
+            [F("CAP_BPF", true), F("CAP_SYS_ADMIN", false)], tier);
+        var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+            AIOps.Trace.Cli.DoctorCommand.WriteJson(w, f);
+        Golden("doctor.json", Encoding.UTF8.GetString(buffer.ToArray()));
     }
 
     [Fact]
