@@ -38,6 +38,9 @@ var nativeShim = artifacts.Combine("native").CombineWithFilePath("libaiops_shim.
 var benchProject = repoRoot.CombineWithFilePath("benchmarks/AIOps.Trace.Benchmarks/AIOps.Trace.Benchmarks.csproj");
 var cliProject = repoRoot.CombineWithFilePath("src/AIOps.Trace.Cli/AIOps.Trace.Cli.csproj");
 var kernelMatrixTool = repoRoot.CombineWithFilePath("tools/AIOps.Trace.KernelMatrix/AIOps.Trace.KernelMatrix.csproj");
+var packages = artifacts.Combine("packages");
+// The projects published as NuGet packages (each says IsPackable); samples/ consumes them from artifacts/packages.
+var packedProjects = new[] { "src/AIOps.Trace/AIOps.Trace.csproj" };
 
 // Warnings fail the build everywhere, MSBuild and NuGet warnings included, not only the compiler's.
 DotNetMSBuildSettings WarningsAsErrors() =>
@@ -73,7 +76,7 @@ Task("Clean")
     RunOrFail("make", "-C", "bpf", "clean");
     RunOrFail("make", "-C", "native", "clean");
     var deleteAll = new DeleteDirectorySettings { Recursive = true, Force = true };
-    foreach (var pattern in new[] { "src/*/bin", "src/*/obj", "tests/*/bin", "tests/*/obj", "benchmarks/*/bin", "benchmarks/*/obj" })
+    foreach (var pattern in new[] { "src/*/bin", "src/*/obj", "tests/*/bin", "tests/*/obj", "benchmarks/*/bin", "benchmarks/*/obj", "samples/*/bin", "samples/*/obj" })
     {
         DeleteDirectories(GetDirectories(pattern), deleteAll);
     }
@@ -94,9 +97,30 @@ Task("Build")
     });
 });
 
-Task("Test")
-    .Description("Runs the tests once, without rebuilding; they are kernel-facing and expect root. Publishes first: the container tests build the image from artifacts/bin.")
+Task("Pack")
+    .Description("NuGet packages into artifacts/packages: AIOps.Trace with the BPF objects embedded and libaiops_shim.so under runtimes/linux-x64/native.")
     .IsDependentOn("Build")
+    .Does(() =>
+{
+    // A stale package of another version would be picked by the samples' floating version.
+    CleanDirectory(packages);
+    foreach (var project in packedProjects)
+    {
+        DotNetPack(repoRoot.CombineWithFilePath(project).FullPath, new DotNetPackSettings
+        {
+            Configuration = configuration,
+            NoBuild = true,
+            OutputDirectory = packages,
+            MSBuildSettings = WarningsAsErrors(),
+        });
+    }
+    foreach (var package in GetFiles($"{packages.FullPath}/*.nupkg")) Information($"packed {package.GetFilename()}");
+});
+
+Task("Test")
+    .Description("Runs the tests once, without rebuilding; they are kernel-facing and expect root. The packaged sample's test needs Pack; the container tests build the image from Publish's artifacts/bin.")
+    .IsDependentOn("Build")
+    .IsDependentOn("Pack")
     .IsDependentOn("Publish")
     .Does(() =>
 {

@@ -18,8 +18,6 @@ namespace AIOps.Trace.Cli;
 /// </summary>
 internal static class AnalyzeCommand
 {
-    public static readonly IReadOnlySet<string> Flags = new HashSet<string> { "once", "json" };
-
     /// <summary>The exit code when Prometheus cannot be read or holds no container series.</summary>
     public const int ExitSourceFailed = 1;
 
@@ -47,7 +45,6 @@ internal static class AnalyzeCommand
         // --once reads a database only when named (to seed the domains); a server keeps the labels it takes.
         string? db = a.Value("verdict-db") ?? (once ? null : DefaultDb);
         Func<SidecarOptions, SidecarOptions> exposure = ServeCommand.Exposure(a);
-        a.RejectUnknown();
         if (once && (listenText is not null || token is not null))
             throw new UsageException($"--once prints one round and exits: it does not go with {(listenText is not null ? "--listen" : "--token-file")}");
         if (json && !once)
@@ -57,7 +54,10 @@ internal static class AnalyzeCommand
         SidecarOptions? serving = null;
         if (!once)
         {
-            serving = exposure(new SidecarOptions(ServeCommand.ParseListen(listenText ?? DefaultListen), interval, token, Environment.MachineName));
+            serving = exposure(new SidecarOptions(ServeCommand.ParseListen(listenText ?? DefaultListen), interval, token, Environment.MachineName)
+            {
+                Logging = CliLog.Json ? CliLog.AddJsonConsole : null,
+            });
             // Refused before anything is opened: an open port without a token is never a default.
             if (serving.Refusal() is { } open)
                 throw new UsageException(open);
@@ -82,12 +82,12 @@ internal static class AnalyzeCommand
             }
             catch (ContainerSourceException e)
             {
-                Console.Error.WriteLine("aiops-trace: " + e.Message.ReplaceLineEndings(" "));
+                CliLog.Error(e.Message);
                 return ExitSourceFailed;
             }
             catch (OperationCanceledException) when (cts.IsCancellationRequested)
             {
-                Console.Error.WriteLine($"aiops-trace: interrupted before {source.Description} answered");
+                CliLog.Error($"interrupted before {source.Description} answered");
                 return ExitSourceFailed;
             }
         }
@@ -110,13 +110,13 @@ internal static class AnalyzeCommand
         string Seconds(TimeSpan t) => t.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture) + "s";
         SidecarHost.RunAnalysisAsync(pipeline, source, options, url =>
         {
-            Console.Out.WriteLine($"aiops-trace: serving {url} (analysing {source.Description} every {Seconds(options.Interval)} over {Seconds(window)}, " +
+            CliLog.Status($"serving {url} (analysing {source.Description} every {Seconds(options.Interval)} over {Seconds(window)}, " +
                 $"domains by {pipeline.Options.Domains}{(options.Token is null ? "" : ", bearer token required")}); verdicts at {url}api/v1/verdicts; Ctrl-C or SIGTERM stops");
-            Console.Out.WriteLine($"aiops-trace: verdicts in {store?.Path ?? "memory"} ({pipeline.SeededVerdicts} stored verdict(s) with a vector seeded the domains)"
+            CliLog.Status($"verdicts in {store?.Path ?? "memory"} ({pipeline.SeededVerdicts} stored verdict(s) with a vector seeded the domains)"
                 + (options.Token is null ? "; labels (POST /api/v1/verdicts) need --token-file" : ""));
             Console.Out.Flush();
         }, store).GetAwaiter().GetResult();
-        Console.Out.WriteLine("aiops-trace: stopped");
+        CliLog.Status("stopped");
         return Program.ExitOk;
     }
 }

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 
 namespace AIOps.Trace.Cli;
@@ -5,68 +6,43 @@ namespace AIOps.Trace.Cli;
 /// <summary>A command-line mistake: printed as one line, exit code 2.</summary>
 internal sealed class UsageException(string message) : Exception(message);
 
-/// <summary>Minimal `--name value` / `--name=value` / `--flag` parsing (AOT-friendly, no reflection).</summary>
-internal sealed class Arguments
+/// <summary>
+/// The values one command was given, by option name without the dashes, read from
+/// System.CommandLine's parse of the command line (<see cref="CliCommands"/>, which declares each
+/// command's options and rejects any other).
+/// </summary>
+internal sealed class Arguments(ParseResult result)
 {
-    private readonly Dictionary<string, List<string>> _values = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _flags = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _used = new(StringComparer.Ordinal);
+    private readonly Command _command = result.CommandResult.Command;
 
-    public Arguments(IEnumerable<string> args, IReadOnlySet<string> flags)
+    /// <summary>The parse of the whole command line, e.g. to tell a test what <c>aiops-trace snapshot --cgroup x</c> gives.</summary>
+    public static Arguments Parse(params string[] args)
     {
-        using IEnumerator<string> e = args.GetEnumerator();
-        while (e.MoveNext())
-        {
-            string a = e.Current;
-            if (!a.StartsWith("--", StringComparison.Ordinal) || a.Length == 2)
-                throw new UsageException($"unexpected argument '{a}'");
-            string name = a[2..], value;
-            int eq = name.IndexOf('=');
-            if (eq >= 0)
-            {
-                value = name[(eq + 1)..];
-                name = name[..eq];
-            }
-            else if (flags.Contains(name))
-            {
-                _flags.Add(name);
-                continue;
-            }
-            else if (!e.MoveNext())
-                throw new UsageException($"--{name} needs a value");
-            else
-                value = e.Current;
-            if (!_values.TryGetValue(name, out List<string>? list))
-                _values[name] = list = new List<string>();
-            list.Add(value);
-        }
+        ParseResult parsed = CliCommands.Root().Parse(args);
+        if (parsed.Errors.Count > 0)
+            throw new UsageException(CliCommands.Describe(parsed));
+        return new Arguments(parsed);
     }
 
-    public bool Flag(string name)
-    {
-        _used.Add(name);
-        return _flags.Contains(name);
-    }
+    public bool Flag(string name) => result.GetValue((Option<bool>)Find(name));
 
-    public string? Value(string name)
-    {
-        _used.Add(name);
-        return _values.TryGetValue(name, out List<string>? v) ? v[^1] : null;
-    }
+    /// <summary>The value of --<paramref name="name"/>; the last one when it was given more than once.</summary>
+    public string? Value(string name) => Values(name) is { Count: > 0 } all ? all[^1] : null;
 
-    public IReadOnlyList<string> Values(string name)
-    {
-        _used.Add(name);
-        return _values.TryGetValue(name, out List<string>? v) ? v : [];
-    }
+    public IReadOnlyList<string> Values(string name) => result.GetValue((Option<string[]>)Find(name)) ?? [];
 
-    /// <summary>Rejects options the command did not ask for.</summary>
-    public void RejectUnknown()
-    {
-        foreach (string name in _values.Keys.Concat(_flags))
-            if (!_used.Contains(name))
-                throw new UsageException($"unknown option --{name}");
-    }
+    /// <summary>The value of the positional argument <paramref name="name"/>.</summary>
+    public string? Argument(string name) =>
+        result.GetValue((Argument<string>)(_command.Arguments.FirstOrDefault(a => a.Name == name)
+            ?? throw new InvalidOperationException($"{_command.Name} declares no argument {name}")));
+
+    /// <summary>--log-format: text (the default) or json.</summary>
+    public string LogFormat => result.GetValue<string[]>("--log-format") is [.., string last] ? last : "text";
+
+    // A name a command reads but did not declare is a bug in CliCommands, not bad input.
+    private Option Find(string name) =>
+        _command.Options.FirstOrDefault(o => o.Name == "--" + name)
+        ?? throw new InvalidOperationException($"{_command.Name} declares no option --{name}");
 
     public TimeSpan Duration(string name, TimeSpan fallback, TimeSpan min, TimeSpan max)
     {

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using AIOps.Trace.Contracts;
 using AIOps.Trace.Diagnosis;
 
 namespace AIOps.Trace.Cli;
@@ -9,15 +10,12 @@ namespace AIOps.Trace.Cli;
 /// </summary>
 internal static class DiagnoseCommand
 {
-    public static readonly IReadOnlySet<string> Flags = new HashSet<string> { "json" };
-
     public static int Run(Arguments a)
     {
         TimeSpan duration = a.Duration("duration", TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(500), TimeSpan.FromHours(1));
         string? wanted = a.Value("container");
         bool json = a.Flag("json");
         EngineOptions options = Program.EngineOptions(a);
-        a.RejectUnknown();
 
         using TraceEngine engine = Program.StartEngine(options);
         using var session = new TraceSession(engine, options.HostRoot);
@@ -95,47 +93,8 @@ internal static class DiagnoseCommand
 
     private static void WriteJson(EngineSnapshot window, List<ContainerDiagnosis> results)
     {
-        using Stream stdout = Console.OpenStandardOutput();
-        using (var w = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = true }))
-        {
-            w.WriteStartObject();
-            w.WriteNumber("window_s", Math.Round(window.WindowSeconds, 3));
-            w.WriteNumber("lost_events", window.LostEvents);
-            w.WriteStartArray("containers");
-            foreach (ContainerDiagnosis d in results)
-            {
-                ContainerSnapshot c = d.Container;
-                CpuEvidence e = d.CpuEvidence;
-                w.WriteStartObject();
-                w.WriteString("cgroup_path", c.CgroupPath);
-                w.WriteString("name", c.Name);
-                w.WriteString("runtime", c.Runtime);
-                w.WriteBoolean("ended", c.Ended);
-                foreach (ResourceDiagnosis r in d.All)
-                {
-                    w.WritePropertyName(r.Resource);
-                    DiagnosisWriter.WriteJson(w, r);
-                }
-                w.WriteStartObject("cpu_evidence");
-                w.WriteNumber("runq_p50_us", Math.Round(e.RunQueueP50Us, 1));
-                w.WriteNumber("runq_p99_us", Math.Round(e.RunQueueP99Us, 1));
-                w.WriteNumber("cpu_usage_cores", Math.Round(e.CpuUsageCores, 3));
-                w.WriteStartArray("noisy_neighbours");
-                foreach (NoisyNeighbour n in e.TopPreemptors)
-                {
-                    w.WriteStartObject();
-                    w.WriteString("cgroup_path", n.CgroupPath);
-                    w.WriteNumber("preemptions", n.Preemptions);
-                    w.WriteNumber("cpu_usage_cores", Math.Round(n.CpuUsageCores, 3));
-                    w.WriteEndObject();
-                }
-                w.WriteEndArray();
-                w.WriteEndObject();
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-            w.WriteEndObject();
-        }
+        using (Stream stdout = Console.OpenStandardOutput())
+            JsonSerializer.Serialize(stdout, DiagnoseDocument.From(window, results), TraceJson.Default.DiagnoseDocument);
         Console.Out.WriteLine();
     }
 

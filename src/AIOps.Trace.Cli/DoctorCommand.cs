@@ -1,6 +1,7 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using AIOps.Trace.Bpf;
+using AIOps.Trace.Contracts;
 
 namespace AIOps.Trace.Cli;
 
@@ -10,13 +11,12 @@ namespace AIOps.Trace.Cli;
 /// </summary>
 internal static class DoctorCommand
 {
-    public static readonly IReadOnlySet<string> Flags = new HashSet<string> { "json" };
-
     public static int Run(Arguments a)
     {
         bool json = a.Flag("json");
         string? btf = a.Value("btf");
-        a.RejectUnknown();
+        if (btf is { Length: 0 })
+            throw new UsageException("--btf '' is empty: expected a BTF file or a BTFHub archive directory");
 
         // A --btf that is missing, corrupt or has no file for this kernel is bad input (exit 2), not a finding.
         KernelFeatures f = KernelFeatures.Probe("/", btf);
@@ -60,67 +60,8 @@ internal static class DoctorCommand
     /// The same facts as one JSON object, written by hand (no reflection: NativeAOT-safe). The
     /// relaxed encoder keeps "5.8+" readable; the output is a terminal or a file, never HTML.
     /// </summary>
-    internal static void WriteJson(Utf8JsonWriter w, KernelFeatures f)
-    {
-        w.WriteStartObject();
-        w.WriteString("kernel_release", f.Release);
-        w.WriteStartObject("features");
-        foreach (FeatureCheck c in f.Features)
-        {
-            w.WriteStartObject(c.Name);
-            w.WriteBoolean("available", c.Available);
-            w.WriteString("detail", c.Detail);
-            w.WriteEndObject();
-        }
-        w.WriteEndObject();
-
-        w.WriteStartObject("cgroups");
-        w.WriteString("layout", f.CgroupLayout);
-        w.WriteStartArray("controllers");
-        foreach (ControllerMount m in f.Controllers)
-        {
-            w.WriteStartObject();
-            w.WriteString("controller", m.Controller);
-            w.WriteNumber("version", m.Version);
-            w.WriteString("mount_point", m.MountPoint);
-            w.WriteEndObject();
-        }
-        w.WriteEndArray();
-        w.WriteEndObject();
-
-        w.WriteStartObject("capabilities");
-        foreach (FeatureCheck c in f.Capabilities)
-            w.WriteBoolean(c.Name, c.Available);
-        w.WriteEndObject();
-
-        TierChoice t = f.Tier;
-        w.WriteStartObject("tier");
-        w.WriteString("mode", t.Mode.Name());
-        w.WriteString("transport", t.Transport.Name());
-        w.WriteString("attach", t.Attach.Name());
-        w.WriteString("throttle_source", t.ThrottleSource.Name());
-        w.WriteString("throttle_hook", t.ThrottleHook.Name());
-        w.WriteString("why", t.Why);
-        w.WriteString("cgroup_id", t.CgroupId);
-        w.WriteString("cgroup_id_why", t.CgroupIdWhy);
-        w.WriteStartArray("cannot_measure");
-        foreach (string gap in t.CannotMeasure)
-            w.WriteStringValue(gap);
-        w.WriteEndArray();
-        // Each combination the loader tried before the chosen one, and why the kernel refused it.
-        w.WriteStartArray("tried");
-        foreach (TierAttempt tried in t.Attempts.Where(a => !a.Succeeded))
-        {
-            w.WriteStartObject();
-            w.WriteString("attach", tried.Attach.Name());
-            w.WriteString("throttle_hook", tried.Hook.Name());
-            w.WriteString("failure", tried.Failure);
-            w.WriteEndObject();
-        }
-        w.WriteEndArray();
-        w.WriteEndObject();
-        w.WriteEndObject();
-    }
+    internal static void WriteJson(Utf8JsonWriter w, KernelFeatures f) =>
+        JsonSerializer.Serialize(w, DoctorDocument.From(f), TraceJson.Default.DoctorDocument);
 
     private static string YesNo(bool b) => b ? "yes" : "no";
 }

@@ -12,6 +12,6 @@ internal sealed class IdentityWarnings(TraceEngine engine)
     {
         IReadOnlyList<string> all = engine.Identity.Warnings;
         for (; _printed < all.Count; _printed++)
-            Console.Error.WriteLine("aiops-trace: warning: " + all[_printed]);
+            CliLog.Warning("warning: " + all[_printed]);
     }
 }

@@ -10,26 +10,30 @@ namespace AIOps.Trace.Cli;
 /// </summary>
 internal static class LabelCommand
 {
-    public static readonly IReadOnlySet<string> Flags = new HashSet<string> { "abnormal", "normal" };
-
     /// <summary>Where verdicts live unless --db says otherwise.</summary>
     public const string DefaultDb = "/var/lib/aiops-trace/verdicts.db";
 
-    public static int Run(string[] args)
+    public static int Run(Arguments a)
     {
-        if (args.Length == 0 || args[0].StartsWith("--", StringComparison.Ordinal))
-            throw new UsageException("label needs a container: aiops-trace label CONTAINER --abnormal|--normal [--kind K] [--domain D] [--db PATH]");
-        string container = args[0];
-        var a = new Arguments(args[1..], Flags);
+        string container = a.Argument("CONTAINER")
+            ?? throw new UsageException("label needs a container: aiops-trace label CONTAINER --abnormal|--normal [--kind K] [--domain D] [--db PATH]");
+        if (container.Length == 0 || container.Any(char.IsControl))
+            throw new UsageException($"label CONTAINER '{container}' is not a container: expected its key (cgroup path) or id, e.g. /kubepods.slice/pod1/c1");
         bool abnormal = a.Flag("abnormal"), normal = a.Flag("normal");
         string? kind = a.Value("kind");
         string? domain = a.Value("domain");
         string db = a.Value("db") ?? DefaultDb;
-        a.RejectUnknown();
         if (abnormal == normal)
             throw new UsageException("label needs exactly one of --abnormal or --normal");
-        if (kind is not null && (normal || kind.Length == 0))
+        if (kind is not null && normal)
             throw new UsageException($"--kind '{kind}' names an anomaly kind: it goes with --abnormal");
+        // The same rule as the API's POST /api/v1/verdicts: a kind stored here is one the sidecar would take.
+        if (kind is not null && AnomalyService.KindProblem(kind) is { } badKind)
+            throw new UsageException($"--kind '{kind}' is not a kind: {badKind}");
+        if (domain is { Length: 0 })
+            throw new UsageException("--domain '' is empty: expected the monitoring domain's id, or leave --domain out");
+        if (db.Length == 0)
+            throw new UsageException("--db '' is empty: expected the path of the verdict database");
 
         try
         {
@@ -51,7 +55,7 @@ internal static class LabelCommand
     {
         using VerdictStore store = VerdictStore.Open(db);
         if (AnomalyService.StoreProblem(store) is { } problem)
-            Console.Error.WriteLine("aiops-trace: " + problem);
+            CliLog.Warning(problem);
         OperatorVerdict v = store.Record(new OperatorVerdict(container, domain, abnormal, kind, null, null, DateTimeOffset.UtcNow));
         Console.Out.WriteLine($"verdict {v.Id}: {container} {(abnormal ? "abnormal" : "normal")}{(kind is null ? "" : $" ({kind})")}"
             + $"{(domain is null ? "" : $" in {domain}")}, stored in {store.Path}");

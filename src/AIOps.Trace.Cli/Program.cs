@@ -1,3 +1,5 @@
+using System.CommandLine;
+using System.CommandLine.Invocation;
 using System.Runtime.InteropServices;
 using AIOps.Trace.Bpf;
 
@@ -11,69 +13,33 @@ internal static class Program
 {
     internal const int ExitOk = 0, ExitUsage = 2;
 
-    private const string Usage = """
-        usage: aiops-trace <command> [options]
-
-        commands:
-          snapshot   trace for a window and print one document
-                     --duration 5s  --json  --cgroup RELPATH (repeatable)  --attach auto|tp_btf|raw_tp|tracepoint
-                     --transport auto|ringbuf|perfbuf  --mode auto|ebpf|procfs  --throttle-hook auto|fentry|kprobe|none
-          watch      print a line per container every interval until Ctrl-C
-                     --interval 1s  --cgroup RELPATH (repeatable)  --attach auto|tp_btf|raw_tp|tracepoint
-                     --transport auto|ringbuf|perfbuf  --mode auto|ebpf|procfs  --throttle-hook auto|fentry|kprobe|none
-          diagnose   trace a window, then say per container why it is slow on CPU, with the evidence
-                     --duration 10s  --container NAME|PATH  --json  (and the snapshot options)
-          serve      the sidecar: Prometheus /metrics, JSON API, live stream, until SIGTERM or Ctrl-C
-                     --listen 127.0.0.1:9464  --interval 1s  --token-file FILE (required off loopback)
-                     --node NAME  --domains owner|image|runtime|qos|node|label:KEY|environment (default owner)
-                     --verdict-db PATH (default /var/lib/aiops-trace/verdicts.db)  (and the watch options)
-                     --runqueue-buckets coarse|full|none: run-queue buckets per container on /metrics (default coarse)
-                     --tls-cert PEM --tls-key PEM (HTTPS)  --allowed-hosts NAME,... (Host headers served; loopback names by default on loopback)  --connections-per-client 32
-          top        a live table of every container, longest p99 run-queue latency first, until Ctrl-C
-                     --interval 1s  --once (one table, then exit; also when stdout is not a terminal)  --rows 40
-                     (and --cgroup, --attach, --transport, --mode, --throttle-hook as for watch)
-          doctor     what this kernel and process allow, and the tier snapshot would use
-                     --json  --btf PATH
-          label      store an operator's verdict on a container for the anomaly detection
-                     CONTAINER --abnormal|--normal  --kind K  --domain D  --db PATH (default /var/lib/aiops-trace/verdicts.db)
-                     (stored without a metric vector: a sidecar learns only from labels POSTed to it)
-          analyze    cluster mode: anomaly verdicts over every node's containers, read from the Prometheus that
-                     scrapes the sidecars; exit 1 when Prometheus cannot be read
-                     --prometheus URL (required)  --window 1m  --domains owner|image|runtime|qos|node|label:KEY|environment
-                     --once (one round, print the verdicts, exit)  --json  --prometheus-token-file FILE
-                     --listen HOST:PORT  --interval 15s  --token-file FILE  --verdict-db PATH
-          help       this text
-
-        --mode: ebpf (fails when BPF cannot load), procfs (samples /proc, no BPF, lower
-        resolution) or auto (eBPF, else procfs; the default)
-        --throttle-hook: the eBPF programs on throttle_cfs_rq: fentry, kprobe (fail when the kernel refuses
-        that hook), none (cpu.stat alone) or auto (fentry, else kprobe, else none; the default)
-        --host-root DIR (snapshot, watch, top, diagnose, serve): where the host's / is mounted, e.g. a sidecar's /host
-        --btf PATH (snapshot, watch, top, diagnose, serve, doctor): BTF for kernels without /sys/kernel/btf/vmlinux: a BTF
-        file, or a BTFHub archive directory (<distro>/<version>/<arch>/<uname -r>.btf[.tar.xz])
-        """;
-
     public static int Main(string[] args)
     {
-        if (args.Length == 0 || args[0] is "help" or "--help" or "-h")
+        RootCommand root = CliCommands.Root();
+        // `aiops-trace help [COMMAND]` is `aiops-trace [COMMAND] --help`; no command at all shows the help and fails.
+        if (args.Length == 0)
         {
-            Console.Out.WriteLine(Usage);
-            return args.Length == 0 ? ExitUsage : ExitOk;
+            root.Parse(["--help"]).Invoke();
+            return ExitUsage;
+        }
+        if (args[0] == "help")
+            args = [.. args[1..], "--help"];
+        ParseResult parsed = root.Parse(args);
+        if (parsed.Action is ParseErrorAction)
+            return Fail(CliCommands.Describe(parsed));
+        switch (new Arguments(parsed).LogFormat)
+        {
+            case "text":
+                break;
+            case "json":
+                CliLog.UseJson();
+                break;
+            case string other:
+                return Fail($"--log-format '{other}' is not known: expected text or json");
         }
         try
         {
-            return args[0] switch
-            {
-                "snapshot" => SnapshotCommand.Run(new Arguments(args[1..], SnapshotCommand.Flags)),
-                "watch" => WatchCommand.Run(new Arguments(args[1..], WatchCommand.Flags)),
-                "doctor" => DoctorCommand.Run(new Arguments(args[1..], DoctorCommand.Flags)),
-                "diagnose" => DiagnoseCommand.Run(new Arguments(args[1..], DiagnoseCommand.Flags)),
-                "serve" => ServeCommand.Run(new Arguments(args[1..], ServeCommand.Flags)),
-                "top" => TopCommand.Run(new Arguments(args[1..], TopCommand.Flags)),
-                "label" => LabelCommand.Run(args[1..]),
-                "analyze" => AnalyzeCommand.Run(new Arguments(args[1..], AnalyzeCommand.Flags)),
-                _ => throw new UsageException($"unknown command '{args[0]}': expected snapshot, watch, diagnose, top, serve, doctor, label, analyze or help"),
-            };
+            return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null });
         }
         catch (UsageException e)
         {
@@ -91,15 +57,24 @@ internal static class Program
         {
             return Fail(e.Message);
         }
-        catch (Exception e) when (e is ArgumentException or InvalidOperationException or IOException or UnauthorizedAccessException)
+        catch (ArgumentException e)
+        {
+            // Said without .NET's " (Parameter 'x')" tail: the user never named a parameter.
+            return Fail(e.ParamName is { } name ? e.Message.Replace($" (Parameter '{name}')", "", StringComparison.Ordinal) : e.Message);
+        }
+        catch (Exception e) when (e is InvalidOperationException or IOException or UnauthorizedAccessException)
         {
             return Fail(e.Message);
+        }
+        finally
+        {
+            CliLog.Flush();
         }
     }
 
     internal static int Fail(string message)
     {
-        Console.Error.WriteLine("aiops-trace: " + message.ReplaceLineEndings(" "));
+        CliLog.Error(message);
         return ExitUsage;
     }
 
@@ -151,6 +126,9 @@ internal static class Program
         if (mode == EngineMode.Procfs && throttleHook is ThrottleHook.Fentry or ThrottleHook.Kprobe)
             throw new UsageException($"--throttle-hook {a.Value("throttle-hook")} needs eBPF: --mode procfs loads no programs");
         IReadOnlyList<string> cgroups = a.Values("cgroup");
+        foreach (string cgroup in cgroups)
+            if (AIOps.Trace.EngineOptions.CgroupPathProblem(cgroup) is { } problem)
+                throw new UsageException($"--cgroup '{cgroup}' {problem}");
         // A sidecar sees the host's filesystem under a mount (e.g. /host): /proc, the cgroup
         // mounts, the kubelet's pod logs and the runtimes' state are read under it.
         string hostRoot = a.Value("host-root") ?? "/";
@@ -158,7 +136,7 @@ internal static class Program
             throw new UsageException($"--host-root '{hostRoot}' is not a directory: expected where the host's / is mounted, e.g. /host");
         // A bad --btf is bad input whatever the mode picks later: say so now, in one line.
         if (a.Value("btf") is string btf)
-            BtfFile.Resolve(btf, KernelInfo.Release).Dispose();
+            CheckBtf(btf);
         return new EngineOptions
         {
             Mode = mode,
@@ -166,6 +144,14 @@ internal static class Program
             Cgroups = cgroups.Count == 0 ? null : cgroups,
             HostRoot = hostRoot,
         };
+    }
+
+    /// <summary>Opens the BTF a --btf names once, so a bad one is one line now, whatever the mode picks later.</summary>
+    internal static void CheckBtf(string btf)
+    {
+        if (btf.Length == 0)
+            throw new UsageException("--btf '' is empty: expected a BTF file or a BTFHub archive directory");
+        BtfFile.Resolve(btf, KernelInfo.Release).Dispose();
     }
 
     /// <summary>The value of --throttle-hook (null: auto).</summary>
@@ -187,7 +173,7 @@ internal static class Program
             RequireTracingPrivileges(options.Tracer.BtfPath);
         else if (options.Mode == EngineMode.Auto && MissingForTracing(options.Tracer.BtfPath) is string why)
         {
-            Console.Error.WriteLine($"aiops-trace: {why}; sampling procfs instead (lower resolution)");
+            CliLog.Warning($"{why}; sampling procfs instead (lower resolution)");
             options = options with { Mode = EngineMode.Procfs };
         }
         try

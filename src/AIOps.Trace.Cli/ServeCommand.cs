@@ -17,8 +17,6 @@ namespace AIOps.Trace.Cli;
 /// </summary>
 internal static class ServeCommand
 {
-    public static readonly IReadOnlySet<string> Flags = new HashSet<string>();
-
     public const string DefaultListen = "127.0.0.1:9464";
 
     public static int Run(Arguments a)
@@ -34,7 +32,6 @@ internal static class ServeCommand
         string db = a.Value("verdict-db") ?? LabelCommand.DefaultDb;
         string buckets = a.Value("runqueue-buckets") ?? SeriesBudget.Names[(int)RunQueueDetail.Coarse];
         Func<SidecarOptions, SidecarOptions> exposure = Exposure(a);
-        a.RejectUnknown();
         RunQueueDetail runQueueDetail = SeriesBudget.Parse(buckets)
             ?? throw new UsageException($"--runqueue-buckets '{buckets}' is not a layout: expected coarse (the default), full or none");
         if (PipelineOptions.Refusal(domains) is { } badDomains)
@@ -42,7 +39,7 @@ internal static class ServeCommand
         if (db.Length == 0)
             throw new UsageException("--verdict-db '' is empty: expected the path of the verdict database");
 
-        SidecarOptions options = exposure(new SidecarOptions(listen, interval, token, node, engineOptions.HostRoot) { RunQueueDetail = runQueueDetail });
+        SidecarOptions options = exposure(new SidecarOptions(listen, interval, token, node, engineOptions.HostRoot) { RunQueueDetail = runQueueDetail, Logging = CliLog.Json ? CliLog.AddJsonConsole : null });
         // Refused before anything is loaded: an open port without a token is never a default.
         if (options.Refusal() is { } refusal)
             throw new UsageException(refusal);
@@ -61,10 +58,10 @@ internal static class ServeCommand
         }
         catch (EngineFailedException e)
         {
-            Console.Error.WriteLine("aiops-trace: stopped: " + e.Message.ReplaceLineEndings(" "));
+            CliLog.Error("stopped: " + e.Message);
             return ExitEngineFailed;
         }
-        Console.Out.WriteLine("aiops-trace: stopped; programs detached");
+        CliLog.Status("stopped; programs detached");
         return Program.ExitOk;
     }
 
@@ -76,9 +73,9 @@ internal static class ServeCommand
     {
         SidecarHost.RunAsync(engine, options, url =>
         {
-            Console.Out.WriteLine($"aiops-trace: serving {url} ({how}, a window every {interval.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)}s" +
+            CliLog.Status($"serving {url} ({how}, a window every {interval.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)}s" +
                 $"{(token is null ? "" : ", bearer token required")}); metrics at {url}metrics; Ctrl-C or SIGTERM stops");
-            Console.Out.WriteLine($"aiops-trace: anomaly domains by {domains}; verdicts in {store.Path} ({pipeline.SeededVerdicts} stored verdict(s) with a vector seeded the domains)"
+            CliLog.Status($"anomaly domains by {domains}; verdicts in {store.Path} ({pipeline.SeededVerdicts} stored verdict(s) with a vector seeded the domains)"
                 + (token is null ? "; labels (POST /api/v1/verdicts) need --token-file" : ""));
             Console.Out.Flush();
         }, pipeline, store, restart: () => Program.StartEngine(engineOptions)).GetAwaiter().GetResult();
@@ -97,7 +94,7 @@ internal static class ServeCommand
             throw new UsageException($"--verdict-db '{db}' cannot be opened: {e.Message.ReplaceLineEndings(" ")}");
         }
         if (AnomalyService.StoreProblem(store) is { } problem)
-            Console.Error.WriteLine("aiops-trace: " + problem);
+            CliLog.Warning(problem);
         return store;
     }
 
@@ -105,7 +102,7 @@ internal static class ServeCommand
     internal static void ReportUnreadableRows(VerdictStore? store)
     {
         if (store is { UnreadableRows: > 0 and int n })
-            Console.Error.WriteLine($"aiops-trace: --verdict-db '{store.Path}': {n} row(s) do not hold a readable verdict (a date that is no date, a vector that is no blob) and were skipped");
+            CliLog.Warning($"--verdict-db '{store.Path}': {n} row(s) do not hold a readable verdict (a date that is no date, a vector that is no blob) and were skipped");
     }
 
     /// <summary>"HOST:PORT" with an IPv4 address, [IPv6] or localhost; port 0 picks a free one.</summary>

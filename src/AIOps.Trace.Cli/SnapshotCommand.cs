@@ -1,31 +1,31 @@
 using System.Text.Json;
+using AIOps.Trace.Contracts;
 
 namespace AIOps.Trace.Cli;
 
 /// <summary>`aiops-trace snapshot`: one window, one document on stdout.</summary>
 internal static class SnapshotCommand
 {
-    public static readonly IReadOnlySet<string> Flags = new HashSet<string> { "json" };
-
     public static int Run(Arguments a)
     {
         TimeSpan duration = a.Duration("duration", TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(100), TimeSpan.FromDays(1));
         bool json = a.Flag("json");
         EngineOptions options = Program.EngineOptions(a);
-        a.RejectUnknown();
 
         using TraceEngine engine = Program.StartEngine(options);
+        // Every cgroup that ran, CPU figures only: the document has no memory, disk or network.
+        using var session = new TraceSession(engine, options.HostRoot, probes: [], WindowScope.Ran);
         using CancellationTokenSource cts = Program.CancelOnSignal(out IDisposable signals);
         using (signals)
             cts.Token.WaitHandle.WaitOne(duration);
 
-        using EngineSnapshot snapshot = engine.CollectWindow();
+        using TraceWindow window = session.Cut();
+        EngineSnapshot snapshot = window.Snapshot;
         new IdentityWarnings(engine).PrintNew();
         if (json)
         {
             using Stream stdout = Console.OpenStandardOutput();
-            using (var w = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = true }))
-                SnapshotJson.Write(w, snapshot);
+            JsonSerializer.Serialize(stdout, SnapshotDocument.From(snapshot), TraceJson.Default.SnapshotDocument);
             stdout.WriteByte((byte)'\n');
         }
         else

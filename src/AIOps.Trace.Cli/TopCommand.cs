@@ -12,8 +12,6 @@ namespace AIOps.Trace.Cli;
 /// </summary>
 internal static class TopCommand
 {
-    public static readonly IReadOnlySet<string> Flags = new HashSet<string> { "once" };
-
     public static int Run(Arguments a)
     {
         TimeSpan interval = a.Duration("interval", TimeSpan.FromSeconds(1), TimeSpan.FromMilliseconds(200), TimeSpan.FromHours(1));
@@ -27,7 +25,6 @@ internal static class TopCommand
             throw new UsageException($"--sort '{sort}' is not one of p99, severity");
         bool bySeverity = sort == "severity";
         EngineOptions options = Program.EngineOptions(a);
-        a.RejectUnknown();
 
         using TraceEngine engine = Program.StartEngine(options);
         // CPU only: the table has no memory, disk or network columns.

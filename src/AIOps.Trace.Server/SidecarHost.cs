@@ -7,6 +7,7 @@ using AIOps.Trace.Server.Anomalies;
 using AIOps.Trace.Server.Api;
 using AIOps.Trace.Server.Dashboard;
 using AIOps.Trace.Server.Engine;
+using AIOps.Trace.Server.Hosting;
 using AIOps.Trace.Server.Metrics;
 using AIOps.Trace.Server.Security;
 using AIOps.Trace.Server.Streaming;
@@ -50,16 +51,11 @@ public static class SidecarHost
     {
         using AnalysisPipeline? own = pipeline is null ? new AnalysisPipeline() : null;
         WebApplicationBuilder builder = CreateBuilder(options);
-        var metrics = new SidecarMetrics(options.Node, options.RunQueueDetail);
         builder.Services.AddSingleton(engine);
-        builder.Services.AddSingleton(metrics);
-        builder.Services.AddSingleton(metrics.Registry);
         builder.Services.AddSingleton(new AnomalyService(pipeline ?? own!, store, options.Node, options.Token is not null));
-        builder.Services.AddSingleton<StreamHub>(sp => new StreamHub(sp.GetRequiredService<SidecarMetrics>()));
-        builder.Services.AddSingleton(sp => ActivatorUtilities.CreateInstance<EngineSupervisor>(sp, engine, policy ?? SupervisorPolicy.Default,
-            restart ?? (Func<TraceEngine>)(() => throw new InvalidOperationException("this host cannot start another engine"))));
-        builder.Services.AddSingleton<IReadiness>(sp => sp.GetRequiredService<EngineSupervisor>());
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<EngineSupervisor>());
+        SidecarServices.AddEngine(builder.Services, engine,
+            _ => restart ?? (() => throw new InvalidOperationException("this host cannot start another engine")),
+            _ => policy ?? SupervisorPolicy.Default, stopHostOnFatal: true);
         await using WebApplication app = builder.Build();
         Guard(app, options);
         Routes.Map(app);
@@ -118,6 +114,7 @@ public static class SidecarHost
         builder.Logging.ClearProviders();
         builder.Logging.AddProvider(new OneLineLoggerProvider());
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        options.Logging?.Invoke(builder.Logging);
         var perClient = new ConnectionLimits(options.ConnectionsPerClient);
         builder.WebHost.ConfigureKestrel(k =>
         {

@@ -24,6 +24,9 @@ public sealed record SidecarOptions(IPEndPoint Listen, TimeSpan Interval, string
 
     public const int DefaultConnectionsPerClient = 32;
 
+    /// <summary>Configures the server's logging after its defaults (warnings and up on the console), e.g. JSON console records.</summary>
+    public Action<Microsoft.Extensions.Logging.ILoggingBuilder>? Logging { get; init; }
+
     /// <summary>Why these options must not start, or null: any address but loopback needs a token.</summary>
     public string? Refusal() =>
         Token is null && !IPAddress.IsLoopback(Listen.Address)

@@ -166,7 +166,7 @@ internal static class Judge
             double sumNs = rq.GetProperty("sum").GetDouble() * 1000;
             JsonElement pre = x.GetProperty("preemptions");
             long inv = pre.GetProperty("involuntary").GetInt64(), byOther = pre.GetProperty("by_other_cgroup").GetInt64();
-            string top = pre.GetProperty("top_preemptors").EnumerateArray().Select(p => p.GetProperty("cgroup_path").GetString()).FirstOrDefault() ?? "none";
+            string top = pre.GetProperty("top_preemptors").EnumerateArray().Select(p => Cgroup(p)).FirstOrDefault() ?? "none";
             deviation(mechanism, "preemptions", inv, nv);
             deviation(mechanism, "run-queue waits", count, sched[2]);
             deviation(mechanism, "run-queue time", sumNs, sched[1]);
@@ -192,7 +192,7 @@ internal static class Judge
         (long LimitHits, long OomKills)? before = GuestLog.MemoryEvents(g.Line($"memory/{tier} events_before"));
         (long LimitHits, long OomKills)? after = GuestLog.MemoryEvents(g.Line($"memory/{tier} events_after"));
         JsonElement? container = diagnose is JsonElement dj
-            ? dj.GetProperty("containers").EnumerateArray().Where(c => c.GetProperty("cgroup_path").GetString() == "/aiops-mx-mem").Select(c => (JsonElement?)c).FirstOrDefault()
+            ? dj.GetProperty("containers").EnumerateArray().Where(c => Cgroup(c) == "/aiops-mx-mem").Select(c => (JsonElement?)c).FirstOrDefault()
             : null;
         string files = g.Layout == "v2" ? "memory.events" : "memory.oom_control, memory.failcnt";
         if (container is not JsonElement c || before is null || after is null || !c.TryGetProperty("memory", out JsonElement memory))
@@ -214,7 +214,7 @@ internal static class Judge
         value >= reference * (1 - tolerance) && value <= reference * (1 + tolerance);
 
     private static JsonElement? Container(JsonElement snapshot, string cgroupPath) =>
-        snapshot.GetProperty("containers").EnumerateArray().Where(c => c.GetProperty("cgroup_path").GetString() == cgroupPath)
+        snapshot.GetProperty("containers").EnumerateArray().Where(c => Cgroup(c) == cgroupPath)
             .Select(c => (JsonElement?)c).FirstOrDefault();
 
     private static string Mechanism(JsonElement snapshot)
@@ -251,4 +251,8 @@ internal static class Judge
             _ => ("unclear", why),
         };
     }
+
+    // A container or preemptor of snapshot/diagnose --json: "cgroup" (before the shared contracts, "cgroup_path": older guest logs).
+    private static string? Cgroup(JsonElement e) =>
+        (e.TryGetProperty("cgroup", out JsonElement cgroup) ? cgroup : e.GetProperty("cgroup_path")).GetString();
 }

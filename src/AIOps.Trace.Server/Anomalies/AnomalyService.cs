@@ -46,6 +46,12 @@ public sealed class AnomalyService(AnalysisPipeline pipeline, VerdictStore? stor
     public void Failed(string why) =>
         _view = _view with { Verdicts = _view.Verdicts with { Failure = why } };
 
+    /// <summary>What is wrong with an anomaly kind an operator gave, or null when it can be stored (the API and the CLI's label both ask).</summary>
+    public static string? KindProblem(string kind) =>
+        kind.Length is 0 or > MaxKindLength || !kind.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.')
+            ? $"expected 1 to {MaxKindLength} letters, digits, '_', '-' or '.', e.g. cpu_cap"
+            : null;
+
     /// <summary>Takes an operator's label. The caller has checked that labels are accepted.</summary>
     /// <exception cref="LabelRejectedException">A field is missing or wrong, or the container is not in the last round.</exception>
     public StoredVerdictView Label(LabelRequest request, DateTimeOffset now)
@@ -58,8 +64,8 @@ public sealed class AnomalyService(AnalysisPipeline pipeline, VerdictStore? stor
         {
             if (!abnormal)
                 throw new LabelRejectedException($"kind: '{kind}' names an anomaly; it goes with \"abnormal\": true, not false");
-            if (kind.Length is 0 or > MaxKindLength || !kind.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.'))
-                throw new LabelRejectedException($"kind: expected 1 to {MaxKindLength} letters, digits, '_', '-' or '.', e.g. cpu_cap");
+            if (KindProblem(kind) is { } problem)
+                throw new LabelRejectedException("kind: " + problem);
         }
         AnomalyView view = _view;
         string key = view.KeyOfId.TryGetValue(request.Container, out string? byId) ? byId : request.Container;

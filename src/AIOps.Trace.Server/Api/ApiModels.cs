@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using AIOps.Trace.Contracts;
 using AIOps.Trace.Diagnosis;
 
 namespace AIOps.Trace.Server.Api;
@@ -13,7 +14,7 @@ public sealed record ContainerList(string Node, long Seq, double IntervalS, Wind
 
 /// <summary>GET /api/v1/containers/{id}: the list entry, its cumulative histogram (one count per bucket of <c>bounds_us</c>, then the one above) and every resource's diagnosis.</summary>
 public sealed record ContainerDetailDocument(string Node, long Seq, long[] BoundsUs, ContainerView Container, long[] RunqBuckets,
-    IReadOnlyDictionary<string, ResourceDiagnosis> Diagnosis, CpuEvidenceView? CpuEvidence, IReadOnlyList<PreemptorView> TopPreemptors);
+    IReadOnlyDictionary<string, ResourceDiagnosis> Diagnosis, CpuEvidenceDocument? CpuEvidence, IReadOnlyList<PreemptorView> TopPreemptors);
 
 /// <summary>The last window the engine cut.</summary>
 public sealed record WindowInfo(long Seq, DateTimeOffset End, double WindowS, long LostEvents, int Cpus, double HostIdleRatio, double CutS);
@@ -39,10 +40,6 @@ public sealed record ContainerView(string Id, string Cgroup, string Name, string
     string? Pod, string? PodUid, string? Namespace, string? Qos, string? Image, bool Ended, DateTimeOffset FirstSeen,
     WindowFigures? LastWindow, CumulativeFigures Cumulative, string? CpuOutcome, VerdictSummary? Verdict);
 
-public sealed record CpuEvidenceView(double RunqP50Us, double RunqP99Us, double CpuUsageCores, IReadOnlyList<NeighbourView> NoisyNeighbours);
-
-public sealed record NeighbourView(string Cgroup, long Preemptions, double CpuUsageCores);
-
 public sealed record PreemptorView(string Cgroup, long Count);
 
 /// <summary>The stream's first event.</summary>
@@ -61,14 +58,14 @@ public sealed record ContainerDelta(string Id, string Cgroup, string Name, strin
 /// <summary>Every error: {"error": "..."}.</summary>
 public sealed record ApiError(string Error);
 
-/// <summary>Writes a diagnosis exactly as <see cref="DiagnosisWriter.WriteJson"/> does (the CLI's diagnose --json shape).</summary>
+/// <summary>Writes a diagnosis as its one contract, <see cref="DiagnosisDocument"/> (the shape diagnose --json writes too).</summary>
 public sealed class ResourceDiagnosisConverter : JsonConverter<ResourceDiagnosis>
 {
     public override ResourceDiagnosis Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
         throw new NotSupportedException("the API only writes diagnoses");
 
     public override void Write(Utf8JsonWriter writer, ResourceDiagnosis value, JsonSerializerOptions options) =>
-        DiagnosisWriter.WriteJson(writer, value);
+        JsonSerializer.Serialize(writer, DiagnosisDocument.From(value), TraceJson.Default.DiagnosisDocument);
 }
 
 /// <summary>Source-generated serialization (no reflection, NativeAOT-safe), snake_case names.</summary>

@@ -61,9 +61,16 @@ internal static partial class Routes
         await ctx.RequestServices.GetRequiredService<Prometheus.CollectorRegistry>().CollectAndExportAsTextAsync(ctx.Response.Body, ctx.RequestAborted);
     }
 
+    /// <summary>The running engine loop, or null (the caller answers 503) before the first engine started.</summary>
+    private static EngineService? Running(HttpContext ctx) => ctx.RequestServices.GetRequiredService<EngineSupervisor>().Running;
+
+    private static Task NotStarted(HttpContext ctx) =>
+        Error(ctx, StatusCodes.Status503ServiceUnavailable, "the engine has not started yet: try again in a moment (/readyz says when)");
+
     private static Task Containers(HttpContext ctx)
     {
-        EngineService engine = ctx.RequestServices.GetRequiredService<EngineSupervisor>().Current;
+        if (Running(ctx) is not { } engine)
+            return NotStarted(ctx);
         SidecarOptions options = ctx.RequestServices.GetRequiredService<SidecarOptions>();
         SidecarView view = engine.View;
         var list = new ContainerList(options.Node, view.Seq, options.Interval.TotalSeconds, view.Window, engine.Info(),
@@ -74,7 +81,9 @@ internal static partial class Routes
     private static Task Container(HttpContext ctx)
     {
         string id = ctx.Request.RouteValues["id"] as string ?? "";
-        SidecarView view = ctx.RequestServices.GetRequiredService<EngineSupervisor>().Current.View;
+        if (Running(ctx) is not { } running)
+            return NotStarted(ctx);
+        SidecarView view = running.View;
         if (view.Details.TryGetValue(id, out ContainerDetailDocument? detail))
             return ctx.Response.WriteAsJsonAsync(detail, ApiJson.Default.ContainerDetailDocument, cancellationToken: ctx.RequestAborted);
         return Error(ctx, StatusCodes.Status404NotFound, $"no container with id '{id}': list them at /api/v1/containers");
@@ -83,7 +92,9 @@ internal static partial class Routes
     private static Task ContainerWizard(HttpContext ctx)
     {
         string id = ctx.Request.RouteValues["id"] as string ?? "";
-        SidecarView view = ctx.RequestServices.GetRequiredService<EngineSupervisor>().Current.View;
+        if (Running(ctx) is not { } running)
+            return NotStarted(ctx);
+        SidecarView view = running.View;
         string node = ctx.RequestServices.GetRequiredService<SidecarOptions>().Node;
         if (view.Details.TryGetValue(id, out ContainerDetailDocument? detail))
             return ctx.Response.WriteAsJsonAsync(Wizard.Build(node, view.Seq, detail), ApiJson.Default.WizardDocument, cancellationToken: ctx.RequestAborted);
@@ -92,7 +103,9 @@ internal static partial class Routes
 
     private static Task Summary(HttpContext ctx)
     {
-        SidecarView view = ctx.RequestServices.GetRequiredService<EngineSupervisor>().Current.View;
+        if (Running(ctx) is not { } running)
+            return NotStarted(ctx);
+        SidecarView view = running.View;
         string node = ctx.RequestServices.GetRequiredService<SidecarOptions>().Node;
         return ctx.Response.WriteAsJsonAsync(Wizard.Summary(node, view), ApiJson.Default.SummaryDocument, cancellationToken: ctx.RequestAborted);
     }
@@ -111,7 +124,11 @@ internal static partial class Routes
             return;
         }
         SidecarOptions options = services.GetRequiredService<SidecarOptions>();
-        EngineService engine = services.GetRequiredService<EngineSupervisor>().Current;
+        if (Running(ctx) is not { } engine)
+        {
+            await NotStarted(ctx);
+            return;
+        }
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted,
             services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping);
 

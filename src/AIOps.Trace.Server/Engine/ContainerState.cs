@@ -31,7 +31,7 @@ internal sealed class ContainerState(string id, string cgroup, DateTimeOffset fi
 
     public WindowFigures? LastWindow { get; set; }
     public Dictionary<string, ResourceDiagnosis> Diagnosis { get; } = new(StringComparer.Ordinal);
-    public CpuEvidenceView? CpuEvidence { get; set; }
+    public AIOps.Trace.Contracts.CpuEvidenceDocument? CpuEvidence { get; set; }
     public IReadOnlyList<PreemptorView> TopPreemptors { get; set; } = [];
 
     /// <summary>The anomaly verdict of the last round, when it was judged in it.</summary>

@@ -9,7 +9,9 @@ using AIOps.Trace.Server.Anomalies;
 using AIOps.Trace.Server.Api;
 using AIOps.Trace.Server.Metrics;
 using AIOps.Trace.Server.Streaming;
+using AIOps.Trace.Telemetry;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 
 namespace AIOps.Trace.Server.Engine;
 
@@ -17,9 +19,11 @@ namespace AIOps.Trace.Server.Engine;
 /// The engine as a hosted service: every interval it cuts a window (<see cref="TraceSession"/>), diagnoses it, runs the anomaly
 /// round on it, folds it into the per-container state, updates the metrics, publishes the API view
 /// and pushes a frame (aiops_trace_window_cut_seconds includes the anomaly round).
-/// It never waits on a client: the view is swapped whole and frames are offered, not sent.
+/// It never waits on a client: the view is swapped whole and frames are offered, not sent. Each
+/// window is also recorded into the <see cref="EngineMeter"/> (the Meter <c>AIOps.Trace</c>).
 /// </summary>
-public sealed class EngineService(TraceEngine engine, SidecarOptions options, SidecarMetrics metrics, StreamHub hub, AnomalyService anomalies)
+public sealed partial class EngineService(TraceEngine engine, SidecarOptions options, SidecarMetrics metrics, StreamHub hub, AnomalyService anomalies,
+    EngineMeter meter, ILogger<EngineService> logger)
     : BackgroundService, IReadiness
 {
     private string? _analysisFailure;
@@ -85,7 +89,7 @@ public sealed class EngineService(TraceEngine engine, SidecarOptions options, Si
             metrics.ReaderFailures.Inc();
             metrics.Ready.Set(0);
             _failure = e.Message;
-            Console.Error.WriteLine("aiops-trace: " + e.Message.ReplaceLineEndings(" "));
+            ReaderFailed(logger, e.Message.ReplaceLineEndings(" "));
             return;
         }
         using (window)
@@ -104,6 +108,7 @@ public sealed class EngineService(TraceEngine engine, SidecarOptions options, Si
             metrics.LostEvents.Inc(snapshot.LostEvents);
             Interlocked.Add(ref _skippedTotal, snapshot.SkippedEvents);
             metrics.SetDrops(snapshot);
+            meter.Record(snapshot);
             metrics.Windows.Inc();
             metrics.WindowSeconds.Set(snapshot.WindowSeconds);
             metrics.CutSeconds.Set(Stopwatch.GetElapsedTime(started).TotalSeconds);
@@ -139,10 +144,16 @@ public sealed class EngineService(TraceEngine engine, SidecarOptions options, Si
         {
             string why = "anomaly analysis failed: " + e.Message.ReplaceLineEndings(" ");
             if (why != _analysisFailure)
-                Console.Error.WriteLine("aiops-trace: " + why);
+                AnalysisFailed(logger, why);
             _analysisFailure = why;
             anomalies.Failed(why);
         }
         return verdicts;
     }
+
+    [LoggerMessage(EventId = 1, Level = LogLevel.Error, Message = "{Why}")]
+    private static partial void ReaderFailed(ILogger logger, string why);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "{Why}")]
+    private static partial void AnalysisFailed(ILogger logger, string why);
 }

@@ -1,6 +1,7 @@
 using AIOps.Trace.Server.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 
 namespace AIOps.Trace.Server.Engine;
 
@@ -26,10 +27,14 @@ public sealed class EngineFailedException(string message) : Exception(message);
 /// cutting a window, its engine is disposed (the programs detach), and after a backoff a new
 /// engine is started and a new loop runs. While the engine is down /healthz answers 503 and says
 /// why; after <see cref="SupervisorPolicy.MaxFailuresInARow"/> failures with no window cut in
-/// between, the host stops and <see cref="Fatal"/> says why (the caller exits non-zero).
+/// between, <see cref="Fatal"/> says why and, in `serve`, the host stops (the caller exits non-zero);
+/// a host that embeds the engine keeps running and its health check reports the engine unhealthy.
 /// </summary>
-public sealed class EngineSupervisor(IServiceProvider services, TraceEngine first, Func<TraceEngine> restart,
-    SupervisorPolicy policy, SidecarMetrics metrics, IHostApplicationLifetime lifetime) : BackgroundService, IReadiness
+/// <param name="first">The engine the caller started (and disposes); null: the supervisor starts the first one with <paramref name="restart"/>.</param>
+/// <param name="stopHostOnFatal">Stop the whole host when the engine gives up (the sidecar), or only report it (an embedding app).</param>
+public sealed partial class EngineSupervisor(IServiceProvider services, TraceEngine? first, Func<TraceEngine> restart,
+    SupervisorPolicy policy, SidecarMetrics metrics, IHostApplicationLifetime lifetime, ILogger<EngineSupervisor> logger,
+    bool stopHostOnFatal = true) : BackgroundService, IReadiness
 {
     private volatile EngineService? _current;
     private volatile string? _down, _fatal;
@@ -37,6 +42,9 @@ public sealed class EngineSupervisor(IServiceProvider services, TraceEngine firs
 
     /// <summary>The running generation (the last one while the engine is down).</summary>
     public EngineService Current => _current ?? throw new InvalidOperationException("the engine has not started yet");
+
+    /// <summary>The running generation, or null before the first engine started.</summary>
+    public EngineService? Running => _current;
 
     /// <summary>Restarts so far.</summary>
     public int Restarts => Volatile.Read(ref _restarts);
@@ -55,6 +63,11 @@ public sealed class EngineSupervisor(IServiceProvider services, TraceEngine firs
         int failuresInARow = 0;
         try
         {
+            if (engine is null)
+            {
+                await Task.Yield(); // loading the programs takes a while: not on the host's start
+                engine = TryStart(ref why);
+            }
             while (true)
             {
                 if (engine is not null)
@@ -75,24 +88,21 @@ public sealed class EngineSupervisor(IServiceProvider services, TraceEngine firs
                 {
                     _fatal = $"the engine failed {failuresInARow} time(s) in a row without cutting a window, last: {why}";
                     metrics.Ready.Set(0);
-                    Console.Error.WriteLine("aiops-trace: " + _fatal);
-                    lifetime.StopApplication();
+                    GaveUp(logger, _fatal);
+                    if (stopHostOnFatal)
+                        lifetime.StopApplication();
                     return;
                 }
                 TimeSpan delay = policy.DelayAfter(failuresInARow);
                 _down = $"the engine failed ({why}); restart {failuresInARow} of at most {policy.MaxFailuresInARow - 1} in a row in {delay.TotalSeconds:0.#}s";
                 metrics.Ready.Set(0);
-                Console.Error.WriteLine("aiops-trace: " + _down);
+                Down(logger, _down);
                 await Task.Delay(delay, stoppingToken);
-                try
+                engine = TryStart(ref why);
+                if (engine is not null)
                 {
-                    engine = restart();
                     Interlocked.Increment(ref _restarts);
                     metrics.EngineRestarts.Inc();
-                }
-                catch (Exception e) when (e is not OutOfMemoryException)
-                {
-                    why = $"it could not start again: {e.Message.ReplaceLineEndings(" ")}";
                 }
             }
         }
@@ -106,6 +116,25 @@ public sealed class EngineSupervisor(IServiceProvider services, TraceEngine firs
                 engine.Dispose();
         }
     }
+
+    private TraceEngine? TryStart(ref string why)
+    {
+        try
+        {
+            return restart();
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            why = $"it could not start{(_current is null ? "" : " again")}: {e.Message.ReplaceLineEndings(" ")}";
+            return null;
+        }
+    }
+
+    [LoggerMessage(EventId = 1, Level = LogLevel.Warning, Message = "{Why}")]
+    private static partial void Down(ILogger logger, string why);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Error, Message = "{Why}")]
+    private static partial void GaveUp(ILogger logger, string why);
 
     /// <summary>Runs one generation until it ends; returns why it ended (meaningless when stopping).</summary>
     private static async Task<string> RunAsync(EngineService service, CancellationToken stoppingToken)

@@ -180,8 +180,7 @@ internal sealed class SidecarState(string node, SidecarMetrics metrics)
                 s.Diagnosis[r.Resource] = r;
             }
             CpuEvidence e = d.CpuEvidence;
-            s.CpuEvidence = new CpuEvidenceView(Math.Round(e.RunQueueP50Us, 1), Math.Round(e.RunQueueP99Us, 1), Math.Round(e.CpuUsageCores, 3),
-                e.TopPreemptors.Select(n => new NeighbourView(n.CgroupPath, n.Preemptions, Math.Round(n.CpuUsageCores, 3))).ToList());
+            s.CpuEvidence = AIOps.Trace.Contracts.CpuEvidenceDocument.From(e);
         }
         if (c.Ended)
             s.Ended = true;

@@ -1,7 +1,7 @@
 namespace AIOps.Trace.Aggregation;
 
 /// <summary>What the programs reported for one cgroup during the current window.</summary>
-public sealed class ContainerAccumulator
+internal sealed class ContainerAccumulator
 {
     public ContainerAccumulator(ulong cgroupId) => CgroupId = cgroupId;
 

@@ -6,7 +6,7 @@ namespace AIOps.Trace.Aggregation;
 /// Accumulators by cgroup id. Lookups of known cgroups never allocate; a cgroup seen for the
 /// first time allocates its accumulator once and keeps it across windows.
 /// </summary>
-public sealed class ContainerTable
+internal sealed class ContainerTable
 {
     private readonly Dictionary<ulong, ContainerAccumulator> _byId = new(capacity: 256);
     private ContainerAccumulator? _last;

@@ -9,7 +9,7 @@ namespace AIOps.Trace.Aggregation;
 /// Folds ring records (sample batches and throttle records) into a <see cref="ContainerTable"/>.
 /// A struct, so the ring's drain loop is specialised for it. Malformed records are counted, not thrown.
 /// </summary>
-public struct SampleAggregator : IRecordHandler
+internal struct SampleAggregator : IRecordHandler
 {
     private static readonly int HeaderSize = Unsafe.SizeOf<BatchHeader>();
     private static readonly int SampleSize = Unsafe.SizeOf<Sample>();

@@ -1,9 +1,8 @@
 using System.Globalization;
-using System.Text.Json;
 
 namespace AIOps.Trace.Diagnosis;
 
-/// <summary>Shows a diagnosis the way a person reads it (outcome first, then the path) and as JSON.</summary>
+/// <summary>Shows a diagnosis the way a person reads it (outcome first, then the path); the JSON form is <see cref="Contracts.DiagnosisDocument"/>.</summary>
 public static class DiagnosisWriter
 {
     /// <summary>
@@ -39,32 +38,6 @@ public static class DiagnosisWriter
             o.WriteLine($"  {a.Resource,-7} {a.Outcome,-26} {a.Sentence}; next: {a.NextStep}");
         if (answer.Worst.Count > rows)
             o.WriteLine($"  ... and {answer.Worst.Count - rows} more");
-    }
-
-    /// <summary>{"outcome": ..., "summary": ..., "path": [{"step", "metric", "value", "threshold", "result"}], "undecidable_reason"?}</summary>
-    public static void WriteJson(Utf8JsonWriter w, ResourceDiagnosis d)
-    {
-        w.WriteStartObject();
-        w.WriteString("outcome", d.Outcome);
-        w.WriteString("summary", d.Summary);
-        if (d.UndecidableReason is not null)
-            w.WriteString("undecidable_reason", d.UndecidableReason);
-        w.WriteStartArray("path");
-        foreach (DiagnosisStep s in d.Path)
-        {
-            w.WriteStartObject();
-            w.WriteString("step", s.Step);
-            w.WriteString("metric", s.Metric);
-            if (double.IsFinite(s.Value))
-                w.WriteNumber("value", Math.Round(s.Value, 4));
-            else
-                w.WriteNull("value");
-            w.WriteNumber("threshold", s.Threshold);
-            w.WriteBoolean("result", s.Result);
-            w.WriteEndObject();
-        }
-        w.WriteEndArray();
-        w.WriteEndObject();
     }
 
     private static string Number(double v) =>

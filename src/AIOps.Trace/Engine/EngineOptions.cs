@@ -36,5 +36,25 @@ public sealed record EngineOptions
             throw new ArgumentException($"PollInterval must be between 1 ms and 10 s, got {PollInterval}", nameof(PollInterval));
         if (!Directory.Exists(HostRoot))
             throw new ArgumentException($"HostRoot '{HostRoot}' is not a directory", nameof(HostRoot));
+        foreach (string path in Cgroups ?? [])
+            if (CgroupPathProblem(path) is { } problem)
+                throw new ArgumentException($"cgroup '{path}' {problem}", nameof(Cgroups));
+    }
+
+    /// <summary>
+    /// What is wrong with a cgroup path given in <see cref="Cgroups"/>, or null when it names a
+    /// cgroup below the hierarchy's root: an empty path would silently mean the root, and a '.' or
+    /// '..' segment would name a directory outside the cgroup tree (e.g. /../../etc).
+    /// </summary>
+    public static string? CgroupPathProblem(string path)
+    {
+        if (path.Length == 0)
+            return "is empty: expected a path relative to the cpu hierarchy's root, e.g. /kubepods.slice/pod1 (or / for the root)";
+        if (path.Any(char.IsControl))
+            return "holds a control character: expected a path relative to the cpu hierarchy's root";
+        foreach (string segment in path.Split('/'))
+            if (segment is "." or "..")
+                return $"has a '{segment}' segment: expected a path below the cpu hierarchy's root, without '.' or '..'";
+        return null;
     }
 }

@@ -3,7 +3,6 @@ using AIOps.Trace.Aggregation;
 using AIOps.Trace.Bpf;
 using AIOps.Trace.Cgroups;
 using AIOps.Trace.Sources;
-using Microsoft.Extensions.ObjectPool;
 
 namespace AIOps.Trace;
 
@@ -26,8 +25,7 @@ public sealed class TraceEngine : IDisposable
     private readonly IdentityResolver _identity;
     private readonly CgroupPaths _paths;
     private readonly Thread _reader;
-    private readonly ObjectPool<ContainerSnapshot> _pool =
-        new DefaultObjectPool<ContainerSnapshot>(new ContainerSnapshotPolicy(), maximumRetained: 4096);
+    private readonly SnapshotPool _pool = new(maximumRetained: 4096);
     private readonly (ulong, long)[] _topScratch = new (ulong, long)[TopPreemptors];
     private volatile bool _stopping;
     private Exception? _readerFailure;
@@ -358,16 +356,5 @@ public sealed class TraceEngine : IDisposable
         _reader.Join();
         _paths.Dispose();
         _source.Dispose();
-    }
-
-    private sealed class ContainerSnapshotPolicy : PooledObjectPolicy<ContainerSnapshot>
-    {
-        public override ContainerSnapshot Create() => new();
-
-        public override bool Return(ContainerSnapshot obj)
-        {
-            obj.Reset();
-            return true;
-        }
     }
 }

@@ -37,7 +37,7 @@ public enum DumpStatus
 /// gen_stats.h). Pure: bytes in, records out, so the parsers are tested on recorded replies.
 /// Everything is in host byte order, as netlink is; this code assumes little-endian hosts.
 /// </summary>
-public static class RtNetlink
+internal static class RtNetlink
 {
     public const ushort NlmsgError = 2, NlmsgDone = 3;
     public const ushort RtmNewLink = 16, RtmGetLink = 18, RtmNewQdisc = 36, RtmGetQdisc = 38, RtmNewTClass = 40, RtmGetTClass = 42;

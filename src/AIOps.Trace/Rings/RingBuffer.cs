@@ -7,7 +7,7 @@ namespace AIOps.Trace.Rings;
 /// A BPF ring buffer (BPF_MAP_TYPE_RINGBUF) mapped into this process and read directly from
 /// C#: no copy and no native call per record. One consumer at a time; see <see cref="Lease"/>.
 /// </summary>
-public sealed unsafe class RingBuffer : IEventReader
+internal sealed unsafe class RingBuffer : IEventReader
 {
     private const int CommitEvery = 256;
 

@@ -10,7 +10,7 @@ namespace AIOps.Trace.Sources;
 /// field is the id in the mount's namespace, the host's when the mount is the host's /proc
 /// (<c>--host-root</c> with the host's /proc mounted under it, or <c>hostPID</c>).
 /// </summary>
-public static class HostPid
+internal static class HostPid
 {
     /// <summary>
     /// The initial PID namespace as /proc shows it: statically numbered (PROC_PID_INIT_INO,

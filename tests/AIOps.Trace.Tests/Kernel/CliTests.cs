@@ -134,7 +134,7 @@ public sealed class CliTests : KernelTestBase
         Assert.InRange(root.GetProperty("window_s").GetDouble(), 1.9, 4);
         Assert.Equal(0, root.GetProperty("lost_events").GetInt64());
         JsonElement c = Assert.Single(root.GetProperty("containers").EnumerateArray());
-        Assert.Equal(web.RelativePath, c.GetProperty("cgroup_path").GetString());
+        Assert.Equal(web.RelativePath, c.GetProperty("cgroup").GetString());
         Assert.Equal("cgroup", c.GetProperty("runtime").GetString());
         Assert.Equal(web.RelativePath.TrimStart('/'), c.GetProperty("name").GetString());
         JsonElement rq = c.GetProperty("runq_latency_us");

@@ -18,7 +18,7 @@ public sealed class DiagnoseCliTests : KernelTestBase
         Assert.True(code == 0, stderr);
         using JsonDocument doc = JsonDocument.Parse(stdout);
         JsonElement c = Assert.Single(doc.RootElement.GetProperty("containers").EnumerateArray());
-        Assert.Equal(capped.RelativePath, c.GetProperty("cgroup_path").GetString());
+        Assert.Equal(capped.RelativePath, c.GetProperty("cgroup").GetString());
         Assert.False(c.GetProperty("ended").GetBoolean());
         JsonElement cpu = c.GetProperty("cpu");
         Assert.Equal("cap_throttled", cpu.GetProperty("outcome").GetString());
@@ -72,7 +72,7 @@ public sealed class DiagnoseCliTests : KernelTestBase
         Assert.Equal(usageBefore, long.Parse(idle.Read("cpuacct", "cpuacct.usage"))); // the kernel agrees: it used no CPU
         using JsonDocument doc = JsonDocument.Parse(stdout);
         JsonElement c = Assert.Single(doc.RootElement.GetProperty("containers").EnumerateArray());
-        Assert.Equal(idle.RelativePath, c.GetProperty("cgroup_path").GetString());
+        Assert.Equal(idle.RelativePath, c.GetProperty("cgroup").GetString());
         JsonElement cpu = c.GetProperty("cpu");
         Assert.Equal("not_throttled", cpu.GetProperty("outcome").GetString());
         Assert.Contains("idle", cpu.GetProperty("summary").GetString());

@@ -46,7 +46,7 @@ public sealed class IdentityWarningCliTests : KernelTestBase
         Assert.Equal($"aiops-trace: warning: cannot list {root.Pods}: {why}; the names it holds are unknown, identity comes from the cgroup path alone", warning);
         using JsonDocument doc = JsonDocument.Parse(stdout);
         JsonElement c = Assert.Single(doc.RootElement.GetProperty("containers").EnumerateArray());
-        Assert.Equal(cg.RelativePath, c.GetProperty("cgroup_path").GetString());
+        Assert.Equal(cg.RelativePath, c.GetProperty("cgroup").GetString());
         Assert.Equal(AIOps.Trace.Cgroups.ContainerNaming.FromPath(cg.RelativePath).Name, c.GetProperty("name").GetString());
     }
 }

@@ -60,7 +60,7 @@ public sealed class ThrottleHookTests : KernelTestBase
         Assert.Equal("none", kernel.GetProperty("throttle_hook").GetString());
         Assert.StartsWith("throttle hook none forced", kernel.GetProperty("throttle_note").GetString());
         JsonElement container = Assert.Single(doc.RootElement.GetProperty("containers").EnumerateArray(),
-            c => c.GetProperty("cgroup_path").GetString() == web.RelativePath);
+            c => c.GetProperty("cgroup").GetString() == web.RelativePath);
         JsonElement throttling = container.GetProperty("throttling");
         // A 20% quota on a busy loop for 2 s: throttled in most periods, counted from cpu.stat alone.
         Assert.True(throttling.GetProperty("throttled_periods").GetInt64() >= 5, throttling.ToString());

@@ -11,7 +11,7 @@ namespace AIOps.Trace.Testing;
 /// kernel maps it, so the reader can be tested and benchmarked without a kernel.
 /// Shared by the unit tests and the benchmarks.
 /// </summary>
-public sealed unsafe class SyntheticRing : IDisposable
+internal sealed unsafe class SyntheticRing : IDisposable
 {
     private const int Page = 4096;
     private readonly byte* _consumer;

@@ -97,11 +97,8 @@ public sealed class DiagnosisEvidenceTests
     public void The_json_form_has_outcome_path_and_null_for_missing_values()
     {
         ResourceDiagnosis d = MemoryDiagnosis.Diagnose(new MemoryEvidence { OomKills = -1, HostPsiSomePercent = -1, HostAvailableRatio = -1 });
-        var buffer = new ArrayBufferWriter<byte>();
-        using (var w = new Utf8JsonWriter(buffer))
-            DiagnosisWriter.WriteJson(w, d);
-
-        using JsonDocument doc = JsonDocument.Parse(buffer.WrittenMemory);
+        using JsonDocument doc = JsonDocument.Parse(System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(
+            AIOps.Trace.Contracts.DiagnosisDocument.From(d), AIOps.Trace.Contracts.TraceJson.Default.DiagnosisDocument));
         Assert.Equal("undecidable", doc.RootElement.GetProperty("outcome").GetString());
         Assert.Contains("PSI", doc.RootElement.GetProperty("undecidable_reason").GetString());
         Assert.Equal(JsonValueKind.Array, doc.RootElement.GetProperty("path").ValueKind);

@@ -35,7 +35,7 @@ public sealed class DropCountersTests
     public void The_snapshot_json_has_every_drop_counter_and_the_two_totals()
     {
         using EngineSnapshot s = Snapshot();
-        using JsonDocument doc = JsonDocument.Parse(SnapshotJson.ToJson(s));
+        using JsonDocument doc = JsonDocument.Parse(JsonSerializer.Serialize(AIOps.Trace.Contracts.SnapshotDocument.From(s), AIOps.Trace.Contracts.TraceJson.Default.SnapshotDocument));
         JsonElement counters = doc.RootElement.GetProperty("kernel_counters");
 
         Assert.Equal(Expected.Keys.Order(), DropCounters.Drops.Order());

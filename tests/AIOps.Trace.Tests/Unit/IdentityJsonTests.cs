@@ -20,7 +20,7 @@ public sealed class IdentityJsonTests
             KernelCounters = default,
         };
         s.Containers.Add(new ContainerSnapshot { CgroupPath = "/x", Name = name, Runtime = identity?.Runtime ?? "", Identity = identity });
-        using JsonDocument doc = JsonDocument.Parse(SnapshotJson.ToJson(s));
+        using JsonDocument doc = JsonDocument.Parse(JsonSerializer.Serialize(AIOps.Trace.Contracts.SnapshotDocument.From(s), AIOps.Trace.Contracts.TraceJson.Default.SnapshotDocument));
         return doc.RootElement.GetProperty("containers")[0].Clone();
     }
 

@@ -36,7 +36,7 @@ public sealed class KernelMatrixJudgeTests
     [InlineData(0, 0, "none", false)]
     public void The_memory_verdict_passes_only_with_the_kernels_oom_kills_and_oom_at_limit(int kernelKills, int engineKills, string outcome, bool pass)
     {
-        string diagnose = $$$"""{"window_s": 7.8, "lost_events": 0, "containers": [{"cgroup_path": "/aiops-mx-mem", "memory": {"outcome": "{{{outcome}}}", "summary": "", "path": [{"step": "OOM kills", "metric": "oom_kills", "value": {{{engineKills}}}, "threshold": 1, "result": true}]}}]}""";
+        string diagnose = $$$"""{"window_s": 7.8, "lost_events": 0, "containers": [{"cgroup": "/aiops-mx-mem", "memory": {"outcome": "{{{outcome}}}", "summary": "", "path": [{"step": "OOM kills", "metric": "oom_kills", "value": {{{engineKills}}}, "threshold": 1, "result": true}]}}]}""";
         GuestLog g = GuestLog.Parse("6.1.0-50-cloud-amd64", "v2", Boot,
         [
             "AIOPS tier auto start 73.84",

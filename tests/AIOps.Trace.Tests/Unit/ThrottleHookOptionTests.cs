@@ -6,8 +6,6 @@ namespace AIOps.Trace.Tests.Unit;
 /// <summary>--throttle-hook: its parsing and the throttle programs each choice lets the loader try.</summary>
 public sealed class ThrottleHookOptionTests
 {
-    private static readonly IReadOnlySet<string> NoFlags = new HashSet<string>();
-
     [Theory]
     [InlineData(null, ThrottleHook.Auto)]
     [InlineData("auto", ThrottleHook.Auto)]
@@ -18,7 +16,7 @@ public sealed class ThrottleHookOptionTests
     {
         string[] args = value is null ? [] : ["--throttle-hook", value];
 
-        EngineOptions options = Program.EngineOptions(new Arguments(args, NoFlags));
+        EngineOptions options = Program.EngineOptions(Arguments.Parse(["snapshot", .. args]));
 
         Assert.Equal(expected, options.Tracer.ThrottleHook);
     }
@@ -29,7 +27,7 @@ public sealed class ThrottleHookOptionTests
     [InlineData("fexit")]
     public void An_unknown_hook_is_a_usage_error_listing_the_choices(string value)
     {
-        var e = Assert.Throws<UsageException>(() => Program.EngineOptions(new Arguments(["--throttle-hook", value], NoFlags)));
+        var e = Assert.Throws<UsageException>(() => Program.EngineOptions(Arguments.Parse("snapshot", "--throttle-hook", value)));
 
         Assert.Equal($"--throttle-hook '{value}' is not known: expected auto, fentry, kprobe or none", e.Message);
     }
@@ -39,7 +37,7 @@ public sealed class ThrottleHookOptionTests
     [InlineData("kprobe")]
     public void A_forced_hook_with_procfs_mode_is_a_usage_error(string hook)
     {
-        var e = Assert.Throws<UsageException>(() => Program.EngineOptions(new Arguments(["--throttle-hook", hook, "--mode", "procfs"], NoFlags)));
+        var e = Assert.Throws<UsageException>(() => Program.EngineOptions(Arguments.Parse("snapshot", "--throttle-hook", hook, "--mode", "procfs")));
 
         Assert.Equal($"--throttle-hook {hook} needs eBPF: --mode procfs loads no programs", e.Message);
     }
@@ -47,7 +45,7 @@ public sealed class ThrottleHookOptionTests
     [Fact]
     public void None_with_procfs_mode_is_accepted()
     {
-        EngineOptions options = Program.EngineOptions(new Arguments(["--throttle-hook", "none", "--mode", "procfs"], NoFlags));
+        EngineOptions options = Program.EngineOptions(Arguments.Parse("snapshot", "--throttle-hook", "none", "--mode", "procfs"));
 
         Assert.Equal((EngineMode.Procfs, ThrottleHook.None), (options.Mode, options.Tracer.ThrottleHook));
     }

@@ -17,7 +17,7 @@ public sealed class InputParsingTests
     {
         Assert.False(Arguments.TryParseDuration(text, out _));
         var e = Assert.Throws<UsageException>(() =>
-            new Arguments(["--duration", text], new HashSet<string>()).Duration("duration", TimeSpan.FromSeconds(1), TimeSpan.Zero, TimeSpan.MaxValue));
+            Arguments.Parse("snapshot", "--duration", text).Duration("duration", TimeSpan.FromSeconds(1), TimeSpan.Zero, TimeSpan.MaxValue));
         Assert.Contains($"--duration '{text}' is not a duration", e.Message);
     }
 

@@ -299,7 +299,7 @@ public sealed class ParserPropertyTests
                 Arguments.TryParseDuration(number.ToString("R", System.Globalization.CultureInfo.InvariantCulture) + "h", out _);
                 try
                 {
-                    new Arguments(["--interval", text], new HashSet<string>()).Duration("interval", TimeSpan.FromSeconds(1), TimeSpan.Zero, TimeSpan.MaxValue);
+                    Arguments.Parse("watch", "--interval", text).Duration("interval", TimeSpan.FromSeconds(1), TimeSpan.Zero, TimeSpan.MaxValue);
                     ServeCommand.ParseListen(listen);
                 }
                 catch (UsageException)
