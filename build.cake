@@ -114,6 +114,15 @@ Task("Pack")
             MSBuildSettings = WarningsAsErrors(),
         });
     }
+    // The engine's one dependency goes beside it, so `dotnet add package AIOps.Trace --source artifacts/packages`
+    // needs no other feed: the copy restore put in the global packages folder.
+    var nugetRoot = EnvironmentVariable("NUGET_PACKAGES") ?? System.IO.Path.Combine(EnvironmentVariable("HOME") ?? "/root", ".nuget/packages");
+    var objectPoolVersion = System.Text.RegularExpressions.Regex.Match(System.IO.File.ReadAllText(repoRoot.CombineWithFilePath("Directory.Packages.props").FullPath),
+        "Include=\"Microsoft.Extensions.ObjectPool\" Version=\"([^\"]+)\"").Groups[1].Value;
+    var objectPool = System.IO.Path.Combine(nugetRoot, "microsoft.extensions.objectpool", objectPoolVersion, $"microsoft.extensions.objectpool.{objectPoolVersion}.nupkg");
+    if (!System.IO.File.Exists(objectPool))
+        throw new Exception($"{objectPool} is missing: restore the solution first (the Build target does).");
+    CopyFileToDirectory(objectPool, packages);
     foreach (var package in GetFiles($"{packages.FullPath}/*.nupkg")) Information($"packed {package.GetFilename()}");
 });
 

@@ -41,7 +41,7 @@ public sealed class PackageContentsTests
     }
 
     [Fact]
-    public void The_nuspec_names_the_readme_and_the_commit_and_depends_on_nothing()
+    public void The_nuspec_names_the_readme_and_the_commit_and_its_one_dependency_is_beside_it()
     {
         using ZipArchive nupkg = ZipFile.OpenRead(EnginePackage());
         XDocument nuspec = XDocument.Load(new MemoryStream(Bytes(nupkg, "AIOps.Trace.nuspec")));
@@ -51,8 +51,12 @@ public sealed class PackageContentsTests
         Assert.Equal("README.md", metadata.Element(ns + "readme")?.Value);
         // SourceLink: the commit the package was built from.
         Assert.Matches("^[0-9a-f]{40}$", metadata.Element(ns + "repository")?.Attribute("commit")?.Value ?? "");
-        // No dependency: `dotnet add package AIOps.Trace --source artifacts/packages` needs no other feed.
-        Assert.Empty(metadata.Descendants(ns + "dependency"));
+        // One dependency, and Pack puts it beside the package: `dotnet add package AIOps.Trace --source artifacts/packages` needs no other feed.
+        XElement dependency = Assert.Single(metadata.Descendants(ns + "dependency"));
+        Assert.Equal("Microsoft.Extensions.ObjectPool", dependency.Attribute("id")?.Value);
+        string version = dependency.Attribute("version")!.Value;
+        Assert.True(File.Exists(Path.Combine(Path.GetDirectoryName(EnginePackage())!, $"microsoft.extensions.objectpool.{version}.nupkg")),
+            $"Microsoft.Extensions.ObjectPool {version} is not beside the package");
     }
 
     [Fact]
