@@ -20,12 +20,14 @@ import json
 import os
 import re
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import threading
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from sidecar import free_port, start_serve  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ENGINE = os.environ.get("AIOPS_TRACE", os.path.join(REPO, "artifacts/bin/aiops-trace"))
@@ -40,12 +42,6 @@ BRANCH = os.environ.get("SCALE_TAG", "scale")
 def die(msg):
     print(f"scale.py: {msg}", file=sys.stderr)
     sys.exit(2)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def proc_cpu_s(pid):
@@ -176,23 +172,9 @@ def scrape(port):
 def run_serve(duration, warmup, n):
     port = free_port()
     db = os.path.join(OUT_DIR, f"scale-verdicts-{os.getpid()}.db")
-    serve = subprocess.Popen([ENGINE, "serve", "--interval", "1s", "--listen", f"127.0.0.1:{port}", "--verdict-db", db],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    serve = start_serve(ENGINE, port, db, ready_within_s=300)
     try:
         deadline = time.monotonic() + 300
-        while True:
-            if serve.poll() is not None:
-                raise RuntimeError("serve exited: " + serve.stderr.read()[-500:])
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-                conn.request("GET", "/readyz")
-                if conn.getresponse().status == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("serve was not ready within 300 s")
-            time.sleep(0.2)
         stream = Stream(port)
         stream.start()
         while len(stream.frames) < warmup and time.monotonic() < deadline:

@@ -23,11 +23,13 @@ import http.client
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from sidecar import free_port, start_serve  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ENGINE = os.environ.get("AIOPS_TRACE", os.path.join(REPO, "artifacts/bin/aiops-trace"))
@@ -49,12 +51,6 @@ def env_float(name, default):
     if value <= 0:
         die(f"{name}={text!r} is out of range: expected a positive number")
     return value
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def status_kb(pid, key):
@@ -208,25 +204,13 @@ def main():
     os.makedirs(OUT_DIR, exist_ok=True)
     port = free_port()
     db = os.path.join(OUT_DIR, f"soak-verdicts-{os.getpid()}.db")
-    serve = subprocess.Popen([ENGINE, "serve", "--interval", "1s", "--listen", f"127.0.0.1:{port}", "--verdict-db", db],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        serve = start_serve(ENGINE, port, db, ready_within_s=120)
+    except RuntimeError as e:
+        die(str(e))
     churn = pipe = None
     samples = []
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            if serve.poll() is not None:
-                die("serve exited: " + serve.stderr.read()[-500:])
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-                conn.request("GET", "/readyz")
-                if conn.getresponse().status == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                die("serve was not ready within 120 s")
-            time.sleep(0.2)
         churn, pipe = Churn(churn_s), Pipe()
         churn.start()
         pipe.start()
