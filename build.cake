@@ -243,6 +243,11 @@ Task("Scale")
     .IsDependentOn("Publish")
     .Does(() => RunOrFail("python3", repoRoot.CombineWithFilePath("benchmarks/scale/scale.py").FullPath));
 
+Task("Fuzz")
+    .Description("AFL++ over the SharpFuzz harness (tools/AIOps.Trace.Fuzz): every parser of outside input for FUZZ_SECONDS (default 60) each; fails on any crash or hang.")
+    .IsDependentOn("Build")
+    .Does(() => RunOrFail(repoRoot.CombineWithFilePath("tools/AIOps.Trace.Fuzz/fuzz.sh").FullPath));
+
 Task("Soak")
     .Description("serve for DURATION_MIN minutes (default 30) under perf's pipe benchmark and cgroup churn; fails if RSS, fds, map entries or state grow.")
     .IsDependentOn("Publish")
