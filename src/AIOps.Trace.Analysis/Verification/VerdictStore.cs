@@ -122,14 +122,7 @@ public sealed class VerdictStore : IDisposable
             throw;
         }
         var store = new VerdictStore(full, connection, setAside, problem, maxRows);
-        try
-        {
-            store.Trim();
-        }
-        catch (SqliteException e) when (e.SqliteErrorCode == SqliteFull)
-        {
-            // A full disk: the old rows stay until there is room; the next Record says the disk is full.
-        }
+        store.TrimQuietly();
         return store;
     }
 
@@ -192,6 +185,10 @@ public sealed class VerdictStore : IDisposable
             long v = (long)version.ExecuteScalar()!;
             return v > SchemaVersion ? $"schema version {v} is newer than this build's {SchemaVersion}" : null;
         }
+        catch (SqliteException e) when (e.SqliteErrorCode is SqliteBusy or SqliteLocked)
+        {
+            return null; // another process is writing it: busy is not corrupt, and the file is never set aside for it
+        }
         catch (SqliteException e)
         {
             return $"not a readable SQLite database: {e.Message}";
@@ -234,7 +231,10 @@ public sealed class VerdictStore : IDisposable
             throw new VerdictStoreException($"verdict store '{Path}' is read-only ({why}): the verdict was not stored") { ReadOnly = true };
         try
         {
-            return Insert(verdict);
+            OperatorVerdict stored = WhileBusy(() => Insert(verdict));
+            if (stored.Id > MaxRows)
+                TrimQuietly();
+            return stored;
         }
         catch (SqliteException e) when (e.SqliteErrorCode == SqliteFull)
         {
@@ -250,7 +250,31 @@ public sealed class VerdictStore : IDisposable
         }
     }
 
-    private const int SqliteReadOnly = 8, SqliteFull = 13;
+    private const int SqliteBusy = 5, SqliteLocked = 6, SqliteReadOnly = 8, SqliteFull = 13;
+
+    /// <summary>
+    /// Runs <paramref name="write"/> again while another connection holds the file (`label` or
+    /// `analyze` beside `serve`): SQLite answers SQLITE_BUSY at once where waiting could deadlock,
+    /// so the wait is here, up to <see cref="BusyFor"/>.
+    /// </summary>
+    private static T WhileBusy<T>(Func<T> write)
+    {
+        long deadline = Environment.TickCount64 + (long)BusyFor.TotalMilliseconds;
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return write();
+            }
+            catch (SqliteException e) when (e.SqliteErrorCode is SqliteBusy or SqliteLocked && Environment.TickCount64 < deadline)
+            {
+                Thread.Sleep(Math.Min(100, 5 * attempt));
+            }
+        }
+    }
+
+    /// <summary>How long a write waits for another connection to let go of the file.</summary>
+    private static readonly TimeSpan BusyFor = TimeSpan.FromSeconds(10);
 
     private OperatorVerdict Insert(OperatorVerdict verdict)
     {
@@ -269,8 +293,6 @@ public sealed class VerdictStore : IDisposable
         c.Parameters.AddWithValue("$recorded_at", verdict.RecordedAt.ToString("O"));
         c.Parameters.AddWithValue("$peer_medians", verdict.PeerMedians is null ? DBNull.Value : MemoryMarshal.AsBytes(verdict.PeerMedians.AsSpan()).ToArray());
         long id = (long)c.ExecuteScalar()!;
-        if (id > MaxRows)
-            Trim();
         return verdict with { Id = id };
     }
 
@@ -282,13 +304,17 @@ public sealed class VerdictStore : IDisposable
     /// </remarks>
     public IReadOnlyList<OperatorVerdict> Verdicts(string? domain = null, string? container = null)
     {
-        var list = new List<OperatorVerdict>();
-        int unreadable = 0;
-        foreach (OperatorVerdict? v in Read(domain, container, newest: null))
+        (List<OperatorVerdict> list, int unreadable) = WhileBusy(() =>
         {
-            if (v is null) unreadable++;
-            else list.Add(v);
-        }
+            var read = new List<OperatorVerdict>();
+            int skipped = 0;
+            foreach (OperatorVerdict? v in Read(domain, container, newest: null))
+            {
+                if (v is null) skipped++;
+                else read.Add(v);
+            }
+            return (read, skipped);
+        });
         UnreadableRows = unreadable;
         return list;
     }
@@ -377,6 +403,21 @@ public sealed class VerdictStore : IDisposable
 
     /// <summary>The default of <see cref="MaxRows"/>: 100 labels a day for almost three years.</summary>
     public const int DefaultMaxRows = 100_000;
+
+    /// <summary>
+    /// <see cref="Trim"/>, put off on a full disk or while another connection writes: the old rows
+    /// stay until the next trim (every Record past <see cref="MaxRows"/> trims), nothing is lost.
+    /// </summary>
+    private void TrimQuietly()
+    {
+        try
+        {
+            Trim();
+        }
+        catch (SqliteException e) when (e.SqliteErrorCode is SqliteFull or SqliteBusy or SqliteLocked)
+        {
+        }
+    }
 
     /// <summary>Deletes the oldest rows beyond <see cref="MaxRows"/>; returns how many went.</summary>
     public int Trim()

@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -109,9 +108,10 @@ public sealed class ContractGoldenTests
     }
 
     /// <summary>Compares with Golden/<paramref name="name"/>; a missing file is written (review and commit it) and fails.</summary>
-    private static void Golden(string name, string actual, [CallerFilePath] string source = "")
+    private static void Golden(string name, string actual)
     {
-        string path = Path.Combine(Path.GetDirectoryName(source)!, "Golden", name);
+        // From the repository root, not [CallerFilePath]: a CI build maps source paths to /_/.
+        string path = Path.Combine(Kernel.StructLayoutTests.RepoRoot(), "tests/AIOps.Trace.Tests/Unit/Contracts/Golden", name);
         actual = actual.ReplaceLineEndings("\n") + "\n";
         if (!File.Exists(path))
         {
