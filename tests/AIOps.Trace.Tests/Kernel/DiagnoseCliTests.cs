@@ -64,7 +64,14 @@ public sealed class DiagnoseCliTests : KernelTestBase
         var waited = Stopwatch.StartNew();
         while (File.ReadAllText($"/proc/{sleeper.Id}/comm").Trim() != "sleep" && waited.Elapsed < TimeSpan.FromSeconds(10))
             Thread.Sleep(20);
+        // exec is not the end of the start: the loader and libc still run after comm changes. Idle
+        // is when the kernel's own counter stops moving.
         long usageBefore = long.Parse(idle.Read("cpuacct", "cpuacct.usage"));
+        for (long last = -1; usageBefore != last && waited.Elapsed < TimeSpan.FromSeconds(20); usageBefore = long.Parse(idle.Read("cpuacct", "cpuacct.usage")))
+        {
+            last = usageBefore;
+            Thread.Sleep(300);
+        }
 
         (int code, string stdout, string stderr) = CliProcess.Run("diagnose", "--duration", "2s", "--json", "--container", idle.RelativePath);
 
