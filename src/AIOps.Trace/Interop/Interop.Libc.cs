@@ -25,4 +25,47 @@ internal static partial class Interop
     /// <summary>close(2).</summary>
     [LibraryImport(Libc, EntryPoint = "close")]
     internal static partial int LibcClose(int fd);
+
+    /// <summary>
+    /// Reads the whole file at <paramref name="path"/> into <paramref name="buffer"/> (doubled when
+    /// too small) with open, read and close: three system calls, no string beyond the path's copy.
+    /// A short read is the end: kernel text files (seq_file) fill what is asked until they are done.
+    /// </summary>
+    /// <returns>0 with the byte count in <paramref name="length"/>, else the errno of the failed call.</returns>
+    internal static unsafe int ReadWhole(string path, ref byte[] buffer, out int length)
+    {
+        const int EINTR = 4;
+        length = 0;
+        int fd;
+        do fd = LibcOpen(path, O_RDONLY | O_CLOEXEC);
+        while (fd < 0 && Marshal.GetLastPInvokeError() == EINTR);
+        if (fd < 0)
+            return Marshal.GetLastPInvokeError();
+        try
+        {
+            while (true)
+            {
+                if (length == buffer.Length)
+                    Array.Resize(ref buffer, buffer.Length * 2);
+                int space = buffer.Length - length;
+                nint n;
+                fixed (byte* p = &buffer[length])
+                    n = LibcRead(fd, p, space);
+                if (n < 0)
+                {
+                    int errno = Marshal.GetLastPInvokeError();
+                    if (errno == EINTR)
+                        continue;
+                    return errno; // ESRCH: a task exited; ENODEV: a cgroup was removed
+                }
+                length += (int)n;
+                if (n < space)
+                    return 0;
+            }
+        }
+        finally
+        {
+            LibcClose(fd);
+        }
+    }
 }

@@ -43,42 +43,13 @@ internal sealed class ProcfsReader
     }
 
     /// <summary>open, read, close: three system calls, and no string beyond the path's stack copy.</summary>
-    private unsafe bool TryReadLibc(string path, out ReadOnlySpan<byte> content)
+    private bool TryReadLibc(string path, out ReadOnlySpan<byte> content)
     {
-        const int EINTR = 4;
         content = default;
-        int fd = Interop.Interop.LibcOpen(path, Interop.Interop.O_RDONLY | Interop.Interop.O_CLOEXEC);
-        if (fd < 0)
-            return false;
-        try
-        {
-            int total = 0;
-            while (true)
-            {
-                if (total == _buffer.Length)
-                    Array.Resize(ref _buffer, _buffer.Length * 2);
-                int space = _buffer.Length - total;
-                nint n;
-                fixed (byte* p = &_buffer[total])
-                    n = Interop.Interop.LibcRead(fd, p, space);
-                if (n < 0)
-                {
-                    if (Marshal.GetLastPInvokeError() == EINTR)
-                        continue;
-                    return false; // ESRCH: the task exited while being read
-                }
-                total += (int)n;
-                // See TryReadManaged: a short read of a seq_file is its end.
-                if (n < space)
-                    break;
-            }
-            content = _buffer.AsSpan(0, total);
-            return true;
-        }
-        finally
-        {
-            Interop.Interop.LibcClose(fd);
-        }
+        if (Interop.Interop.ReadWhole(path, ref _buffer, out int length) != 0)
+            return false; // ENOENT, ESRCH: the task exited while being read
+        content = _buffer.AsSpan(0, length);
+        return true;
     }
 
     private bool TryReadManaged(string path, out ReadOnlySpan<byte> content)
