@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define AIOPS_SHIM_ABI_VERSION 2
+#define AIOPS_SHIM_ABI_VERSION 3
 
 struct bpf_object;
 struct bpf_link;
@@ -135,5 +135,14 @@ int32_t aiops_perfbuf_open(int32_t map_fd, uint32_t data_pages, uint32_t waterma
 
 /* Unmaps and closes the count events aiops_perfbuf_open filled in. 0 or -errno. */
 int32_t aiops_perfbuf_close(struct aiops_perf_cpu *cpus, uint32_t count);
+
+/* Limits every thread of the process to the capabilities in keep (bit n = capability n of
+ * linux/capability.h): effective, permitted and inheritable become (held & keep), ambient ones
+ * are cleared, no_new_privs is set, and when the caller holds CAP_SETPCAP the bounding set loses
+ * everything outside keep. Capabilities are per thread, so every other thread is signalled
+ * (SIGRTMAX - 1, whose handler this installs) and applies the same in its handler; passes over
+ * /proc/self/task repeat until every thread shows the limit. 0, -ETIMEDOUT (a thread did not
+ * comply within timeout_ms: it may block the signal), -EPERM or -errno. */
+int32_t aiops_caps_limit(uint64_t keep, int32_t timeout_ms);
 
 #endif /* AIOPS_SHIM_H */

@@ -114,6 +114,8 @@ internal static class AnalyzeCommand
                 $"domains by {pipeline.Options.Domains}{(options.Token is null ? "" : ", bearer token required")}); verdicts at {url}api/v1/verdicts; Ctrl-C or SIGTERM stops");
             CliLog.Status($"verdicts in {store?.Path ?? "memory"} ({pipeline.SeededVerdicts} stored verdict(s) with a vector seeded the domains)"
                 + (options.Token is null ? "; labels (POST /api/v1/verdicts) need --token-file" : ""));
+            // It reads Prometheus over HTTP and its own files: no capability is needed once bound.
+            ServeCommand.LimitCapabilities(keep: 0);
             Console.Out.Flush();
         }, store).GetAwaiter().GetResult();
         CliLog.Status("stopped");

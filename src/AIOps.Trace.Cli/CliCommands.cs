@@ -74,6 +74,7 @@ internal static class CliCommands
     {
         Text("--listen", "HOST:PORT", $"Address to serve (default {ServeCommand.DefaultListen}; any but loopback needs --token-file)"),
         Text("--interval", "DURATION", "Window length: how often metrics are updated and a frame pushed (default 1s)"),
+        Text("--probe-interval", "DURATION", "How often each container's memory, disk and network counters and CPU limits are read, each container in its own phase; windows between repeat its last reading's verdicts (default 5s; at most --interval reads every window)"),
         Text("--token-file", "FILE", "A bearer token clients must send (one line, at least 16 characters)"),
         Text("--node", "NAME", "The node label (default $NODE_NAME, else the host name)"),
         Domains(),

@@ -22,6 +22,7 @@ internal static class ServeCommand
     public static int Run(Arguments a)
     {
         TimeSpan interval = a.Duration("interval", TimeSpan.FromSeconds(1), TimeSpan.FromMilliseconds(100), TimeSpan.FromMinutes(10));
+        TimeSpan probeInterval = a.Duration("probe-interval", SidecarOptions.DefaultProbeInterval, TimeSpan.FromMilliseconds(100), TimeSpan.FromMinutes(10));
         IPEndPoint listen = ParseListen(a.Value("listen") ?? DefaultListen);
         string? token = a.Value("token-file") is { } file ? ReadToken(file, "--token-file") : null;
         string node = a.Value("node") ?? Environment.GetEnvironmentVariable("NODE_NAME") ?? Environment.MachineName;
@@ -39,7 +40,7 @@ internal static class ServeCommand
         if (db.Length == 0)
             throw new UsageException("--verdict-db '' is empty: expected the path of the verdict database");
 
-        SidecarOptions options = exposure(new SidecarOptions(listen, interval, token, node, engineOptions.HostRoot) { RunQueueDetail = runQueueDetail, Logging = CliLog.Json ? CliLog.AddJsonConsole : null });
+        SidecarOptions options = exposure(new SidecarOptions(listen, interval, token, node, engineOptions.HostRoot) { RunQueueDetail = runQueueDetail, ProbeInterval = probeInterval, Logging = CliLog.Json ? CliLog.AddJsonConsole : null });
         // Refused before anything is loaded: an open port without a token is never a default.
         if (options.Refusal() is { } refusal)
             throw new UsageException(refusal);
@@ -77,8 +78,20 @@ internal static class ServeCommand
                 $"{(token is null ? "" : ", bearer token required")}); metrics at {url}metrics; Ctrl-C or SIGTERM stops");
             CliLog.Status($"anomaly domains by {domains}; verdicts in {store.Path} ({pipeline.SeededVerdicts} stored verdict(s) with a vector seeded the domains)"
                 + (token is null ? "; labels (POST /api/v1/verdicts) need --token-file" : ""));
+            // Attached and bound: keep only what restarting the engine and reading containers need.
+            LimitCapabilities(ProcessCapabilities.Tracing);
             Console.Out.Flush();
         }, pipeline, store, restart: () => Program.StartEngine(engineOptions)).GetAwaiter().GetResult();
+    }
+
+    /// <summary>Limits every thread's capabilities to <paramref name="keep"/> and says so; a failure is a warning, not a stop.</summary>
+    internal static void LimitCapabilities(ulong keep)
+    {
+        CapabilityLimit limit = ProcessCapabilities.Limit(keep);
+        if (limit.Applied)
+            CliLog.Status(limit.Message);
+        else
+            CliLog.Warning(limit.Message);
     }
 
     /// <summary>Opens the verdict database; a corrupt one is set aside and said so once, here (the API says it too).</summary>

@@ -13,6 +13,18 @@ public sealed record SidecarOptions(IPEndPoint Listen, TimeSpan Interval, string
     /// <summary>How many run-queue buckets /metrics carries per container (the series budget; the API and stream keep all).</summary>
     public Metrics.RunQueueDetail RunQueueDetail { get; init; } = Metrics.RunQueueDetail.Coarse;
 
+    /// <summary>
+    /// How often each container's resource probes and CPU limits are read (each container in its
+    /// own phase, so a window reads about Interval/ProbeInterval of them); at most
+    /// <see cref="Interval"/> reads every container every window.
+    /// </summary>
+    public TimeSpan ProbeInterval { get; init; } = DefaultProbeInterval;
+
+    public static readonly TimeSpan DefaultProbeInterval = TimeSpan.FromSeconds(5);
+
+    /// <summary>Windows per probe reading of one container: ProbeInterval / Interval, rounded, at least 1.</summary>
+    public int ReadingsEvery => Math.Max(1, (int)Math.Round(ProbeInterval / Interval));
+
     /// <summary>Serve HTTPS with this certificate (and its private key); null serves plain HTTP.</summary>
     public System.Security.Cryptography.X509Certificates.X509Certificate2? Certificate { get; init; }
 

@@ -62,7 +62,7 @@ public sealed partial class EngineService(TraceEngine engine, SidecarOptions opt
     {
         await Task.Yield();
         metrics.AttachedPrograms.Set(engine.AttachedPrograms);
-        using var session = new TraceSession(engine, options.HostRoot);
+        using var session = new TraceSession(engine, options.HostRoot) { ReadingsEvery = options.ReadingsEvery };
         using var timer = new PeriodicTimer(options.Interval);
         try
         {

@@ -10,7 +10,7 @@ namespace AIOps.Trace.Interop;
 internal static class Ensure
 {
     internal const int EPERM = 1, ENOENT = 2, E2BIG = 7, EACCES = 13, EBUSY = 16, EINVAL = 22,
-        ENOSPC = 28, ENOSYS = 38, EOPNOTSUPP = 95, ENOTSUPP = 524;
+        ENOSPC = 28, ENOSYS = 38, EOPNOTSUPP = 95, ETIMEDOUT = 110, ENOTSUPP = 524;
 
     /// <summary>Returns a non-negative result unchanged; throws for -errno.</summary>
     internal static int Success(int result, string operation, string? log = null)
@@ -37,6 +37,6 @@ internal static class Ensure
     {
         EPERM => "EPERM", ENOENT => "ENOENT", E2BIG => "E2BIG", EACCES => "EACCES", EBUSY => "EBUSY",
         EINVAL => "EINVAL", ENOSPC => "ENOSPC", ENOSYS => "ENOSYS", EOPNOTSUPP => "EOPNOTSUPP",
-        ENOTSUPP => "ENOTSUPP", _ => "errno " + errno,
+        ETIMEDOUT => "ETIMEDOUT", ENOTSUPP => "ENOTSUPP", _ => "errno " + errno,
     };
 }

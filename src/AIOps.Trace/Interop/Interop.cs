@@ -13,7 +13,7 @@ internal static partial class Interop
     internal const string Shim = "aiops_shim";
 
     /// <summary>The ABI version this managed code was written against (AIOPS_SHIM_ABI_VERSION).</summary>
-    internal const int ExpectedAbiVersion = 2;
+    internal const int ExpectedAbiVersion = 3;
 
     static Interop()
     {

@@ -12,11 +12,14 @@ namespace AIOps.Trace;
 /// windows through it, so none keeps the three clocks in step by hand.
 /// </summary>
 /// <remarks>
-/// Per window it reads each container's CPU limits and probes (memory, disk, network) once. A
-/// container that used no CPU in the window keeps its last readings: its verdicts are decided on
-/// zero deltas, and whatever changed without it running (the host reclaiming its pages, queued
-/// I/O completing, TCP retransmit timers) is counted, at its true rate, in the next window it runs.
-/// Not thread-safe: one caller cuts.
+/// Per window it reads each container's CPU limits and probes (memory, disk, network) once, or
+/// with <see cref="ReadingsEvery"/> n, a container's once every n windows (each container in its
+/// own phase, so every window reads about 1/n of them). A container read in an earlier window
+/// repeats its last measured interval: Start and End of its last two readings, whose rates the
+/// probes take from the readings' own timestamps. A container that used no CPU in the window keeps
+/// its last readings: its verdicts are decided on zero deltas, and whatever changed without it
+/// running (the host reclaiming its pages, queued I/O completing, TCP retransmit timers) is
+/// counted, at its true rate, in the next window it is read. Not thread-safe: one caller cuts.
 /// </remarks>
 public sealed class TraceSession : IDisposable
 {
@@ -78,6 +81,19 @@ public sealed class TraceSession : IDisposable
     /// <summary>The probes each window's readings come from.</summary>
     public IReadOnlyList<IResourceProbe> Probes => _probes;
 
+    /// <summary>
+    /// Read each container's limits and probes every this many windows (1, the default: every
+    /// window). A node of thousands of containers spends most of a window reading their cgroupfs
+    /// and procfs files; the sidecar reads them on a slower cadence than it cuts windows.
+    /// </summary>
+    public int ReadingsEvery
+    {
+        get => _readingsEvery;
+        init => _readingsEvery = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(ReadingsEvery), value, "at least 1");
+    }
+
+    private readonly int _readingsEvery = 1;
+
     /// <summary>Containers with readings kept for the next window (for tests of bounded state).</summary>
     public int Tracked => _last.Count;
 
@@ -98,8 +114,19 @@ public sealed class TraceSession : IDisposable
                 if (c.CgroupPath == "/" || readings.ContainsKey(c.CgroupPath))
                     continue; // the host is the context, not a tenant
                 _last.TryGetValue(c.CgroupPath, out ContainerReadings? before);
-                ContainerReadings now = before is not null && Idle(c) ? before : Read(c.CgroupPath, before);
-                readings[c.CgroupPath] = new ContainerReadings(now.Limits, before?.End ?? [], now.End);
+                ContainerReadings now;
+                // A container read once only (new at the last cut) is read again at once: its first interval.
+                if (before is null || before.Start.Count < before.End.Count || c.Ended || (!Idle(c) && Due(c.CgroupPath)))
+                {
+                    now = Read(c.CgroupPath, before);
+                    readings[c.CgroupPath] = now;
+                }
+                else
+                {
+                    now = before;
+                    // Idle: nothing moved. Ran but not due: its last measured interval again.
+                    readings[c.CgroupPath] = Idle(c) ? new ContainerReadings(before.Limits, before.End, before.End) : before;
+                }
                 if (!c.Ended)
                     next[c.CgroupPath] = now;
             }
@@ -144,6 +171,10 @@ public sealed class TraceSession : IDisposable
     // Nothing of the container ran: its CPU limits and resource counters are taken as unchanged.
     private static bool Idle(ContainerSnapshot c) =>
         c.CpuUsageNs == 0 && c.RunQueue.Count == 0 && c.Involuntary == 0 && !c.Ended;
+
+    // Whether a container that ran is read this window: each path has its own phase of n windows.
+    private bool Due(string path) =>
+        _readingsEvery == 1 || ((ulong)_seq + 1 + (uint)StringComparer.Ordinal.GetHashCode(path)) % (ulong)_readingsEvery == 0;
 
     private ContainerReadings Read(string path, ContainerReadings? previous)
     {

@@ -23,6 +23,32 @@ public static class ProcFs
         return (run, delay, slices);
     }
 
+    /// <summary>
+    /// Each thread's capability sets and no_new_privs from /proc/&lt;pid&gt;/task/*/status (threads
+    /// that end while being read are left out).
+    /// </summary>
+    public static List<(int Tid, ulong Effective, ulong Permitted, ulong Bounding, bool NoNewPrivs)> ThreadCapabilities(int pid)
+    {
+        var threads = new List<(int, ulong, ulong, ulong, bool)>();
+        foreach (string dir in Directory.GetDirectories($"/proc/{pid}/task"))
+        {
+            string text;
+            try
+            {
+                text = File.ReadAllText(Path.Combine(dir, "status"));
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                continue;
+            }
+            var fields = text.Split('\n').Select(l => l.Split(':', 2)).Where(kv => kv.Length == 2)
+                .ToDictionary(kv => kv[0], kv => kv[1].Trim());
+            ulong Hex(string key) => ulong.Parse(fields[key], NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+            threads.Add((int.Parse(Path.GetFileName(dir), CultureInfo.InvariantCulture), Hex("CapEff"), Hex("CapPrm"), Hex("CapBnd"), fields["NoNewPrivs"] == "1"));
+        }
+        return threads;
+    }
+
     private static long SumOverThreads(int pid, Func<string, long> read) =>
         Directory.GetDirectories($"/proc/{pid}/task").Select(d => read(Path.GetFileName(d))).Sum();
 

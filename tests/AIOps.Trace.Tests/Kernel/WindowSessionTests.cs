@@ -51,4 +51,63 @@ public sealed class WindowSessionTests : KernelTestBase
             return;
         }
     }
+
+    /// <summary>Counts reads per cgroup; a reading's sequence number tells which read made it.</summary>
+    private sealed class CountingProbe : IResourceProbe
+    {
+        public readonly Dictionary<string, int> Reads = new(StringComparer.Ordinal);
+        public string Resource => "counting";
+
+        public IResourceReading? Read(string cgroupPath)
+        {
+            Reads[cgroupPath] = Reads.GetValueOrDefault(cgroupPath) + 1;
+            return new Counted(Stopwatch.GetTimestamp(), Reads[cgroupPath]);
+        }
+
+        public ResourceDiagnosis Diagnose(string cgroupPath, IResourceReading? start, IResourceReading end, double seconds) =>
+            throw new NotSupportedException();
+    }
+
+    private sealed record Counted(long Timestamp, int Seq) : IResourceReading;
+
+    [Fact]
+    public void With_readings_every_three_windows_each_busy_container_is_read_once_in_three_and_repeats_its_last_interval_between()
+    {
+        var busy = Enumerable.Range(0, 12).Select(i => NewCgroup("every3-" + i)).ToList();
+        foreach (TestCgroup cg in busy)
+            Track(cg.Start(TestCgroup.BusyLoop));
+        TraceEngine engine = StartEngine();
+        var probe = new CountingProbe();
+        using var session = new TraceSession(engine, probes: [probe]) { ReadingsEvery = 3 };
+        Assert.All(busy, cg => Assert.Equal(1, probe.Reads[cg.RelativePath])); // the baseline
+
+        // Seven windows: the first reads every container again (one reading is no interval yet),
+        // then each is read in one window of every three, in its own phase.
+        var ends = busy.ToDictionary(cg => cg.RelativePath, _ => new List<int>());
+        for (int w = 0; w < 7; w++)
+        {
+            Thread.Sleep(100);
+            using TraceWindow window = session.Cut();
+            foreach (TestCgroup cg in busy)
+            {
+                Assert.True(window.Containers.Single(c => c.CgroupPath == cg.RelativePath).CpuUsageNs > 0, "the container ran in every window");
+                ContainerReadings r = window.ReadingsOf(cg.RelativePath);
+                int start = ((Counted)r.Start[0]!).Seq, end = ((Counted)r.End[0]!).Seq;
+                Assert.Equal(start + 1, end); // the interval between two consecutive reads, never an empty one
+                ends[cg.RelativePath].Add(end);
+            }
+        }
+        var phases = new List<int>();
+        foreach ((string path, List<int> end) in ends)
+        {
+            Assert.Equal(2, end[0]);
+            var readIn = Enumerable.Range(1, 6).Where(w => end[w] != end[w - 1]).ToList();
+            Assert.Equal(2, readIn.Count);
+            Assert.Equal(3, readIn[1] - readIn[0]);
+            Assert.Equal(end[6], probe.Reads[path]);
+            phases.Add(readIn[0]);
+        }
+        // Each container in its own phase: a window reads a share of them, not all at once.
+        Assert.True(phases.Distinct().Count() > 1, "twelve containers read in the same windows: " + string.Join(",", phases));
+    }
 }

@@ -111,6 +111,17 @@ public sealed class ServeProcess : IDisposable
 
     public JsonDocument GetJson(string path) => JsonDocument.Parse(Get(path));
 
+    /// <summary>Waits up to 10 s until stdout holds <paramref name="text"/>; fails with both streams otherwise.</summary>
+    public void WaitForStdout(string text)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (!Stdout.Contains(text, StringComparison.Ordinal))
+        {
+            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(10), $"no '{text}' on stdout in 10 s; stdout: {Stdout} stderr: {Stderr}");
+            Thread.Sleep(50);
+        }
+    }
+
     /// <summary>Waits until a window has been cut after <paramref name="seq"/>, and returns the new seq.</summary>
     public long WaitForWindowAfter(long seq, TimeSpan? timeout = null)
     {

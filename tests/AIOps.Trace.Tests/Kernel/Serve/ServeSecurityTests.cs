@@ -123,6 +123,38 @@ public sealed class ServeSecurityTests : KernelTestBase
         return r.StatusCode;
     }
 
+    [Fact]
+    public void Once_attached_every_thread_keeps_only_the_tracing_capabilities_and_the_windows_go_on()
+    {
+        ulong mine = ProcFs.ThreadCapabilities(Environment.ProcessId).First(t => t.Tid == Environment.ProcessId).Effective;
+        const ulong setuid = 1UL << 7, netAdmin = 1UL << 12, dacOverride = 1UL << 1;
+        Assert.True((mine & (setuid | netAdmin | dacOverride)) == (setuid | netAdmin | dacOverride),
+            $"the test runs as full root so that serve starts with every capability (CapEff {mine:x})");
+
+        using ServeProcess serve = ServeProcess.Start(null, "--mode", "ebpf", "--interval", "1s");
+        // What it keeps is the tracing set as far as it held it (this host's bounding set lacks CAP_SYS_RESOURCE).
+        ulong kept = ProcessCapabilities.Tracing & mine;
+        Assert.True((kept & ((1UL << 21) | (1UL << 39))) != 0, "serve keeps CAP_SYS_ADMIN and CAP_BPF to load the programs again");
+        serve.WaitForStdout($"capabilities limited on every thread: kept {string.Join(", ", ProcessCapabilities.NamesOf(kept))}; dropped");
+        long seq = serve.WaitForWindowAfter(0);
+        // Threads started after the limit (thread pool growth under a few windows and requests) inherit it.
+        for (int i = 0; i < 3; i++)
+        {
+            seq = serve.WaitForWindowAfter(seq);
+            Assert.Contains("aiops_trace_windows_total", serve.Get("metrics"));
+        }
+        var threads = ProcFs.ThreadCapabilities(serve.Pid);
+        Assert.True(threads.Count > 5, $"serve has {threads.Count} threads");
+        foreach (var t in threads)
+        {
+            Assert.Equal(kept, t.Effective);
+            Assert.Equal(kept, t.Permitted);
+            Assert.Equal(0UL, t.Bounding & ~ProcessCapabilities.Tracing);
+            Assert.True(t.NoNewPrivs, $"thread {t.Tid} has no_new_privs");
+        }
+        Assert.Equal(0, serve.Terminate());
+    }
+
     private static HttpStatusCode Send(HttpClient http, HttpMethod method, string path, HttpContent? content = null)
     {
         using var request = new HttpRequestMessage(method, path) { Content = content };

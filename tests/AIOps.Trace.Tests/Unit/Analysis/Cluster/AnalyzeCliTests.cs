@@ -133,6 +133,9 @@ public sealed class AnalyzeCliTests : IDisposable
         JsonElement bad = Assert.Single(d.RootElement.GetProperty("verdicts").EnumerateArray(), v => v.GetProperty("status").GetString() == "abnormal");
         Assert.Equal(("node-b:/aiops/node-b/web-3", "cpu: cap_throttled"), (bad.GetProperty("container").GetString(), bad.GetProperty("diagnosis").GetString()));
         Assert.Equal(5, bad.GetProperty("peers").GetArrayLength());
+        // Bound and serving, it needs no capability at all: every thread has given up all of them.
+        analyze.WaitForStdout("capabilities limited on every thread: kept none");
+        Assert.All(ProcFs.ThreadCapabilities(analyze.Pid), t => Assert.Equal((0UL, 0UL, true), (t.Effective, t.Permitted, t.NoNewPrivs)));
         Assert.Equal(0, analyze.Terminate());
         Assert.Contains("aiops-trace: stopped", analyze.Stdout);
     }
