@@ -27,6 +27,10 @@ public sealed class AnalysisMetrics
         public string[] Labels { get; } = labels;
         public string[]? Info { get; set; }
         public bool Inputs { get; set; }
+
+        // The container's vector and limit series, looked up once while it stays (not per window).
+        public IGauge[]? Vector { get; set; }
+        public IGauge[]? Limit { get; set; }
         public string[]? Verdict { get; set; }
     }
 
@@ -64,11 +68,13 @@ public sealed class AnalysisMetrics
         {
             Entry e = EntryOf(key, labels);
             double[] values = input.Vector.Values;
-            for (int i = 0; i < MetricSlots.Count; i++)
-                _vector.WithLabels([.. e.Labels, MetricSlots.Names[i]]).Set(i < values.Length ? values[i] : double.NaN);
+            e.Vector ??= MetricSlots.Names.Select(m => (IGauge)_vector.WithLabels([.. e.Labels, m])).ToArray();
+            for (int i = 0; i < e.Vector.Length; i++)
+                e.Vector[i].Set(i < values.Length ? values[i] : double.NaN);
             double[] limits = ExportedSeries.LimitValues(input.Attributes);
-            for (int i = 0; i < ExportedSeries.LimitNames.Length; i++)
-                _limit.WithLabels([.. e.Labels, ExportedSeries.LimitNames[i]]).Set(limits[i]);
+            e.Limit ??= ExportedSeries.LimitNames.Select(l => (IGauge)_limit.WithLabels([.. e.Labels, l])).ToArray();
+            for (int i = 0; i < e.Limit.Length; i++)
+                e.Limit[i].Set(limits[i]);
             string[] info = ExportedSeries.InfoValues(input.Attributes);
             if (e.Info is { } old && !old.AsSpan().SequenceEqual(info))
                 _info.RemoveLabelled([.. e.Labels, .. old]);
