@@ -25,7 +25,7 @@ public sealed class TraceEngine : IDisposable
     private readonly IdentityResolver _identity;
     private readonly CgroupPaths _paths;
     private readonly Thread _reader;
-    private readonly SnapshotPool _pool = new(maximumRetained: 4096);
+    private readonly SnapshotPool _pool = new(maximumRetained: 1 << 16); // a node's containers, so no window allocates entries anew
     private readonly (ulong, long)[] _topScratch = new (ulong, long)[TopPreemptors];
     private volatile bool _stopping;
     private Exception? _readerFailure;
