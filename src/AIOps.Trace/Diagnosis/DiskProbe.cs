@@ -73,42 +73,21 @@ public sealed class DiskProbe : IResourceProbe
         _proc = context.HostRoot.TrimEnd('/') + "/proc";
         _diskstatsFile = _proc + "/diskstats";
         _thresholds = thresholds ?? new DiskThresholds();
+        _diskstats = new(() => ReadText(_diskstatsFile) is { } text ? DiskFiles.ParseDiskstats(text) : null);
+        _counted = new(() => _mounts.ForController("blkio") is { Version: 1 } v1 && ReadText(v1.PathOf("/", V1Bytes)) is { } root
+            ? DiskFiles.ParseV1Rwstat(root).Devices.Keys.ToHashSet() : null);
     }
 
     public string Resource => DiskDiagnosis.Resource;
 
-    /// <summary>
-    /// /proc/diskstats, read once for a burst of readings: a window's cut reads every container
-    /// within milliseconds, and the host's file is the same for all of them.
-    /// </summary>
-    private DeviceTable<DiskStat>? HostDiskstats(long now)
-    {
-        if (_diskstatsRead != 0 && Stopwatch.GetElapsedTime(_diskstatsRead, now) < DiskstatsMaxAge)
-            return _diskstats;
-        _diskstats = ReadText(_diskstatsFile) is { } text ? DiskFiles.ParseDiskstats(text) : null;
-        _diskstatsRead = now;
-        return _diskstats;
-    }
+    // /proc/diskstats and the devices the v1 throttle statistics count at all (the root cgroup's):
+    // the host's files, once for a burst of readings.
+    private DeviceTable<DiskStat>? HostDiskstats(long now) => _diskstats.Get(now);
 
-    private static readonly TimeSpan DiskstatsMaxAge = TimeSpan.FromMilliseconds(50);
+    private IReadOnlySet<DeviceNumber>? CountedDevices(long now) => _counted.Get(now);
 
-    /// <summary>
-    /// The devices the v1 throttle statistics count at all (the root cgroup's), read once for a
-    /// burst like /proc/diskstats: the file is the host's, not the container's.
-    /// </summary>
-    private IReadOnlySet<DeviceNumber>? CountedDevices(CgroupMount mount, long now)
-    {
-        if (_countedRead != 0 && Stopwatch.GetElapsedTime(_countedRead, now) < DiskstatsMaxAge)
-            return _counted;
-        _counted = ReadText(mount.PathOf("/", V1Bytes)) is { } root ? DiskFiles.ParseV1Rwstat(root).Devices.Keys.ToHashSet() : null;
-        _countedRead = now;
-        return _counted;
-    }
-
-    private IReadOnlySet<DeviceNumber>? _counted;
-    private long _countedRead;
-    private DeviceTable<DiskStat>? _diskstats;
-    private long _diskstatsRead;
+    private readonly BurstCache<DeviceTable<DiskStat>?> _diskstats;
+    private readonly BurstCache<IReadOnlySet<DeviceNumber>?> _counted;
 
     public IResourceReading? Read(string cgroupPath)
     {
@@ -303,7 +282,7 @@ public sealed class DiskProbe : IResourceProbe
             io[device] = new DeviceIo(rb, wb, ri, wi);
         }
         DeviceTable<DeviceLimits> limits = DiskFiles.CombineV1Limits(readBps, writeBps, readIops, writeIops);
-        IReadOnlySet<DeviceNumber>? counted = CountedDevices(mount, now);
+        IReadOnlySet<DeviceNumber>? counted = CountedDevices(now);
         return new DiskReading(now, 1, io, limits.Devices, throttleKnown, null, counted,
             byteTable.Malformed + ioTable.Malformed + limits.Malformed, null, counted is null ? null : ReadTaskIo(dir));
     }

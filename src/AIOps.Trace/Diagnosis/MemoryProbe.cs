@@ -64,6 +64,7 @@ public sealed class MemoryProbe : IResourceProbe
         _meminfoFile = root + "/proc/meminfo";
         _vmstatFile = root + "/proc/vmstat";
         _thresholds = thresholds;
+        _host = new(ReadHostFigures);
     }
 
     /// <inheritdoc />
@@ -87,25 +88,18 @@ public sealed class MemoryProbe : IResourceProbe
         return cgroup with { HostPsiSomeAvg10 = avg10, HostPsiSomeTotalUs = totalUs, HostAvailableRatio = available, HostReclaimScanned = reclaim };
     }
 
-    /// <summary>
-    /// The host-wide figures, read once for a burst of readings: a window's cut reads every
-    /// container within milliseconds, and three host files per container would be most of its cost.
-    /// </summary>
-    private (double Avg10, long TotalUs, double Available, long Reclaim) HostFigures(long now)
+    // The host-wide figures (three files), once for a burst of readings.
+    private (double Avg10, long TotalUs, double Available, long Reclaim) HostFigures(long now) => _host.Get(now);
+
+    private (double, long, double, long) ReadHostFigures()
     {
-        if (_host is { } cached && Stopwatch.GetElapsedTime(_hostRead, now) < HostFiguresMaxAge)
-            return cached;
         (double avg10, long totalUs) = ReadText(_pressureFile) is { } psi ? MemoryFiles.ParsePsiSome(psi) : (-1, -1);
         double available = ReadText(_meminfoFile) is { } meminfo ? MemoryFiles.AvailableRatio(meminfo) : -1;
         long reclaim = ReadText(_vmstatFile) is { } vmstat ? MemoryFiles.HostReclaimScanned(vmstat) : -1;
-        _host = (avg10, totalUs, available, reclaim);
-        _hostRead = now;
-        return _host.Value;
+        return (avg10, totalUs, available, reclaim);
     }
 
-    private static readonly TimeSpan HostFiguresMaxAge = TimeSpan.FromMilliseconds(50);
-    private (double, long, double, long)? _host;
-    private long _hostRead;
+    private readonly BurstCache<(double, long, double, long)> _host;
 
     /// <inheritdoc />
     public ResourceDiagnosis Diagnose(string cgroupPath, IResourceReading? start, IResourceReading end, double seconds)
