@@ -2,11 +2,8 @@ using System.Net;
 using System.Text;
 using AIOps.Trace.Analysis.Collection;
 using AIOps.Trace.Analysis.Verification;
-using AIOps.Trace.Bpf;
-using AIOps.Trace.Cgroups;
 using AIOps.Trace.Cli;
-using AIOps.Trace.Network;
-using AIOps.Trace.Sources;
+using AIOps.Trace.Hardening;
 using AIOps.Trace.Tests.Shared;
 using CsCheck;
 using Microsoft.Data.Sqlite;
@@ -59,147 +56,41 @@ public sealed class ParserPropertyTests
 
     private static Gen<string> TextLike(string sample) => Gen.OneOf(Mutated(sample), Gen.String[0, 300], Gen.Const(""));
 
-    private static string Sample(string path, string fallback)
+    /// <summary>Every family of the fuzz harness's table but its canary.</summary>
+    public static TheoryData<string> Families => new(ParserTargets.All.Keys.Where(k => k != "canary"));
+
+    /// <summary>A seed with random bytes replaced (binary inputs: netlink messages, BTF headers).</summary>
+    private static Gen<byte[]> Flipped(byte[] seed) =>
+        Gen.Select(Gen.Int[0, Math.Max(0, seed.Length - 1)].Array[1, 8], Gen.Byte.Array[8]).Select((at, values) =>
+        {
+            byte[] b = (byte[])seed.Clone();
+            for (int i = 0; i < at.Length && b.Length > 0; i++)
+                b[at[i]] = values[i];
+            return b;
+        });
+
+    /// <summary>
+    /// The fuzz harness's parsers, family by family: this machine's own files (or small valid
+    /// samples) edited as text and byte by byte, and plain random bytes.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Families))]
+    public void Parsers_of_outside_input_take_mutated_and_random_input(string family) => NoHang(() =>
     {
-        try
-        {
-            string text = File.ReadAllText(path);
-            return text.Length > 4096 ? text[..4096] : text;
-        }
-        catch (IOException)
-        {
-            return fallback;
-        }
+        Action<byte[]> parse = ParserTargets.All[family];
+        Gen<byte[]>[] inputs = [.. ParserTargets.SeedInputs(family).SelectMany(seed => (Gen<byte[]>[])
+            [Mutated(Encoding.UTF8.GetString(seed)).Select(Encoding.UTF8.GetBytes), Flipped(seed)]), Gen.Byte.Array[0, 512]];
+        Gen.OneOf(inputs).Sample(parse, iter: family == "btf" ? 1_000 : Iterations);
+    });
+
+    [Fact]
+    public void The_canarys_planted_fault_is_found_by_the_same_property()
+    {
+        // The canary throws on any input holding '!': the property above must report it, shrunk.
+        Action<byte[]> parse = ParserTargets.All["canary"];
+        Exception e = Assert.ThrowsAny<Exception>(() => Gen.Byte.Array[0, 512].Sample(parse, iter: Iterations));
+        Assert.Contains("canary: the harness reports an exception as a crash", e.ToString());
     }
-
-    [Fact]
-    public void Mountinfo() => NoHang(() =>
-        TextLike(Sample("/proc/self/mountinfo", "29 1 0:26 / /sys/fs/cgroup/cpu rw,nosuid - cgroup cgroup rw,cpu,cpuacct\n"))
-            .Sample(text => { CgroupMounts.Parse(text, "/", _ => null); CgroupMounts.Parse(text, "/host", _ => "0::/\n"); }, iter: Iterations));
-
-    [Fact]
-    public void Proc_stat_and_cpu_lines() => NoHang(() =>
-        TextLike(Sample("/proc/stat", "cpu  1 2 3 4 5 6 7 8 0 0\ncpu0 1 2 3 4 5 6 7 8 0 0\n")).Sample(text =>
-        {
-            PerCpuTime.Parse(text).BusySince(PerCpuTime.Parse(text));
-            foreach (string line in text.Split('\n'))
-                HostCpu.IdleRatio(HostCpu.Parse(line), HostCpu.Parse(line));
-        }, iter: Iterations));
-
-    [Fact]
-    public void Proc_pid_files() => NoHang(() =>
-    {
-        Gen.Select(TextLike(Sample("/proc/self/schedstat", "123 456 7\n")), TextLike(Sample("/proc/self/status", "nonvoluntary_ctxt_switches:\t3\n")),
-                TextLike(Sample("/proc/self/stat", "1 (a b) S 0 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 100 0 0\n")),
-                TextLike(Sample("/proc/self/cgroup", "0::/user.slice\n4:cpu,cpuacct:/x\n")))
-            .Sample((schedstat, status, stat, cgroup) =>
-            {
-                ProcfsText.TryParseSchedStat(Encoding.UTF8.GetBytes(schedstat), out _);
-                ProcfsText.TryParseNonvoluntarySwitches(Encoding.UTF8.GetBytes(status), out _);
-                ProcfsText.TryParseStartTime(Encoding.UTF8.GetBytes(stat), out _);
-                ProcfsText.TryParseUptimeTicks(Encoding.UTF8.GetBytes(stat), out _);
-                ProcfsText.TryFindCpuCgroup(Encoding.UTF8.GetBytes(cgroup), out _);
-                ProcfsReader.ParseId(status);
-            }, iter: Iterations);
-        Gen.Byte.Array[0, 256].Sample(bytes =>
-        {
-            ProcfsText.TryParseSchedStat(bytes, out _);
-            ProcfsText.TryParseNonvoluntarySwitches(bytes, out _);
-            ProcfsText.TryParseStartTime(bytes, out _);
-            ProcfsText.TryParseUptimeTicks(bytes, out _);
-            ProcfsText.TryFindCpuCgroup(bytes, out _);
-        }, iter: Iterations);
-    });
-
-    [Fact]
-    public void Cgroupfs_files() => NoHang(() =>
-        Gen.Select(TextLike("nr_periods 10\nnr_throttled 2\nthrottled_time 5000\nusage_usec 10\nthrottled_usec 3\n"), TextLike("0-3,5,7-9\n"),
-                TextLike("50000 100000\n"), TextLike("8:0 rbytes=1 wbytes=2 rios=3 wios=4 dbytes=0 dios=0\n"),
-                TextLike("8:0 rbps=max wbps=1048576 riops=max wiops=max\n"),
-                TextLike("   8       0 sda 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17\n"),
-                TextLike("some avg10=0.00 avg60=0.00 avg300=0.00 total=12\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=3\n"))
-            .Sample((cpuStat, cpus, cpuMax, ioStat, ioMax, diskstats, psi) =>
-            {
-                CpuStat.Parse(cpuStat);
-                CpuList.ParseOrEmpty(cpus);
-                try
-                {
-                    CpuList.Parse(cpus);
-                }
-                catch (FormatException)
-                {
-                    // The documented refusal (callers reading cgroup files use ParseOrEmpty).
-                }
-                CpuLimits.ParseCpuMax(cpuMax);
-                DiskFiles.ParseIoStat(ioStat);
-                DiskFiles.ParseIoMax(ioMax);
-                DiskFiles.ParseDiskstats(diskstats);
-                DiskFiles.ParseTaskIo(ioStat);
-                DeviceNumber.TryParse(ioStat, out _);
-                MemoryFiles.ParseLong(cpuMax);
-                MemoryFiles.ParseV1Limit(cpuMax);
-                MemoryFiles.ParseV2Max(cpuMax);
-                MemoryFiles.KeyedValue(cpuStat, "nr_periods");
-                MemoryFiles.ParsePsiSome(psi);
-                MemoryFiles.AvailableRatio(psi);
-                MemoryFiles.HostReclaimScanned(psi);
-                ContainerNaming.FromPath(cpus);
-            }, iter: Iterations));
-
-    [Fact]
-    public void Net_text() => NoHang(() =>
-        Gen.Select(TextLike(Sample("/proc/net/dev", "Inter-|\n face |\n  eth0: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n")),
-                TextLike(Sample("/proc/net/snmp", "Tcp: RtoAlgorithm RetransSegs\nTcp: 1 2\n")))
-            .Sample((dev, snmp) => { NetText.ParseNetDev(dev, out _); NetText.ParseSnmpTcp(snmp); }, iter: Iterations));
-
-    [Fact]
-    public void Netlink_messages() => NoHang(() =>
-    {
-        byte[] request = RtNetlink.DumpRequest(18, 1);
-        Gen.OneOf(Gen.Byte.Array[0, 512], Gen.Select(Gen.Int[0, request.Length - 1].Array[1, 8], Gen.Byte.Array[8]).Select((at, values) =>
-            {
-                byte[] b = [.. request, .. request];
-                for (int i = 0; i < at.Length; i++)
-                    b[at[i]] = values[i];
-                return b;
-            }))
-            .Sample(bytes =>
-            {
-                int skipped = 0;
-                foreach (ushort type in (ushort[])[16, 36, 40])
-                    RtNetlink.ReadDatagram(bytes, type, _ => true, ref skipped, out _);
-                RtNetlink.TryParseLink(bytes, out _);
-                RtNetlink.TryParseQdisc(bytes, out _);
-                RtNetlink.TryParseClass(bytes, out _);
-            }, iter: Iterations);
-    });
-
-    [Fact]
-    public void Btf_headers() => NoHang(() =>
-    {
-        using var dir = new TempDir("aiops-harden-btf-");
-        byte[] header = File.Exists("/sys/kernel/btf/vmlinux") ? File.ReadAllBytes("/sys/kernel/btf/vmlinux")[..64] : [0x9f, 0xeb, 1, 0, 24, 0, 0, 0];
-        Gen.OneOf(Gen.Byte.Array[0, 96], Gen.Select(Gen.Int[0, header.Length - 1].Array[1, 6], Gen.Byte.Array[6]).Select((at, values) =>
-            {
-                byte[] b = (byte[])header.Clone();
-                for (int i = 0; i < at.Length; i++)
-                    b[at[i]] = values[i];
-                return b;
-            }))
-            .Sample(bytes =>
-            {
-                string file = Path.Combine(dir.Path, $"{Environment.CurrentManagedThreadId}.btf");
-                File.WriteAllBytes(file, bytes);
-                try
-                {
-                    BtfFile.Check(file);
-                }
-                catch (BtfFileException)
-                {
-                    // The documented refusal: one line naming the file.
-                }
-            }, iter: 1_000);
-    });
 
     /// <summary>Answers every request with the body under test (the transport, not the parser, is replaced).</summary>
     private sealed class FixedAnswer(HttpStatusCode status, string body) : HttpMessageHandler
