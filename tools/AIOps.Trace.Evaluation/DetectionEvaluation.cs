@@ -107,20 +107,21 @@ public static class DetectionEvaluation
         var analyzer = new AnomalyAnalyzer(options with { RecordNormalHistory = false });
         foreach (LabelledWindow[] w in Windows(training))
         {
-            // The operator labels a container seen beside its peers: the window's medians go with the verdict.
-            double[] medians = PeerMedians(w);
+            // The operator labels a container seen beside its peers: the window's medians and scales go with the verdict.
+            RobustScaler peers = Peers(w, options.Processing.RelativeScaleFloor);
             foreach (LabelledWindow r in w)
                 if (r.Label != withheld)
-                    analyzer.Learn(r.Domain, Sample(r, kinds, medians));
+                    analyzer.Learn(r.Domain, Sample(r, kinds, peers));
         }
         return analyzer;
     }
 
-    public static TrainingSample Sample(LabelledWindow r, bool kinds, double[] medians) =>
-        new(r.Values, r.IsAbnormal, kinds && r.IsAbnormal ? r.Label : null, Verified: true, medians);
+    public static TrainingSample Sample(LabelledWindow r, bool kinds, RobustScaler peers) =>
+        new(r.Values, r.IsAbnormal, kinds && r.IsAbnormal ? r.Label : null, Verified: true, peers.Medians, peers.Scales);
 
-    public static double[] PeerMedians(LabelledWindow[] window) =>
-        RobustScaler.Fit(window.Select(r => r.Values).ToArray(), Metrics.Count).Medians;
+    /// <summary>The window's medians and robust scales (with the analyzer's relative floor), as the pipeline stores them beside a verdict.</summary>
+    public static RobustScaler Peers(LabelledWindow[] window, double relativeFloor) =>
+        RobustScaler.Fit(window.Select(r => r.Values).ToArray(), Metrics.Count, relativeFloor);
 
     /// <summary>A baseline trained on each fold's training runs and judged on its held-out run.</summary>
     public static MethodResult Baseline(IReadOnlyList<RunFold> folds, Func<IBaseline> make, bool namesKinds)
