@@ -37,7 +37,7 @@ public sealed record ContainerInput(ContainerAttributes Attributes, MetricVector
 /// <summary>A domain after one round: who is in it and which detector judged it.</summary>
 /// <param name="Detector">The domain model's detector (<see cref="DetectorNames"/>), peers only until it has learned.</param>
 /// <param name="DetectorReason">Why that detector.</param>
-/// <param name="TrainingSamples">Samples in its bounded training set.</param>
+/// <param name="TrainingSamples">Samples in its bounded training set, with those of the model every domain shares (<see cref="AnalyzerOptions.ShareLabels"/>).</param>
 /// <param name="VerifiedSamples">Of those, the operators' verdicts.</param>
 /// <param name="Abnormal">Members judged abnormal this round.</param>
 public sealed record DomainSummary(string Id, IReadOnlyList<string> Members, string Detector, string DetectorReason,
@@ -111,8 +111,13 @@ public sealed class AnalysisPipeline : IDisposable
             var domains = partition.Domains.Select(d =>
             {
                 DomainModel? m = _analyzer.JudgeOf(d.Id);
+                _analyzer.Models.TryGetValue(d.Id, out DomainModel? own);
+                // The shared model's samples teach this domain too (AnalyzerOptions.ShareLabels).
+                DomainModel? shared = _options.Analyzer.ShareLabels ? _analyzer.Shared : null;
                 return new DomainSummary(d.Id, d.Members, m?.Detector ?? DetectorNames.PeerOutlier, m?.ChoiceReason ?? "no history yet",
-                    m?.Training.Count ?? 0, m?.Training.Samples.Count(s => s.Verified) ?? 0, abnormal.GetValueOrDefault(d.Id));
+                    (own?.Training.Count ?? 0) + (shared?.Training.Count ?? 0),
+                    (own?.Training.Samples.Count(s => s.Verified) ?? 0) + (shared?.Training.Samples.Count(s => s.Verified) ?? 0),
+                    abnormal.GetValueOrDefault(d.Id));
             }).ToArray();
             var byKey = new Dictionary<string, MetricVector>(vectors.Length, StringComparer.Ordinal);
             foreach (MetricVector v in vectors)
