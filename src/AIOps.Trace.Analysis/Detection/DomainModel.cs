@@ -134,7 +134,7 @@ public sealed class DomainModel : IDisposable
             });
             if (detector == DetectorNames.MulticlassCsvc)
             {
-                double[][] faults = rows.Where((_, i) => labels[i] == 1).ToArray();
+                double[][] faults = rows.Where((_, i) => labels[i] == 1).Select(KindInput).ToArray();
                 int[] kinds = samples.Where(s => s.Abnormal).Select(s => Array.IndexOf(_kinds, s.Kind) + 1).ToArray();
                 var counts = kinds.GroupBy(l => l).ToDictionary(g => g.Key, g => g.Count());
                 int most = counts.Values.Max();
@@ -198,6 +198,26 @@ public sealed class DomainModel : IDisposable
     }
 
     /// <summary>
+    /// The kind model's row: the direction of the SVM row (its unit vector: which metrics are off
+    /// and which way, in what proportion) and its length, compressed. A kind is a signature
+    /// (throttling up, or CPU down with waits up), and a mild fault points the way a severe one of
+    /// its kind does, only less far: with the direction apart, a kind learnt at one severity is
+    /// known at another, while the length still tells a faint deviation from a gross one.
+    /// </summary>
+    internal static double[] KindInput(double[] row)
+    {
+        double norm = 0;
+        foreach (double v in row)
+            norm += v * v;
+        norm = Math.Sqrt(norm);
+        var x = new double[row.Length + 1];
+        for (int i = 0; i < row.Length; i++)
+            x[i] = norm > 0 ? row[i] / norm : 0;
+        x[^1] = Math.Log(1 + norm);
+        return x;
+    }
+
+    /// <summary>
     /// RBF width by the median heuristic: 1 / the median squared distance between training rows
     /// (at most 200 of them), so the kernel reaches as far as the classes lie apart in this domain.
     /// </summary>
@@ -244,7 +264,7 @@ public sealed class DomainModel : IDisposable
             score = (_model.Labels[0] == 1 ? decision : -decision) - _options.DecisionOffset;
             abnormal = _options.DecisionOffset == 0 ? label == 1 : score > 0;
             if (abnormal && _kindModel is not null)
-                kind = _kinds[(int)_kindModel.Predict(row) - 1];
+                kind = _kinds[(int)_kindModel.Predict(KindInput(row)) - 1];
         }
         var off = new List<OffMetric>();
         if (abnormal)
