@@ -123,18 +123,23 @@ public static class DetectionEvaluation
     public static RobustScaler Peers(LabelledWindow[] window, double relativeFloor) =>
         RobustScaler.Fit(window.Select(r => r.Values).ToArray(), Metrics.Count, relativeFloor);
 
-    /// <summary>A baseline trained on each fold's training runs and judged on its held-out run.</summary>
+    /// <summary>
+    /// A baseline trained on each fold's training runs and judged on its held-out run: a supervised one on every
+    /// domain's labels at once, an unsupervised one per domain.
+    /// </summary>
     public static MethodResult Baseline(IReadOnlyList<RunFold> folds, Func<IBaseline> make, bool namesKinds)
     {
         var predictions = new List<Prediction>();
         string name = make().Name;
+        bool supervised = make().Supervised;
         foreach (RunFold fold in folds)
-            foreach (var domain in fold.Training.GroupBy(r => r.Domain))
+            foreach (var domain in fold.Training.GroupBy(r => supervised ? AnomalyAnalyzer.SharedDomain : r.Domain))
             {
-                // One model per domain, as the project has: a domain's replicas are its peers and its training set.
+                // Trained as the project learns: labels from every domain at once (its labelled model is shared by
+                // every domain), history without labels one domain at a time; a window's replicas are its peers either way.
                 IBaseline b = make();
                 b.Fit(Windows(domain));
-                foreach (LabelledWindow[] w in Windows(fold.Test.Where(r => r.Domain == domain.Key)))
+                foreach (LabelledWindow[] w in Windows(fold.Test.Where(r => supervised || r.Domain == domain.Key)))
                 {
                     Call[] calls = b.Judge(w);
                     for (int i = 0; i < w.Length; i++)
