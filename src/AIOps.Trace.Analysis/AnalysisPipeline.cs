@@ -108,15 +108,14 @@ public sealed class AnalysisPipeline : IDisposable
         {
             IReadOnlyList<Verdict> verdicts = _analyzer.Analyze(partition, vectors, diagnoses);
             var abnormal = verdicts.Where(v => v.IsAbnormal).GroupBy(v => v.Domain).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+            // The shared model's samples teach every domain too (AnalyzerOptions.ShareLabels); all are operators' verdicts.
+            int shared = _options.Analyzer.ShareLabels ? _analyzer.Shared.Training.Count : 0;
             var domains = partition.Domains.Select(d =>
             {
                 DomainModel? m = _analyzer.JudgeOf(d.Id);
                 _analyzer.Models.TryGetValue(d.Id, out DomainModel? own);
-                // The shared model's samples teach this domain too (AnalyzerOptions.ShareLabels).
-                DomainModel? shared = _options.Analyzer.ShareLabels ? _analyzer.Shared : null;
                 return new DomainSummary(d.Id, d.Members, m?.Detector ?? DetectorNames.PeerOutlier, m?.ChoiceReason ?? "no history yet",
-                    (own?.Training.Count ?? 0) + (shared?.Training.Count ?? 0),
-                    (own?.Training.Samples.Count(s => s.Verified) ?? 0) + (shared?.Training.Samples.Count(s => s.Verified) ?? 0),
+                    (own?.Training.Count ?? 0) + shared, (own?.Training.Samples.Count(s => s.Verified) ?? 0) + shared,
                     abnormal.GetValueOrDefault(d.Id));
             }).ToArray();
             var byKey = new Dictionary<string, MetricVector>(vectors.Length, StringComparer.Ordinal);
