@@ -38,7 +38,8 @@ public sealed record AnalyzerOptions
 
 /// <summary>
 /// Runs detection per monitoring domain, window after window: robust processing, peer-group
-/// outliers, and each domain's learned model once it has one. A model trained on operator verdicts
+/// outliers, and a learned model once there is one: the labelled model every domain shares
+/// (<see cref="AnalyzerOptions.ShareLabels"/>), else the domain's own. A model trained on operator verdicts
 /// takes precedence over the peers where it finds an anomaly (it knows what the operator called
 /// abnormal and names the kind); where it calls a container normal that the peers flag, the peers'
 /// verdict stands (<see cref="DetectorNames.PeerFallback"/>): labels name the kinds seen so far, not
