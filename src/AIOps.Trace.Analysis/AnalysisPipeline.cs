@@ -1,6 +1,7 @@
 using AIOps.Trace.Analysis.Collection;
 using AIOps.Trace.Analysis.Detection;
 using AIOps.Trace.Analysis.Partitioning;
+using AIOps.Trace.Analysis.Processing;
 using AIOps.Trace.Analysis.Verification;
 
 namespace AIOps.Trace.Analysis;
@@ -36,7 +37,7 @@ public sealed record ContainerInput(ContainerAttributes Attributes, MetricVector
 /// <summary>A domain after one round: who is in it and which detector judged it.</summary>
 /// <param name="Detector">The domain model's detector (<see cref="DetectorNames"/>), peers only until it has learned.</param>
 /// <param name="DetectorReason">Why that detector.</param>
-/// <param name="TrainingSamples">Samples in its bounded training set.</param>
+/// <param name="TrainingSamples">Samples in its bounded training set, with those of the model every domain shares (<see cref="AnalyzerOptions.ShareLabels"/>).</param>
 /// <param name="VerifiedSamples">Of those, the operators' verdicts.</param>
 /// <param name="Abnormal">Members judged abnormal this round.</param>
 public sealed record DomainSummary(string Id, IReadOnlyList<string> Members, string Detector, string DetectorReason,
@@ -107,11 +108,15 @@ public sealed class AnalysisPipeline : IDisposable
         {
             IReadOnlyList<Verdict> verdicts = _analyzer.Analyze(partition, vectors, diagnoses);
             var abnormal = verdicts.Where(v => v.IsAbnormal).GroupBy(v => v.Domain).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+            // The shared model's samples teach every domain too (AnalyzerOptions.ShareLabels); all are operators' verdicts.
+            int shared = _options.Analyzer.ShareLabels ? _analyzer.Shared.Training.Count : 0;
             var domains = partition.Domains.Select(d =>
             {
-                _analyzer.Models.TryGetValue(d.Id, out DomainModel? m);
+                DomainModel? m = _analyzer.JudgeOf(d.Id);
+                _analyzer.Models.TryGetValue(d.Id, out DomainModel? own);
                 return new DomainSummary(d.Id, d.Members, m?.Detector ?? DetectorNames.PeerOutlier, m?.ChoiceReason ?? "no history yet",
-                    m?.Training.Count ?? 0, m?.Training.Samples.Count(s => s.Verified) ?? 0, abnormal.GetValueOrDefault(d.Id));
+                    (own?.Training.Count ?? 0) + shared, (own?.Training.Samples.Count(s => s.Verified) ?? 0) + shared,
+                    abnormal.GetValueOrDefault(d.Id));
             }).ToArray();
             var byKey = new Dictionary<string, MetricVector>(vectors.Length, StringComparer.Ordinal);
             foreach (MetricVector v in vectors)
@@ -138,27 +143,28 @@ public sealed class AnalysisPipeline : IDisposable
             if (!round.Vectors.TryGetValue(container, out MetricVector? vector)
                 || !round.Partition.Memberships.TryGetValue(container, out Membership? membership))
                 throw new LabelRefusedException($"no container '{container}' in the last round ({round.Vectors.Count} containers): label one the verdicts list");
+            RobustScaler? peers = Peers(round, membership.DomainId);
             var verdict = new OperatorVerdict(container, membership.DomainId, abnormal, kind, (double[])vector.Values.Clone(), round.At, now,
-                PeerMedians: PeerMedians(round, membership.DomainId));
+                PeerMedians: peers?.Medians, PeerScales: peers?.Scales);
             if (_store is not null)
                 verdict = _store.Record(verdict);
-            _analyzer.Learn(membership.DomainId, new TrainingSample(verdict.Metrics!, abnormal, kind, Verified: true, verdict.PeerMedians));
+            _analyzer.Learn(membership.DomainId, new TrainingSample(verdict.Metrics!, abnormal, kind, Verified: true, verdict.PeerMedians, verdict.PeerScales));
             return verdict;
         }
     }
 
     /// <summary>
-    /// The domain's median of each slot in the round, as the analyzer gives its models beside a
-    /// window (a load the whole domain shares is then not learnt as one container's fault); null
-    /// when the domain was too small for peers, as the analyzer has none then either.
+    /// The domain's median and robust scale of each slot in the round, as the analyzer gives its
+    /// models beside a window (a load the whole domain shares is then not learnt as one
+    /// container's fault); null when the domain was too small for peers, as the analyzer has none then either.
     /// </summary>
-    private double[]? PeerMedians(AnalysisRound round, string domainId)
+    private RobustScaler? Peers(AnalysisRound round, string domainId)
     {
         MonitoringDomain? domain = round.Partition.Domains.FirstOrDefault(d => d.Id == domainId);
         if (domain is null)
             return null;
         var rows = domain.Members.Where(round.Vectors.ContainsKey).Select(k => round.Vectors[k].Values).ToList();
-        return rows.Count < _options.Analyzer.Peers.MinPeers ? null : Processing.RobustScaler.Fit(rows, Metrics.Count).Medians;
+        return rows.Count < _options.Analyzer.Peers.MinPeers ? null : RobustScaler.Fit(rows, Metrics.Count, _options.Analyzer.Processing.RelativeScaleFloor);
     }
 
     /// <summary>The stored operator verdicts, newest last (empty without a store).</summary>

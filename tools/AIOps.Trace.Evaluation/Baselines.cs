@@ -24,19 +24,24 @@ public interface IBaseline
 }
 
 /// <summary>
-/// The inputs every supervised baseline gets, as the project's SVM does: each metric's value and
-/// its distance from the window's peer median (absent values as 0).
+/// The inputs every supervised baseline gets, more than the project's SVM does: each metric's value,
+/// its distance from the window's peer median, and that distance in the peers' robust scale (the
+/// robust z-score among the peers the project's SVM learns from); absent values as 0.
 /// </summary>
 public static class WindowFeatures
 {
-    public static int Count => 2 * Metrics.Count;
+    public static int Count => 3 * Metrics.Count;
 
-    public static string Name(int feature) =>
-        feature < Metrics.Count ? Metrics.Names[feature] : Metrics.Names[feature - Metrics.Count] + " - peer median";
+    public static string Name(int feature) => (feature / Metrics.Count) switch
+    {
+        0 => Metrics.Names[feature],
+        1 => Metrics.Names[feature - Metrics.Count] + " - peer median",
+        _ => Metrics.Names[feature - 2 * Metrics.Count] + " peer z",
+    };
 
     public static double[][] Of(LabelledWindow[] window)
     {
-        double[] medians = RobustScaler.Fit(window.Select(r => r.Values).ToArray(), Metrics.Count).Medians;
+        RobustScaler peers = RobustScaler.Fit(window.Select(r => r.Values).ToArray(), Metrics.Count, new ProcessingOptions().RelativeScaleFloor);
         return window.Select(r =>
         {
             var x = new double[Count];
@@ -44,7 +49,9 @@ public static class WindowFeatures
             {
                 double v = r.Values[m];
                 x[m] = double.IsNaN(v) ? 0 : v;
-                x[Metrics.Count + m] = double.IsNaN(v) || double.IsNaN(medians[m]) ? 0 : v - medians[m];
+                x[Metrics.Count + m] = double.IsNaN(v) || double.IsNaN(peers.Medians[m]) ? 0 : v - peers.Medians[m];
+                double z = peers.Z(m, v);
+                x[2 * Metrics.Count + m] = double.IsNaN(z) ? 0 : Math.Clamp(z, -DomainModel.BeyondAgreeingPeers, DomainModel.BeyondAgreeingPeers);
             }
             return x;
         }).ToArray();

@@ -107,33 +107,39 @@ public static class DetectionEvaluation
         var analyzer = new AnomalyAnalyzer(options with { RecordNormalHistory = false });
         foreach (LabelledWindow[] w in Windows(training))
         {
-            // The operator labels a container seen beside its peers: the window's medians go with the verdict.
-            double[] medians = PeerMedians(w);
+            // The operator labels a container seen beside its peers: the window's medians and scales go with the verdict.
+            RobustScaler peers = Peers(w, options.Processing.RelativeScaleFloor);
             foreach (LabelledWindow r in w)
                 if (r.Label != withheld)
-                    analyzer.Learn(r.Domain, Sample(r, kinds, medians));
+                    analyzer.Learn(r.Domain, Sample(r, kinds, peers));
         }
         return analyzer;
     }
 
-    public static TrainingSample Sample(LabelledWindow r, bool kinds, double[] medians) =>
-        new(r.Values, r.IsAbnormal, kinds && r.IsAbnormal ? r.Label : null, Verified: true, medians);
+    public static TrainingSample Sample(LabelledWindow r, bool kinds, RobustScaler peers) =>
+        new(r.Values, r.IsAbnormal, kinds && r.IsAbnormal ? r.Label : null, Verified: true, peers.Medians, peers.Scales);
 
-    public static double[] PeerMedians(LabelledWindow[] window) =>
-        RobustScaler.Fit(window.Select(r => r.Values).ToArray(), Metrics.Count).Medians;
+    /// <summary>The window's medians and robust scales (with the analyzer's relative floor), as the pipeline stores them beside a verdict.</summary>
+    public static RobustScaler Peers(LabelledWindow[] window, double relativeFloor) =>
+        RobustScaler.Fit(window.Select(r => r.Values).ToArray(), Metrics.Count, relativeFloor);
 
-    /// <summary>A baseline trained on each fold's training runs and judged on its held-out run.</summary>
+    /// <summary>
+    /// A baseline trained on each fold's training runs and judged on its held-out run: a supervised one on every
+    /// domain's labels at once, an unsupervised one per domain.
+    /// </summary>
     public static MethodResult Baseline(IReadOnlyList<RunFold> folds, Func<IBaseline> make, bool namesKinds)
     {
         var predictions = new List<Prediction>();
         string name = make().Name;
+        bool supervised = make().Supervised;
         foreach (RunFold fold in folds)
-            foreach (var domain in fold.Training.GroupBy(r => r.Domain))
+            foreach (var domain in fold.Training.GroupBy(r => supervised ? AnomalyAnalyzer.SharedDomain : r.Domain))
             {
-                // One model per domain, as the project has: a domain's replicas are its peers and its training set.
+                // Trained as the project learns: labels from every domain at once (its labelled model is shared by
+                // every domain), history without labels one domain at a time; a window's replicas are its peers either way.
                 IBaseline b = make();
                 b.Fit(Windows(domain));
-                foreach (LabelledWindow[] w in Windows(fold.Test.Where(r => r.Domain == domain.Key)))
+                foreach (LabelledWindow[] w in Windows(fold.Test.Where(r => supervised || r.Domain == domain.Key)))
                 {
                     Call[] calls = b.Judge(w);
                     for (int i = 0; i < w.Length; i++)

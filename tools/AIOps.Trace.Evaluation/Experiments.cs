@@ -1,4 +1,5 @@
 using AIOps.Trace.Analysis.Detection;
+using AIOps.Trace.Analysis.Processing;
 using AIOps.Trace.Analysis.Verification;
 
 namespace AIOps.Trace.Evaluation;
@@ -68,7 +69,7 @@ public static class Experiments
                     if (given == labels)
                         break;
                     IReadOnlyList<Verdict> verdicts = peers.AnalyzeDomain(w[0].Domain, DetectionEvaluation.Vectors(w));
-                    double[] medians = DetectionEvaluation.PeerMedians(w);
+                    RobustScaler context = DetectionEvaluation.Peers(w, options.Processing.RelativeScaleFloor);
                     for (int i = 0; i < w.Length && given < labels; i++)
                     {
                         // A flagged container is checked; an unflagged one only as every other label's spot check.
@@ -79,14 +80,14 @@ public static class Experiments
                         spotCheck = verdicts[i].IsAbnormal;
                         LabelledWindow r = w[i];
                         OperatorVerdict stored = store.Record(new OperatorVerdict(r.Key, r.Domain, r.IsAbnormal, r.IsAbnormal ? r.Label : null,
-                            r.Values, null, DateTimeOffset.UnixEpoch, PeerMedians: medians));
-                        analyzer.Learn(stored.Domain!, new TrainingSample(stored.Metrics!, stored.Abnormal, stored.Kind, Verified: true, stored.PeerMedians));
+                            r.Values, null, DateTimeOffset.UnixEpoch, PeerMedians: context.Medians, PeerScales: context.Scales));
+                        analyzer.Learn(stored.Domain!, new TrainingSample(stored.Metrics!, stored.Abnormal, stored.Kind, Verified: true, stored.PeerMedians, stored.PeerScales));
                         given++;
                     }
                 }
                 foreach (LabelledWindow[] w in DetectionEvaluation.Windows(fold.Test))
                     DetectionEvaluation.Add(predictions, w, analyzer.AnalyzeDomain(w[0].Domain, DetectionEvaluation.Vectors(w)));
-                evicted += analyzer.Models.Values.Sum(m => m.Training.Evicted);
+                evicted += analyzer.Models.Values.Sum(m => m.Training.Evicted) + analyzer.Shared.Training.Evicted;
             }
         }
         finally

@@ -17,6 +17,7 @@ public static class Report
         int faultEpisodes = episodes.Count(e => FaultKinds.Faults.Contains(e.Scenario));
         md.AppendLine(I($"Detection benchmark: {runs} runs, {episodes.Length} episodes ({faultEpisodes} with faults), {DetectionEvaluation.Windows(rows).Count} domain windows, {rows.Count} labelled container windows; {rows.Select(x => x.Domain).Distinct().Count()} domains of {rows.GroupBy(x => x.Domain).Max(g => g.Select(x => x.Key).Distinct().Count())} replicas."));
         md.AppendLine(I($"Every recorded block ({rows.Select(x => x.Block).Distinct().Count()}: a test case with its own engine, domains, device and processes) is tested by detectors that learned only from the other blocks (leave one block out); intervals are 95% percentile bootstraps over whole episodes (1,000 resamples); the spread is the lowest and highest held-out block."));
+        md.AppendLine("The project's labelled model learns every domain's labels at once (one model shared by every domain, on each metric's robust z-score among its window's peers), and so do the supervised baselines (on the values, their distances from the window's peer median and the same z-scores); what learns without labels learns per domain.");
         if (command is not null)
             md.AppendLine().AppendLine($"Command: `{command}`");
         if (recording is { Count: > 1 })

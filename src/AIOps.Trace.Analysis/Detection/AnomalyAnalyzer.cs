@@ -23,11 +23,23 @@ public sealed record AnalyzerOptions
 
     /// <summary>Models held at most: past it the least recently seen go first, unverified before verified.</summary>
     public int MaxDomains { get; init; } = 2_000;
+
+    /// <summary>
+    /// Operator verdicts taken beside their peers (the window's medians and scales known) teach one
+    /// labelled model shared by every domain, which judges every domain with peers once it has
+    /// learned; false keeps each domain's verdicts to its own model. Its inputs are each metric's
+    /// robust z-score among the container's peers in the same window, which means the same in
+    /// any domain and at any load: a fault looks alike beside its peers whichever replica group it
+    /// hits, so a kind confirmed in one domain is known in the others, and each label teaches
+    /// every domain instead of one.
+    /// </summary>
+    public bool ShareLabels { get; init; } = true;
 }
 
 /// <summary>
 /// Runs detection per monitoring domain, window after window: robust processing, peer-group
-/// outliers, and each domain's learned model once it has one. A model trained on operator verdicts
+/// outliers, and a learned model once there is one: the labelled model every domain shares
+/// (<see cref="AnalyzerOptions.ShareLabels"/>), else the domain's own. A model trained on operator verdicts
 /// takes precedence over the peers where it finds an anomaly (it knows what the operator called
 /// abnormal and names the kind); where it calls a container normal that the peers flag, the peers'
 /// verdict stands (<see cref="DetectorNames.PeerFallback"/>): labels name the kinds seen so far, not
@@ -41,9 +53,35 @@ public sealed class AnomalyAnalyzer : IDisposable
     private readonly AnalyzerOptions _options;
     private readonly Dictionary<string, DomainModel> _models = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _lastSeen = new(StringComparer.Ordinal);
+    private readonly DomainModel _shared;
     private long _round;
 
-    public AnomalyAnalyzer(AnalyzerOptions? options = null) => _options = options ?? new AnalyzerOptions();
+    public AnomalyAnalyzer(AnalyzerOptions? options = null)
+    {
+        _options = options ?? new AnalyzerOptions();
+        _shared = new DomainModel(SharedDomain, _options.Learning);
+    }
+
+    /// <summary>The name of the model shared by every domain (<see cref="AnalyzerOptions.ShareLabels"/>); no domain has it.</summary>
+    public const string SharedDomain = "*";
+
+    /// <summary>The labelled model every domain shares (<see cref="AnalyzerOptions.ShareLabels"/>); empty while no verdict with peers came.</summary>
+    public DomainModel Shared => _shared;
+
+    /// <summary>
+    /// The model that judges <paramref name="domain"/>'s containers beside the peers: the shared
+    /// labelled one once it has learned, else the domain's own (null when it has none).
+    /// </summary>
+    public DomainModel? JudgeOf(string domain)
+    {
+        if (_options.ShareLabels && _shared.Training.Count > 0)
+        {
+            _shared.EnsureTrained();
+            if (_shared.IsLabelled)
+                return _shared;
+        }
+        return _models.GetValueOrDefault(domain);
+    }
 
     /// <summary>Domains with a model (history or labels).</summary>
     public IReadOnlyDictionary<string, DomainModel> Models => _models;
@@ -60,8 +98,17 @@ public sealed class AnomalyAnalyzer : IDisposable
         return model;
     }
 
-    /// <summary>Adds an operator's (or history's) sample to a domain's training set.</summary>
-    public void Learn(string domain, TrainingSample sample) => ModelFor(domain).Add(sample);
+    /// <summary>
+    /// Adds an operator's (or history's) sample to a domain's training set; an operator's verdict
+    /// that knows its peers goes to the shared model instead (<see cref="AnalyzerOptions.ShareLabels"/>).
+    /// </summary>
+    public void Learn(string domain, TrainingSample sample)
+    {
+        if (_options.ShareLabels && sample.Verified && sample.HasPeerContext)
+            _shared.Add(sample);
+        else
+            ModelFor(domain).Add(sample);
+    }
 
     /// <summary>Analyses one window: every domain of the partition over the containers' vectors.</summary>
     /// <param name="diagnoses">The diagnosis outcome per container key, shown beside its verdict when given.</param>
@@ -119,12 +166,25 @@ public sealed class AnomalyAnalyzer : IDisposable
         IReadOnlyList<Verdict> peers = PeerOutlierDetector.Detect(domain, processed, _options.Peers);
         if (_models.TryGetValue(domain, out DomainModel? model))
             _lastSeen[domain] = _round;
-        double[]? peerMedians = processed.Rows >= _options.Peers.MinPeers ? processed.Scaler.Medians : null;
+        bool hasPeers = processed.Rows >= _options.Peers.MinPeers;
+        double[]? peerMedians = hasPeers ? processed.Scaler.Medians : null;
+        double[]? peerScales = hasPeers ? processed.Scaler.Scales : null;
+        // The shared model learned beside peers: it judges only where there are peers to stand beside.
+        DomainModel? judge = hasPeers ? JudgeOf(domain) : model;
+        bool shared = judge is not null && ReferenceEquals(judge, _shared);
         var result = new Verdict[peers.Count];
         for (int i = 0; i < peers.Count; i++)
         {
             Verdict peer = peers[i];
-            Verdict? own = model?.Judge(peer.Key, members[i].Values, peer.Peers, _options.Peers.MetricZ, peerMedians);
+            Verdict? own = judge?.Judge(peer.Key, members[i].Values, peer.Peers, _options.Peers.MetricZ, peerMedians, peerScales);
+            if (shared && own is not null)
+                own = own with
+                {
+                    Domain = domain,
+                    // Its training levels mix every domain's: the metrics off are the ones off the peers.
+                    OffMetrics = own.IsAbnormal ? PeerOutlierDetector.OffMetrics(processed, i, _options.Peers.MetricZ) : [],
+                    Reason = own.Reason + ", shared by every domain",
+                };
             // A one-class model knows only unverified history: where peers can judge, it confirms
             // their outliers (abnormal when both say so) and never raises one of its own.
             if (own is { Detector: DetectorNames.OneClassSvm } && peer.Status is VerdictStatus.Normal or VerdictStatus.Abnormal)
@@ -153,13 +213,14 @@ public sealed class AnomalyAnalyzer : IDisposable
         {
             for (int i = 0; i < result.Length; i++)
                 if (result[i].Status == VerdictStatus.Normal)
-                    (model ??= ModelFor(domain)).Add(new TrainingSample(members[i].Values, Abnormal: false, Verified: false, PeerMedians: peerMedians));
+                    (model ??= ModelFor(domain)).Add(new TrainingSample(members[i].Values, Abnormal: false, Verified: false, PeerMedians: peerMedians, PeerScales: peerScales));
         }
         return result;
     }
 
     public void Dispose()
     {
+        _shared.Dispose();
         foreach (DomainModel m in _models.Values)
             m.Dispose();
         _models.Clear();

@@ -20,6 +20,7 @@ public sealed class DomainModel : IDisposable
     private SvmModel? _kindModel; // with kinds: names the kind of what the binary _model calls abnormal
     private ProcessedDomain? _basis;
     private ProcessedDomain? _peerBasis;
+    private bool _peerScaled;
     private long _trainedVersion = -1;
     private long _trainedVerified = -1;
     private string _chosen = DetectorNames.PeerOutlier; // what DetectorChoice picked, before a fallback to peers
@@ -41,6 +42,9 @@ public sealed class DomainModel : IDisposable
 
     /// <summary>Times a model was (re)trained.</summary>
     public int Trainings { get; private set; }
+
+    /// <summary>Whether the detector in use learned from operator verdicts (a C-SVC, weighted or multiclass).</summary>
+    public bool IsLabelled => Detector is DetectorNames.Csvc or DetectorNames.WeightedCsvc or DetectorNames.MulticlassCsvc;
 
     /// <summary>The anomaly kinds the multiclass model knows, in label order (label i + 1).</summary>
     public IReadOnlyList<string> Kinds => _kinds;
@@ -66,6 +70,7 @@ public sealed class DomainModel : IDisposable
         _kindModel = null;
         _basis = null;
         _peerBasis = null;
+        _peerScaled = false;
         Detector = detector;
         ChoiceReason = reason;
         _trainedVersion = Training.Version;
@@ -98,13 +103,15 @@ public sealed class DomainModel : IDisposable
         }
         if (samples.All(s => s.PeerMedians is not null))
         {
-            // Each metric's distance from the window's peers, scaled over the training windows like the values.
-            _peerBasis = DomainProcessor.Process(samples.Select((s, i) => new MetricVector(i.ToString(), FromPeers(s.Values, s.PeerMedians))).ToArray(),
+            // Each metric's distance from the window's peers (in the peers' own spread when every
+            // sample knows it), scaled over the training windows like the values.
+            _peerScaled = samples.All(s => s.PeerScales is not null);
+            _peerBasis = DomainProcessor.Process(samples.Select((s, i) => new MetricVector(i.ToString(), FromPeers(s.Values, s.PeerMedians, PeerScalesOf(s.PeerScales)))).ToArray(),
                 new ProcessingOptions { MinRowsForRedundancy = int.MaxValue, RelativeScaleFloor = 0 });
             if (_peerBasis.Columns == 0)
                 _peerBasis = null;
         }
-        double[][] rows = samples.Select(s => Features(_basis.Transform(s.Values), s.Values, s.PeerMedians)).ToArray();
+        double[][] rows = samples.Select(s => Features(_basis.Transform(s.Values), s.Values, s.PeerMedians, s.PeerScales)).ToArray();
         Svm.SvmOptions svm = double.IsNaN(_options.Svm.Gamma) ? _options.Svm with { Gamma = _options.GammaScale * MedianHeuristicGamma(rows) } : _options.Svm;
         if (detector == DetectorNames.OneClassSvm)
         {
@@ -127,7 +134,7 @@ public sealed class DomainModel : IDisposable
             });
             if (detector == DetectorNames.MulticlassCsvc)
             {
-                double[][] faults = rows.Where((_, i) => labels[i] == 1).ToArray();
+                double[][] faults = rows.Where((_, i) => labels[i] == 1).Select(KindInput).ToArray();
                 int[] kinds = samples.Where(s => s.Abnormal).Select(s => Array.IndexOf(_kinds, s.Kind) + 1).ToArray();
                 var counts = kinds.GroupBy(l => l).ToDictionary(g => g.Key, g => g.Count());
                 int most = counts.Values.Max();
@@ -144,19 +151,34 @@ public sealed class DomainModel : IDisposable
         Trainings++;
     }
 
-    /// <summary>The SVM's row: the scaled values <paramref name="z"/> and, when the model learned them, the scaled distances from the peers.</summary>
-    private double[] Features(double[] z, double[] values, double[]? peerMedians)
-    {
-        double[] x = SvmInput(z);
-        return _peerBasis is null ? x : [.. x, .. SvmInput(_peerBasis.Transform(FromPeers(values, peerMedians)))];
-    }
+    /// <summary>
+    /// The SVM's row: the scaled distances from the peers when the model learned them, else the
+    /// scaled values <paramref name="z"/>. A value's own level is left out beside its peers: it
+    /// moves with the load the whole domain shares and differs from domain to domain, so a model
+    /// that learned levels judges a busier window, or another domain, by the wrong yardstick.
+    /// </summary>
+    private double[] Features(double[] z, double[] values, double[]? peerMedians, double[]? peerScales) =>
+        _peerBasis is null ? SvmInput(z) : SvmInput(_peerBasis.Transform(FromPeers(values, peerMedians, PeerScalesOf(peerScales))));
 
-    /// <summary>Value minus the peers' median per slot; NaN where either is unknown (then taken as at the peers' level).</summary>
-    internal static double[] FromPeers(double[] values, double[]? peerMedians)
+    /// <summary>The peers' scales when the model counts distances in them (every training sample had them), else null.</summary>
+    private double[]? PeerScalesOf(double[]? peerScales) => _peerScaled ? peerScales : null;
+
+    /// <summary>|z| given to a metric on which every peer agrees exactly and this container does not (scale 0).</summary>
+    internal const double BeyondAgreeingPeers = 1000;
+
+    /// <summary>
+    /// Value minus the peers' median per slot, divided by the peers' robust scale when given (a
+    /// robust z-score within the window); NaN where either is unknown (then taken as at the peers' level).
+    /// </summary>
+    internal static double[] FromPeers(double[] values, double[]? peerMedians, double[]? peerScales = null)
     {
         var d = new double[values.Length];
         for (int i = 0; i < d.Length; i++)
+        {
             d[i] = peerMedians is null ? double.NaN : values[i] - peerMedians[i];
+            if (peerScales is not null && !double.IsNaN(d[i]))
+                d[i] = peerScales[i] > 0 ? d[i] / peerScales[i] : d[i] == 0 ? 0 : Math.CopySign(BeyondAgreeingPeers, d[i]);
+        }
         return d;
     }
 
@@ -172,6 +194,26 @@ public sealed class DomainModel : IDisposable
         var x = new double[z.Length];
         for (int i = 0; i < z.Length; i++)
             x[i] = Math.CopySign(Math.Log(1 + Math.Abs(z[i])), z[i]);
+        return x;
+    }
+
+    /// <summary>
+    /// The kind model's row: the direction of the SVM row (its unit vector: which metrics are off
+    /// and which way, in what proportion) and its length, compressed. A kind is a signature
+    /// (throttling up, or CPU down with waits up), and a mild fault points the way a severe one of
+    /// its kind does, only less far: with the direction apart, a kind learnt at one severity is
+    /// known at another, while the length still tells a faint deviation from a gross one.
+    /// </summary>
+    internal static double[] KindInput(double[] row)
+    {
+        double norm = 0;
+        foreach (double v in row)
+            norm += v * v;
+        norm = Math.Sqrt(norm);
+        var x = new double[row.Length + 1];
+        for (int i = 0; i < row.Length; i++)
+            x[i] = norm > 0 ? row[i] / norm : 0;
+        x[^1] = Math.Log(1 + norm);
         return x;
     }
 
@@ -199,13 +241,14 @@ public sealed class DomainModel : IDisposable
     /// The learned model's verdict on one container's vector; null while the domain has only peers to go by.
     /// </summary>
     /// <param name="peerMedians">The medians of the domain's vectors in this window (see <see cref="TrainingSample.PeerMedians"/>).</param>
-    public Verdict? Judge(string key, double[] values, IReadOnlyList<string> peers, double metricZ = 3.5, double[]? peerMedians = null)
+    /// <param name="peerScales">Their robust scales in this window (see <see cref="TrainingSample.PeerScales"/>).</param>
+    public Verdict? Judge(string key, double[] values, IReadOnlyList<string> peers, double metricZ = 3.5, double[]? peerMedians = null, double[]? peerScales = null)
     {
         EnsureTrained();
         if (_model is null || _basis is null)
             return null;
         double[] z = _basis.Transform(values);
-        double[] row = Features(z, values, peerMedians);
+        double[] row = Features(z, values, peerMedians, peerScales);
         double label = _model.PredictWithValues(row, out double decision);
         bool abnormal;
         string? kind = null;
@@ -221,7 +264,7 @@ public sealed class DomainModel : IDisposable
             score = (_model.Labels[0] == 1 ? decision : -decision) - _options.DecisionOffset;
             abnormal = _options.DecisionOffset == 0 ? label == 1 : score > 0;
             if (abnormal && _kindModel is not null)
-                kind = _kinds[(int)_kindModel.Predict(row) - 1];
+                kind = _kinds[(int)_kindModel.Predict(KindInput(row)) - 1];
         }
         var off = new List<OffMetric>();
         if (abnormal)

@@ -10,7 +10,17 @@ namespace AIOps.Trace.Analysis.Detection;
 /// its peers stood then. A model whose every sample has them also learns each metric's distance from the peers,
 /// which a load shared by the whole domain (the host busy, a device everyone uses) does not move.
 /// </param>
-public sealed record TrainingSample(double[] Values, bool Abnormal, string? Kind = null, bool Verified = true, double[]? PeerMedians = null);
+/// <param name="PeerScales">
+/// The robust scale of each slot among its domain's vectors in the same window (<see cref="Processing.RobustScaler"/>, with the
+/// analyzer's relative floor), when known. With them a metric's distance from the peers is counted in the peers' own spread
+/// (a robust z-score), which means the same in any domain: a model whose every sample has them can learn from every domain's
+/// labels at once (<see cref="AnalyzerOptions.ShareLabels"/>).
+/// </param>
+public sealed record TrainingSample(double[] Values, bool Abnormal, string? Kind = null, bool Verified = true, double[]? PeerMedians = null, double[]? PeerScales = null)
+{
+    /// <summary>Whether the sample says how its peers stood, centre and spread: what a model shared by every domain learns from.</summary>
+    public bool HasPeerContext => PeerMedians is not null && PeerScales is not null;
+}
 
 /// <summary>
 /// A training set with a fixed capacity: a sliding window over the newest samples. The newest

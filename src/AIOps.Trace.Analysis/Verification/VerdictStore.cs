@@ -15,8 +15,9 @@ namespace AIOps.Trace.Analysis.Verification;
 /// <param name="RecordedAt">When the operator gave it.</param>
 /// <param name="Id">Row id in the store (0 before it is stored).</param>
 /// <param name="PeerMedians">The domain's median of each slot in the same window, when known (see <see cref="TrainingSample.PeerMedians"/>).</param>
+/// <param name="PeerScales">The domain's robust scale of each slot in the same window, when known (see <see cref="TrainingSample.PeerScales"/>).</param>
 public sealed record OperatorVerdict(string Container, string? Domain, bool Abnormal, string? Kind, double[]? Metrics,
-    DateTimeOffset? WindowEnd, DateTimeOffset RecordedAt, long Id = 0, double[]? PeerMedians = null);
+    DateTimeOffset? WindowEnd, DateTimeOffset RecordedAt, long Id = 0, double[]? PeerMedians = null, double[]? PeerScales = null);
 
 /// <summary>
 /// The store could not keep a verdict: its disk is full, its file is read-only, or SQLite refused
@@ -39,8 +40,8 @@ public sealed class VerdictStoreException(string message, Exception? inner = nul
 /// </summary>
 public sealed class VerdictStore : IDisposable
 {
-    /// <summary>1: the first; 2 added peer_medians (a version-1 file gains the column when opened).</summary>
-    private const int SchemaVersion = 2;
+    /// <summary>1: the first; 2 added peer_medians; 3 added peer_scales (an older file gains the columns when opened).</summary>
+    private const int SchemaVersion = 3;
     private readonly SqliteConnection _connection;
 
     /// <summary>The database file.</summary>
@@ -65,7 +66,10 @@ public sealed class VerdictStore : IDisposable
         _connection = connection;
         SetAside = setAside;
         Problem = problem;
+        _hasPeerScales = HasColumn(connection, "peer_scales");
     }
+
+    private readonly bool _hasPeerScales;
 
     /// <summary>Opens (or creates) the store at <paramref name="path"/>, setting a corrupt file aside.</summary>
     /// <param name="maxRows">See <see cref="MaxRows"/>; older rows are deleted here already.</param>
@@ -108,11 +112,14 @@ public sealed class VerdictStore : IDisposable
                     metrics BLOB,
                     window_end TEXT,
                     recorded_at TEXT NOT NULL,
-                    peer_medians BLOB);
+                    peer_medians BLOB,
+                    peer_scales BLOB);
                 CREATE INDEX IF NOT EXISTS verdicts_domain ON verdicts(domain);
                 """);
             if (!HasColumn(connection, "peer_medians"))
                 Execute(connection, "ALTER TABLE verdicts ADD COLUMN peer_medians BLOB;");
+            if (!HasColumn(connection, "peer_scales"))
+                Execute(connection, "ALTER TABLE verdicts ADD COLUMN peer_scales BLOB;");
             if (UserVersion(connection) != SchemaVersion) // a write: a full disk must not stop a sound file from opening
                 Execute(connection, $"PRAGMA user_version = {SchemaVersion};");
         }
@@ -280,8 +287,8 @@ public sealed class VerdictStore : IDisposable
     {
         using SqliteCommand c = _connection.CreateCommand();
         c.CommandText = """
-            INSERT INTO verdicts (container, domain, abnormal, kind, metrics, window_end, recorded_at, peer_medians)
-            VALUES ($container, $domain, $abnormal, $kind, $metrics, $window_end, $recorded_at, $peer_medians)
+            INSERT INTO verdicts (container, domain, abnormal, kind, metrics, window_end, recorded_at, peer_medians, peer_scales)
+            VALUES ($container, $domain, $abnormal, $kind, $metrics, $window_end, $recorded_at, $peer_medians, $peer_scales)
             RETURNING id;
             """;
         c.Parameters.AddWithValue("$container", verdict.Container);
@@ -292,6 +299,7 @@ public sealed class VerdictStore : IDisposable
         c.Parameters.AddWithValue("$window_end", verdict.WindowEnd is { } w ? w.ToString("O") : DBNull.Value);
         c.Parameters.AddWithValue("$recorded_at", verdict.RecordedAt.ToString("O"));
         c.Parameters.AddWithValue("$peer_medians", verdict.PeerMedians is null ? DBNull.Value : MemoryMarshal.AsBytes(verdict.PeerMedians.AsSpan()).ToArray());
+        c.Parameters.AddWithValue("$peer_scales", verdict.PeerScales is null ? DBNull.Value : MemoryMarshal.AsBytes(verdict.PeerScales.AsSpan()).ToArray());
         long id = (long)c.ExecuteScalar()!;
         return verdict with { Id = id };
     }
@@ -326,8 +334,10 @@ public sealed class VerdictStore : IDisposable
     private IEnumerable<OperatorVerdict?> Read(string? domain, string? container, int? newest)
     {
         using SqliteCommand c = _connection.CreateCommand();
-        c.CommandText = """
-            SELECT id, container, domain, abnormal, kind, metrics, window_end, recorded_at, peer_medians FROM verdicts
+        // A read-only file of schema version 2 has no peer_scales column (it gains one at its next writable open).
+        c.CommandText = $"""
+            SELECT id, container, domain, abnormal, kind, metrics, window_end, recorded_at, peer_medians,
+                   {(_hasPeerScales ? "peer_scales" : "NULL")} FROM verdicts
             WHERE ($domain IS NULL OR domain = $domain) AND ($container IS NULL OR container = $container)
               AND ($newest IS NULL OR id > (SELECT COALESCE(MAX(id), 0) FROM verdicts) - $newest)
             ORDER BY id;
@@ -343,13 +353,13 @@ public sealed class VerdictStore : IDisposable
     private static OperatorVerdict? TryDecodeRow(SqliteDataReader r)
     {
         if (r.GetFieldType(1) != typeof(string) || r.GetFieldType(7) != typeof(string)
-            || !TryVector(r, 5, out double[]? metrics) || !TryVector(r, 8, out double[]? peerMedians)
+            || !TryVector(r, 5, out double[]? metrics) || !TryVector(r, 8, out double[]? peerMedians) || !TryVector(r, 9, out double[]? peerScales)
             || !TryDate(r, 6, out DateTimeOffset? windowEnd) || !TryDate(r, 7, out DateTimeOffset? recordedAt) || recordedAt is null
             || r.GetFieldType(3) != typeof(long)
             || !r.IsDBNull(2) && r.GetFieldType(2) != typeof(string) || !r.IsDBNull(4) && r.GetFieldType(4) != typeof(string))
             return null;
         return new OperatorVerdict(r.GetString(1), r.IsDBNull(2) ? null : r.GetString(2), r.GetInt64(3) == 1,
-            r.IsDBNull(4) ? null : r.GetString(4), metrics, windowEnd, recordedAt.Value, r.GetInt64(0), peerMedians);
+            r.IsDBNull(4) ? null : r.GetString(4), metrics, windowEnd, recordedAt.Value, r.GetInt64(0), peerMedians, peerScales);
     }
 
     private static bool TryDate(SqliteDataReader r, int column, out DateTimeOffset? date)
@@ -391,7 +401,7 @@ public sealed class VerdictStore : IDisposable
         {
             if (v is null) { unreadable++; continue; }
             if (v.Domain is null || v.Metrics is null) continue;
-            analyzer.Learn(v.Domain, new TrainingSample(v.Metrics, v.Abnormal, v.Kind, Verified: true, v.PeerMedians));
+            analyzer.Learn(v.Domain, new TrainingSample(v.Metrics, v.Abnormal, v.Kind, Verified: true, v.PeerMedians, v.PeerScales));
             fed++;
         }
         UnreadableRows = unreadable;

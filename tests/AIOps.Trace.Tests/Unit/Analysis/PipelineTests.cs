@@ -55,9 +55,11 @@ public sealed class PipelineTests : IDisposable
             OperatorVerdict v = pipeline.Label("/n2/web-2", abnormal: true, "cpu_cap", DateTimeOffset.UnixEpoch.AddSeconds(1));
             Assert.Equal(("owner:web", "cpu_cap"), (v.Domain, v.Kind));
             Assert.Equal(round.Vectors["/n2/web-2"].Values, v.Metrics);
-            double[] medians = AIOps.Trace.Analysis.Processing.RobustScaler.Fit(
-                round.Vectors.Where(p => p.Key.Contains("/web-")).Select(p => p.Value.Values).ToList(), Metrics.Count).Medians;
-            Assert.Equal(medians, v.PeerMedians); // the domain's medians that window, as the analyzer gives its models
+            var peers = AIOps.Trace.Analysis.Processing.RobustScaler.Fit(
+                round.Vectors.Where(p => p.Key.Contains("/web-")).Select(p => p.Value.Values).ToList(), Metrics.Count,
+                pipeline.Options.Analyzer.Processing.RelativeScaleFloor);
+            Assert.Equal(peers.Medians, v.PeerMedians); // the domain's medians and scales that window, as the analyzer gives its models
+            Assert.Equal(peers.Scales, v.PeerScales);
             Assert.True(v.Id > 0);
             Assert.Equal(1, round.Domains.Count(d => d.Id == "owner:web"));
 

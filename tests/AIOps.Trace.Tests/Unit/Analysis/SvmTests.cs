@@ -294,6 +294,18 @@ public sealed class SvmTests
     /// them the two look the same and the shared load is taken for the fault.
     /// </summary>
     [Fact]
+    public void The_kind_model_sees_a_mild_and_a_severe_fault_of_one_signature_point_the_same_way()
+    {
+        double[] mild = DomainModel.KindInput([0.5, -1, 0]), severe = DomainModel.KindInput([2, -4, 0]), other = DomainModel.KindInput([-2, -4, 0]);
+        Assert.Equal(4, mild.Length);
+        for (int i = 0; i < 3; i++)
+            Assert.Equal(mild[i], severe[i], 12);
+        Assert.True(severe[3] > mild[3]); // the length still tells them apart
+        Assert.NotEqual(Math.Sign(mild[0]), Math.Sign(other[0]));
+        Assert.Equal([0, 0, 0, 0], DomainModel.KindInput([0, 0, 0]));
+    }
+
+    [Fact]
     public void Peer_medians_tell_a_load_the_domain_shares_from_a_fault_of_one()
     {
         var r = new Random(21);

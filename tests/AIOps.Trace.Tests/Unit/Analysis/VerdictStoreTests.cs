@@ -107,6 +107,26 @@ public sealed class VerdictStoreTests : IDisposable
         Assert.True(v.IsAbnormal);
     }
 
+    [Fact]
+    public void The_peers_scales_are_kept_beside_their_medians_and_teach_the_shared_model()
+    {
+        double[] vector = Synthetic.Normal(new Random(3), "x").Values, medians = Synthetic.Normal(new Random(4), "m").Values,
+            scales = Synthetic.Normal(new Random(5), "s").Values;
+        using (VerdictStore store = VerdictStore.Open(Db))
+        {
+            store.Record(new OperatorVerdict("/a", "owner:web", true, "cpu_cap", vector, T0, T0, PeerMedians: medians, PeerScales: scales));
+            store.Record(new OperatorVerdict("/b", "owner:web", false, null, vector, T0, T0, PeerMedians: medians));
+        }
+        using VerdictStore reopened = VerdictStore.Open(Db);
+        IReadOnlyList<OperatorVerdict> rows = reopened.Verdicts();
+        Assert.Equal(scales, rows[0].PeerScales);
+        Assert.Null(rows[1].PeerScales);
+        using var analyzer = new AnomalyAnalyzer();
+        Assert.Equal(2, reopened.FeedInto(analyzer));
+        Assert.Equal(scales, analyzer.Shared.Training.Samples.Single().PeerScales);
+        Assert.Single(analyzer.Models["owner:web"].Training.Samples); // without the scales: its own domain's
+    }
+
     private sealed class FixedClock(DateTimeOffset now) : TimeProvider
     {
         public override DateTimeOffset GetUtcNow() => now;
