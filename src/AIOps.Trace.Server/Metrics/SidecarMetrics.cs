@@ -112,10 +112,15 @@ public sealed class SidecarMetrics
 
     private readonly System.Runtime.CompilerServices.ConditionalWeakTable<string[], Series> _series = new();
 
-    private Series NewSeries(string[] labels) => new(_runQueue?.WithLabels(labels),
-        _preemptions.WithLabels([.. labels, "same"]), _preemptions.WithLabels([.. labels, "other"]),
-        _preemptions.WithLabels([.. labels, "host"]), _preemptions.WithLabels([.. labels, "unknown"]),
-        _periods.WithLabels(labels), _throttledPeriods.WithLabels(labels), _throttledSeconds.WithLabels(labels), _cpuSeconds.WithLabels(labels));
+    // The preemptor label's values, in the order of Series' fields.
+    private static readonly string[] Preemptors = ["same", "other", "host", "unknown"];
+
+    private Series NewSeries(string[] labels)
+    {
+        Counter.Child[] p = [.. Preemptors.Select(by => _preemptions.WithLabels([.. labels, by]))];
+        return new(_runQueue?.WithLabels(labels), p[0], p[1], p[2], p[3],
+            _periods.WithLabels(labels), _throttledPeriods.WithLabels(labels), _throttledSeconds.WithLabels(labels), _cpuSeconds.WithLabels(labels));
+    }
 
     /// <summary>Brings the drop counters up to the engine's cumulative figures of this window.</summary>
     private readonly Counter _gcCollections;
@@ -151,7 +156,7 @@ public sealed class SidecarMetrics
         Analysis.Remove(id);
         _series.Remove(labels);
         _runQueue?.RemoveLabelled(labels);
-        foreach (string p in (string[])["same", "other", "host", "unknown"])
+        foreach (string p in Preemptors)
             _preemptions.RemoveLabelled([.. labels, p]);
         _periods.RemoveLabelled(labels);
         _throttledPeriods.RemoveLabelled(labels);
