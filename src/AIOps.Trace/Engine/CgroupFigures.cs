@@ -10,25 +10,31 @@ internal readonly record struct CgroupFigures(CpuStat? Stat, long UsageNs, ulong
 
 /// <summary>
 /// Reads <see cref="CgroupFigures"/> for every cgroup of the cpu hierarchy, once per window: two small
-/// files per cgroup (one on v2), through one reused buffer. A cgroup whose usage did not move since
-/// the previous window keeps its previous cpu.stat: nothing of it ran, so its throttling figures
-/// cannot have changed. Used by the window cut only (one thread).
+/// files per cgroup (one on v2), held open between windows (<see cref="HeldCounterFiles"/>). A cgroup
+/// whose usage did not move since the previous window keeps its previous cpu.stat: nothing of it
+/// ran, so its throttling figures cannot have changed. The tree is scanned again every
+/// <see cref="RescanEvery"/> passes (every pass by default); in between, cgroups that got a
+/// scheduler event are indexed on first sight (<see cref="CgroupIndex.TryResolve"/>) and removed
+/// ones drop out when their files fail with ENODEV. Used by the window cut only (one thread).
 /// </summary>
-internal sealed class CgroupSampler
+internal sealed class CgroupSampler : IDisposable
 {
     private readonly CgroupReader _reader;
     private readonly CgroupMount? _cpu;
     private readonly CgroupMount? _cpuacct;
     private readonly CgroupMount? _unified;
-    private readonly ProcfsReader _files = new();
+    private readonly HeldCounterFiles _files;
     private char[] _chars = new char[1024];
+    private int _passesSinceScan;
+    private bool _scanned;
 
-    public CgroupSampler(CgroupMounts mounts, CgroupIndex index)
+    public CgroupSampler(CgroupMounts mounts, CgroupIndex index, HeldCounterFiles? files = null)
     {
         _reader = new CgroupReader(mounts);
         _cpu = mounts.ForController("cpu") ?? mounts.Unified;
         _cpuacct = mounts.ForController("cpuacct") is { Version: 1 } v1 ? v1 : null;
         _unified = mounts.Unified;
+        _files = files ?? new HeldCounterFiles();
         Index = index;
     }
 
@@ -39,44 +45,85 @@ internal sealed class CgroupSampler
     /// <summary>cpu.stat reads a window skipped because the cgroup's usage had not moved (for tests of the per-window work).</summary>
     public long SkippedStatReads { get; private set; }
 
-    /// <summary>
-    /// Figures of every cgroup, keyed by relative path, after a rescan of the tree.
-    /// <paramref name="previous"/> (the last window's) lets idle cgroups skip their cpu.stat.
-    /// </summary>
-    public Dictionary<string, CgroupFigures> ReadAll(Dictionary<string, CgroupFigures>? previous = null)
+    /// <summary>Scans of the whole tree <see cref="ReadAll"/> made (for tests of the per-window work).</summary>
+    public long TreeScans { get; private set; }
+
+    /// <summary>Counter files held open (for tests of bounded state).</summary>
+    public int HeldFiles => _files.Held;
+
+    /// <summary>Passes of <see cref="ReadAll"/> per scan of the whole tree: 1 (the default) scans every pass.</summary>
+    public int RescanEvery
     {
-        Index.Refresh();
+        get;
+        set => field = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(RescanEvery), value, "at least 1");
+    } = 1;
+
+    /// <summary>
+    /// Figures of every cgroup, keyed by relative path, after a rescan of the tree when one is due.
+    /// <paramref name="previous"/> (the last window's) lets idle cgroups skip their cpu.stat.
+    /// A cgroup whose files are gone (removed since the last scan) is left out, as a scan would.
+    /// </summary>
+    /// <param name="ran">Cgroups with scheduler events in the window: a scan is made when one is not indexed yet.</param>
+    public Dictionary<string, CgroupFigures> ReadAll(Dictionary<string, CgroupFigures>? previous = null, IReadOnlyList<ContainerSnapshot>? ran = null)
+    {
+        if (!_scanned || ++_passesSinceScan >= RescanEvery || Unindexed(ran))
+        {
+            Index.Refresh();
+            TreeScans++;
+            _passesSinceScan = 0;
+            _scanned = true;
+        }
+        _files.BeginPass();
         var all = new Dictionary<string, CgroupFigures>(Index.Count, StringComparer.Ordinal);
         foreach ((ulong id, string path) in Index.Entries)
-            all[path] = Read(path, id, previous);
+            if (Read(path, id, previous) is { } figures)
+                all[path] = figures;
+        _files.Sweep();
         return all;
     }
 
-    private CgroupFigures Read(string path, ulong id, Dictionary<string, CgroupFigures>? previous)
+    public void Dispose() => _files.Dispose();
+
+    private bool Unindexed(IReadOnlyList<ContainerSnapshot>? ran)
     {
-        long usage = _cpuacct is null ? -1 : ReadUsage(_cpuacct.PathOf(path, "cpuacct.usage"));
+        if (ran is null)
+            return false;
+        IReadOnlyDictionary<ulong, string> known = Index.Entries;
+        for (int i = 0; i < ran.Count; i++)
+            if (!known.ContainsKey(ran[i].CgroupId))
+                return true;
+        return false;
+    }
+
+    private CgroupFigures? Read(string path, ulong id, Dictionary<string, CgroupFigures>? previous)
+    {
+        // A path may be missing from the cpuacct hierarchy alone (v1 hierarchies are separate
+        // trees): only the cpu hierarchy's file, the index's own, says the cgroup is gone.
+        long usage = -1;
+        if (_cpuacct is not null && _files.TryRead(id, HeldCounterFiles.Slot.Usage, _cpuacct, path, "cpuacct.usage", out ReadOnlySpan<byte> bytes, out _))
+            usage = System.Buffers.Text.Utf8Parser.TryParse(bytes, out long value, out _) ? value : -1;
         if (usage >= 0 && previous is not null && previous.TryGetValue(path, out CgroupFigures before) && before.Id == id && before.UsageNs == usage)
         {
             SkippedStatReads++;
             return before;
         }
-        CpuStat? stat = ReadStat(_cpu, path);
+        CpuStat? stat = ReadStat(_cpu, HeldCounterFiles.Slot.Stat, path, id, out bool gone);
+        if (gone)
+            return null;
         if (usage < 0)
             // v2 (or no v1 cpuacct): cpu.stat's usage_usec, in the unified hierarchy's cpu.stat.
-            usage = (_cpu == _unified ? stat : ReadStat(_unified, path))?.UsageNs ?? -1;
+            usage = (_cpu == _unified ? stat : ReadStat(_unified, HeldCounterFiles.Slot.UnifiedStat, path, id, out _))?.UsageNs ?? -1;
         return new CgroupFigures(stat, usage, id);
     }
 
-    private CpuStat? ReadStat(CgroupMount? mount, string path)
+    private CpuStat? ReadStat(CgroupMount? mount, HeldCounterFiles.Slot slot, string path, ulong id, out bool gone)
     {
-        if (mount is null || !_files.TryRead(mount.PathOf(path, "cpu.stat"), out ReadOnlySpan<byte> bytes))
+        gone = false;
+        if (mount is null || !_files.TryRead(id, slot, mount, path, "cpu.stat", out ReadOnlySpan<byte> bytes, out gone))
             return null;
         if (_chars.Length < bytes.Length)
             _chars = new char[bytes.Length * 2];
         int n = System.Text.Encoding.ASCII.GetChars(bytes, _chars);
         return CpuStat.Parse(_chars.AsSpan(0, n));
     }
-
-    private long ReadUsage(string file) =>
-        _files.TryRead(file, out ReadOnlySpan<byte> bytes) && System.Buffers.Text.Utf8Parser.TryParse(bytes, out long usage, out _) ? usage : -1;
 }

@@ -85,6 +85,20 @@ public sealed class TraceEngine : IDisposable
         }
     }
 
+    /// <summary>
+    /// Windows per scan of the whole cgroup tree (1, the default: every window). Between scans a
+    /// cgroup with scheduler events is indexed on its first event and a removed one drops out when
+    /// its counter files fail; one created without running is seen at the next scan.
+    /// </summary>
+    internal int TreeRescanEvery
+    {
+        get => _cgroups.RescanEvery;
+        set => _cgroups.RescanEvery = value;
+    }
+
+    /// <summary>The cut's sampler of cgroup counters (for tests of the per-window work).</summary>
+    internal CgroupSampler Sampler => _cgroups;
+
     /// <summary>Every cgroup path in the cpu hierarchy as last scanned (a baseline for the resource probes).</summary>
     public IReadOnlyList<string> CgroupPaths()
     {
@@ -192,7 +206,7 @@ public sealed class TraceEngine : IDisposable
 
         long now = Stopwatch.GetTimestamp();
         HostCpu host = HostCpu.Read(_options.HostRoot);
-        Dictionary<string, CgroupFigures> figures = _cgroups.ReadAll(_baseline);
+        Dictionary<string, CgroupFigures> figures = _cgroups.ReadAll(_baseline, fresh);
         var snapshot = new EngineSnapshot(_pool.Return)
         {
             Kernel = Kernel,
@@ -356,5 +370,6 @@ public sealed class TraceEngine : IDisposable
         _reader.Join();
         _paths.Dispose();
         _source.Dispose();
+        _cgroups.Dispose();
     }
 }

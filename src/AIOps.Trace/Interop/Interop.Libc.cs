@@ -22,6 +22,24 @@ internal static partial class Interop
     [LibraryImport(Libc, EntryPoint = "read", SetLastError = true)]
     internal static unsafe partial nint LibcRead(int fd, byte* buffer, nint count);
 
+    /// <summary>pread(2): bytes read at <paramref name="offset"/>, 0 at end of file, or -1.</summary>
+    [LibraryImport(Libc, EntryPoint = "pread", SetLastError = true)]
+    internal static unsafe partial nint LibcPread(int fd, byte* buffer, nint count, long offset);
+
+    internal const int RLIMIT_NOFILE = 7;
+
+    /// <summary>struct rlimit of a 64-bit C library.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct RLimit
+    {
+        public ulong Current;
+        public ulong Maximum;
+    }
+
+    /// <summary>getrlimit(2): 0, or -1.</summary>
+    [LibraryImport(Libc, EntryPoint = "getrlimit")]
+    internal static partial int LibcGetrlimit(int resource, out RLimit limit);
+
     /// <summary>close(2).</summary>
     [LibraryImport(Libc, EntryPoint = "close")]
     internal static partial int LibcClose(int fd);

@@ -84,12 +84,18 @@ public sealed class TraceSession : IDisposable
     /// <summary>
     /// Read each container's limits and probes every this many windows (1, the default: every
     /// window). A node of thousands of containers spends most of a window reading their cgroupfs
-    /// and procfs files; the sidecar reads them on a slower cadence than it cuts windows.
+    /// and procfs files; the sidecar reads them on a slower cadence than it cuts windows. The
+    /// engine then also scans the whole cgroup tree on this cadence: a cgroup created without
+    /// running (no scheduler event, no CPU used) joins the windows within this many of them.
     /// </summary>
     public int ReadingsEvery
     {
         get => _readingsEvery;
-        init => _readingsEvery = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(ReadingsEvery), value, "at least 1");
+        init
+        {
+            _readingsEvery = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(ReadingsEvery), value, "at least 1");
+            _engine.TreeRescanEvery = value;
+        }
     }
 
     private readonly int _readingsEvery = 1;

@@ -10,7 +10,9 @@ namespace AIOps.Trace.Tests.Kernel;
 /// cgroup), each running a 50 ms CPU burst, while windows are cut every second. The engine must
 /// report each cgroup under its own path with its own figures (never one generation's figures
 /// under the other's id), and afterwards hold no more state than before. Ground truth for ids is the cgroupfs inode (statx), for lifetimes the
-/// test's own clock around mkdir and rmdir.
+/// test's own clock around mkdir and rmdir. Run twice: scanning the tree every window, and every
+/// fifth as the sidecar does (between scans removed cgroups drop out when their held counter files
+/// fail, and new ones join on their first event).
 /// </summary>
 public sealed class ChurnTests(ITestOutputHelper output) : KernelTestBase
 {
@@ -29,10 +31,13 @@ public sealed class ChurnTests(ITestOutputHelper output) : KernelTestBase
 
     private sealed record Seen(string Path, ulong Id, long CpuUsageNs, long Involuntary);
 
-    [Fact]
-    public void Churned_cgroups_are_reported_under_their_own_path_then_forgotten()
+    [Theory]
+    [InlineData(1)]
+    [InlineData(5)]
+    public void Churned_cgroups_are_reported_under_their_own_path_then_forgotten(int rescanEvery)
     {
         TraceEngine engine = StartEngine();
+        engine.TreeRescanEvery = rescanEvery;
         var ids = new CgroupIndex(engine.Mounts.ForController("cpu")!.MountPoint);
         Thread.Sleep(Window);
         engine.CollectWindow().Dispose();
@@ -83,8 +88,8 @@ public sealed class ChurnTests(ITestOutputHelper output) : KernelTestBase
         }
 
         // Windows after the last removal: the last report, then a window without events that
-        // lets the engine forget, then one more to show it stays forgotten.
-        for (int i = 0; i < 3; i++)
+        // lets the engine forget (after a scan of the tree), then one more to show it stays forgotten.
+        for (int i = 0; i < rescanEvery + 2; i++)
         {
             Thread.Sleep(Window);
             Cut(engine, seen);
@@ -126,6 +131,8 @@ public sealed class ChurnTests(ITestOutputHelper output) : KernelTestBase
         Assert.InRange(after.Baseline, 0, before.Baseline + 10);
         Assert.InRange(after.Pinned, 0, after.Tracked);
         Assert.InRange(after.Identities, 0, before.Identities + 10);
+        // Two counter files per cgroup at most (cpuacct.usage and cpu.stat), none of a removed one.
+        Assert.InRange(engine.Sampler.HeldFiles, 0, 2 * after.Indexed);
         Assert.Empty(TestCgroup.Leftovers());
     }
 

@@ -36,6 +36,46 @@ public sealed class VanishingCgroupTests : KernelTestBase
     }
 
     [Theory]
+    [InlineData(8)]
+    [InlineData(0)] // no descriptor may be held: every read opens the file, as before
+    public void Held_counter_files_read_fresh_figures_and_close_when_the_cgroup_goes(int capacity)
+    {
+        TestCgroup cg = NewCgroup("held");
+        CgroupMounts mounts = CgroupMounts.Discover();
+        CgroupMount cpuacct = mounts.ForController("cpuacct")!, cpu = mounts.ForController("cpu")!;
+        ulong id = new CgroupIndex(cpu.MountPoint).IdOf(cg.RelativePath) ?? throw new InvalidOperationException("no inode for the test cgroup");
+        using var files = new HeldCounterFiles(capacity);
+
+        long Usage()
+        {
+            Assert.True(files.TryRead(id, HeldCounterFiles.Slot.Usage, cpuacct, cg.RelativePath, "cpuacct.usage", out ReadOnlySpan<byte> bytes, out bool gone));
+            Assert.False(gone);
+            return long.Parse(System.Text.Encoding.ASCII.GetString(bytes));
+        }
+
+        files.BeginPass();
+        long before = Usage();
+        Assert.Equal(long.Parse(cg.Read("cpuacct", "cpuacct.usage")), before);
+        Assert.True(files.TryRead(id, HeldCounterFiles.Slot.Stat, cpu, cg.RelativePath, "cpu.stat", out ReadOnlySpan<byte> stat, out _));
+        Assert.Contains("nr_periods", System.Text.Encoding.ASCII.GetString(stat));
+        Assert.Equal(Math.Min(2, capacity), files.Held);
+
+        // The same descriptor, read again after the cgroup ran: the kernel's new figure, not the old text.
+        Track(cg.Start(TestCgroup.BusyLoop)).WaitForExit(300);
+        files.BeginPass();
+        long after = Usage();
+        Assert.True(after > before, $"usage {before} -> {after} ns after a 300 ms busy loop");
+        Assert.Equal(long.Parse(cg.Read("cpuacct", "cpuacct.usage")), after);
+        Assert.Equal(Math.Min(2, capacity), files.Held);
+
+        cg.Dispose(); // kills the loop, then rmdir in every hierarchy
+        Assert.False(files.TryRead(id, HeldCounterFiles.Slot.Usage, cpuacct, cg.RelativePath, "cpuacct.usage", out _, out bool goneNow));
+        Assert.True(goneNow);
+        files.Sweep();
+        Assert.Equal(0, files.Held);
+    }
+
+    [Theory]
     [InlineData(EngineMode.Ebpf)]
     [InlineData(EngineMode.Procfs)]
     public void A_container_removed_mid_window_is_reported_with_what_was_seen_and_diagnosed(EngineMode mode)
