@@ -37,13 +37,14 @@ public static class RunQueueBuckets
             long n = fine[i];
             if (n == 0)
                 continue;
+            int index = window.FirstBucket + i;
             double representative;
-            if (i == fine.Length - 1)
+            if (index == LogLinearHistogram.BucketCount - 1)
                 representative = window.Max;
             else
             {
-                ulong lower = LogLinearHistogram.BucketLowerBound(i);
-                representative = lower + (LogLinearHistogram.BucketUpperBound(i) - (double)lower) / 2.0;
+                ulong lower = LogLinearHistogram.BucketLowerBound(index);
+                representative = lower + (LogLinearHistogram.BucketUpperBound(index) - (double)lower) / 2.0;
             }
             visit(IndexOf(representative), representative, n);
         }

@@ -9,7 +9,8 @@ internal sealed class ContainerAccumulator
     public ulong CgroupId { get; }
 
     /// <summary>Run-queue waits of the cgroup's tasks, in ns.</summary>
-    public LogLinearHistogram RunQueue { get; } = new();
+    // Written on the ring reader's path: the full range from the start, so recording never allocates.
+    public LogLinearHistogram RunQueue { get; } = new(fullRange: true);
 
     /// <summary>Involuntary preemptions of the cgroup's tasks, by who took the CPU.</summary>
     public long PreemptedBySame, PreemptedByOther, PreemptedByHost;

@@ -15,6 +15,13 @@ public readonly record struct Log2Bucket(ulong LeMicroseconds, long CumulativeCo
 /// of two then fall exactly on power-of-two microseconds, where runqlat, our log2 view and
 /// Prometheus-style le bounds cut, so no bucket straddles one of those limits and a quantile's
 /// log2 µs slot is exact. Not thread-safe: one writer, copied out with <see cref="CopyFrom"/>.
+/// <para>
+/// Only the range of buckets that has held a value is stored, in whole powers of two (the
+/// waits of one container span a dozen of the 39, so a histogram takes about a third of the
+/// full 10 KB, and copying, adding, clearing and quantiles walk that range only). Growing the
+/// range allocates; the engine's own accumulators, written on the ring reader's path, hold the
+/// full range from the start and never allocate.
+/// </para>
 /// </summary>
 public sealed class LogLinearHistogram
 {
@@ -33,7 +40,9 @@ public sealed class LogLinearHistogram
     /// <summary>Most buckets <see cref="CopyLog2MicrosecondBuckets"/> can write: le = 2^0 .. 2^55 µs covers ulong.MaxValue ns.</summary>
     public const int MaxLog2MicrosecondBuckets = 56;
 
-    private readonly long[] _buckets = new long[BucketCount];
+    // Counts of buckets _first .. _first + _buckets.Length - 1; every other bucket is empty.
+    private long[] _buckets;
+    private int _first;
     private long _count;
     private ulong _sum;
     private ulong _min = ulong.MaxValue;
@@ -51,8 +60,65 @@ public sealed class LogLinearHistogram
     /// <summary>Largest recorded value, or 0 when empty.</summary>
     public ulong Max => _max;
 
-    /// <summary>Per-bucket counts, indexed as <see cref="BucketIndex"/> maps values.</summary>
+    /// <summary>An empty histogram that stores buckets as values arrive.</summary>
+    public LogLinearHistogram()
+        : this(fullRange: false)
+    {
+    }
+
+    /// <param name="fullRange">Store every bucket from the start, so that recording never allocates.</param>
+    internal LogLinearHistogram(bool fullRange) => _buckets = fullRange ? new long[BucketCount] : [];
+
+    /// <summary>
+    /// Counts of the stored buckets: element i is bucket <see cref="FirstBucket"/> + i, indexed as
+    /// <see cref="BucketIndex"/> maps values. Buckets outside the span are empty.
+    /// </summary>
     public ReadOnlySpan<long> Buckets => _buckets;
+
+    /// <summary>The bucket index of <see cref="Buckets"/>[0].</summary>
+    public int FirstBucket => _first;
+
+    /// <summary>Count of bucket <paramref name="index"/>.</summary>
+    public long CountAt(int index)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(index);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, BucketCount);
+        int i = index - _first;
+        return (uint)i < (uint)_buckets.Length ? _buckets[i] : 0;
+    }
+
+    /// <summary>Bytes the stored buckets take (for tests and benchmarks of memory per container).</summary>
+    internal int StoredBytes => _buckets.Length * sizeof(long);
+
+    // Makes the stored range cover buckets lo..hi, in whole powers of two; keeps the counts.
+    private void Cover(int lo, int hi)
+    {
+        if (_buckets.Length != 0)
+        {
+            if (lo >= _first && hi < _first + _buckets.Length)
+                return;
+            lo = Math.Min(lo, _first);
+            hi = Math.Max(hi, _first + _buckets.Length - 1);
+        }
+        lo &= ~(SubBucketCount - 1);
+        hi = Math.Min(hi | (SubBucketCount - 1), OverflowIndex);
+        var grown = new long[hi - lo + 1];
+        if (_buckets.Length != 0)
+            _buckets.CopyTo(grown.AsSpan(_first - lo));
+        _buckets = grown;
+        _first = lo;
+    }
+
+    private ref long Slot(int index)
+    {
+        int i = index - _first;
+        if ((uint)i >= (uint)_buckets.Length)
+        {
+            Cover(index, index);
+            i = index - _first;
+        }
+        return ref _buckets[i];
+    }
 
     /// <summary>Bucket holding <paramref name="valueNs"/> nanoseconds.</summary>
     public static int BucketIndex(ulong valueNs) => UnitIndex(ToUnits(valueNs));
@@ -112,7 +178,7 @@ public sealed class LogLinearHistogram
     /// <summary>Records one value. O(1), no allocation.</summary>
     public void Record(ulong valueNs)
     {
-        _buckets[BucketIndex(valueNs)]++;
+        Slot(BucketIndex(valueNs))++;
         _count++;
         _sum += valueNs;
         if (valueNs < _min)
@@ -131,7 +197,7 @@ public sealed class LogLinearHistogram
             return;
         }
 
-        _buckets[BucketIndex(valueNs)] += count;
+        Slot(BucketIndex(valueNs)) += count;
         _count += count;
         _sum += valueNs * (ulong)count;
         if (valueNs < _min)
@@ -158,7 +224,7 @@ public sealed class LogLinearHistogram
         {
             cumulative += _buckets[i];
             if (cumulative >= rank)
-                return Representative(i);
+                return Representative(_first + i);
         }
 
         return _max; // unreachable while the buckets sum to Count
@@ -170,8 +236,12 @@ public sealed class LogLinearHistogram
         ArgumentNullException.ThrowIfNull(other);
         if (other._count == 0)
             return;
-        for (int i = 0; i < _buckets.Length; i++)
-            _buckets[i] += other._buckets[i];
+        (int lo, int hi) = other.Occupied();
+        Cover(lo, hi);
+        ReadOnlySpan<long> from = other._buckets.AsSpan(lo - other._first, hi - lo + 1);
+        Span<long> to = _buckets.AsSpan(lo - _first, from.Length);
+        for (int i = 0; i < from.Length; i++)
+            to[i] += from[i];
         _count += other._count;
         _sum += other._sum;
         _min = Math.Min(_min, other._min);
@@ -182,7 +252,13 @@ public sealed class LogLinearHistogram
     public void CopyFrom(LogLinearHistogram other)
     {
         ArgumentNullException.ThrowIfNull(other);
-        other._buckets.CopyTo(_buckets, 0);
+        Array.Clear(_buckets);
+        if (other._count != 0)
+        {
+            (int lo, int hi) = other.Occupied();
+            Cover(lo, hi);
+            other._buckets.AsSpan(lo - other._first, hi - lo + 1).CopyTo(_buckets.AsSpan(lo - _first));
+        }
         _count = other._count;
         _sum = other._sum;
         _min = other._min;
@@ -221,7 +297,7 @@ public sealed class LogLinearHistogram
         {
             double limitNs = le * 1000.0;
             // Representatives grow with the index, so one forward cursor covers all limits.
-            while (fine < _buckets.Length && Representative(fine) < limitNs)
+            while (fine < _buckets.Length && Representative(_first + fine) < limitNs)
                 cumulative += _buckets[fine++];
             destination[written] = new Log2Bucket(le, cumulative);
         }
@@ -240,6 +316,9 @@ public sealed class LogLinearHistogram
             needed++;
         return needed;
     }
+
+    // The first and last non-empty bucket (Count > 0): from Min and Max, whose buckets hold a value.
+    private (int Lo, int Hi) Occupied() => (BucketIndex(_min), BucketIndex(_max));
 
     private double Representative(int index)
     {

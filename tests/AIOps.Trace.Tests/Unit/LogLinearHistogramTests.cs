@@ -101,14 +101,16 @@ public class LogLinearHistogramTests
         Assert.Equal(value, h.Min);
         Assert.Equal(value, h.Max);
         Assert.Equal(value, h.Sum);
-        Assert.Equal(1, h.Buckets[expected]);
+        Assert.Equal(1, h.CountAt(expected));
         Assert.Equal((double)value, h.ValueAtQuantile(0.5)); // clamped to the only value
     }
 
     [Fact]
     public void Record_DoesNotAllocate()
     {
-        var h = new LogLinearHistogram();
+        // The engine's accumulators hold the full range (a histogram storing only its range
+        // allocates when a value lands outside it; see the range tests below).
+        var h = new LogLinearHistogram(fullRange: true);
         h.Record(1);
         h.Record(2, 3); // warm both paths up first
 
@@ -118,6 +120,15 @@ public class LogLinearHistogramTests
             h.Record(v * 7919);
             h.Record(v, 2);
         }
+        Assert.Equal(before, GC.GetAllocatedBytesForCurrentThread());
+
+        // Once its range covers the values, a histogram storing only its range records without allocating too.
+        var ranged = new LogLinearHistogram();
+        ranged.Record(0);
+        ranged.Record(ulong.MaxValue);
+        before = GC.GetAllocatedBytesForCurrentThread();
+        for (ulong v = 0; v < 100_000; v++)
+            ranged.Record(v * 7919);
         Assert.Equal(before, GC.GetAllocatedBytesForCurrentThread());
     }
 
@@ -183,7 +194,7 @@ public class LogLinearHistogramTests
         Assert.Equal(100UL + 15_000 + 7 + 1_000_000, a.Sum);
         Assert.Equal(7UL, a.Min);
         Assert.Equal(1_000_000UL, a.Max);
-        Assert.Equal(3, a.Buckets[LogLinearHistogram.BucketIndex(5_000)]);
+        Assert.Equal(3, a.CountAt(LogLinearHistogram.BucketIndex(5_000)));
 
         var copy = new LogLinearHistogram();
         copy.Record(42);
@@ -192,7 +203,7 @@ public class LogLinearHistogramTests
         Assert.Equal(a.Sum, copy.Sum);
         Assert.Equal(a.Min, copy.Min);
         Assert.Equal(a.Max, copy.Max);
-        Assert.True(a.Buckets.SequenceEqual(copy.Buckets));
+        Assert.Equal(AllCounts(a), AllCounts(copy));
 
         a.Reset();
         Assert.Equal(0, a.Count);
@@ -325,5 +336,69 @@ public class LogLinearHistogramTests
     {
         int i = LogLinearHistogram.BucketIndex(v);
         return LogLinearHistogram.BucketLowerBound(i) < limit && LogLinearHistogram.BucketUpperBound(i) >= limit;
+    }
+
+    private static long[] AllCounts(LogLinearHistogram h) =>
+        Enumerable.Range(0, LogLinearHistogram.BucketCount).Select(h.CountAt).ToArray();
+
+    [Fact]
+    public void A_histogram_storing_only_its_range_answers_as_one_storing_every_bucket()
+    {
+        // Values from sub-microsecond to the overflow bucket, arriving in an order that grows the
+        // stored range downwards and upwards; the full-range histogram is the reference.
+        var random = new Random(12345);
+        var ranged = new LogLinearHistogram();
+        var full = new LogLinearHistogram(fullRange: true);
+        var other = new LogLinearHistogram();
+        for (int i = 0; i < 5_000; i++)
+        {
+            ulong v = i switch
+            {
+                < 1_000 => (ulong)random.NextInt64(20_000, 40_000),
+                < 2_000 => (ulong)random.NextInt64(0, 2_000),
+                < 2_010 => (ulong)random.NextInt64(1L << 40, 1L << 62),
+                _ => (ulong)Math.Exp(random.NextDouble() * 30),
+            };
+            ranged.Record(v);
+            full.Record(v);
+            if (i % 3 == 0)
+                other.Record(v / 7 + 1, 2);
+        }
+        Assert.True(ranged.StoredBytes < full.StoredBytes || ranged.FirstBucket == 0);
+        Assert.Equal(AllCounts(full), AllCounts(ranged));
+        foreach (double q in new[] { 0, 0.01, 0.5, 0.9, 0.99, 0.999, 1 })
+            Assert.Equal(full.ValueAtQuantile(q), ranged.ValueAtQuantile(q));
+        var a = new Log2Bucket[LogLinearHistogram.MaxLog2MicrosecondBuckets];
+        var b = new Log2Bucket[LogLinearHistogram.MaxLog2MicrosecondBuckets];
+        Assert.Equal(full.CopyLog2MicrosecondBuckets(a), ranged.CopyLog2MicrosecondBuckets(b));
+        Assert.Equal(a, b);
+
+        ranged.Add(other);
+        full.Add(other);
+        Assert.Equal(AllCounts(full), AllCounts(ranged));
+        Assert.Equal(full.ValueAtQuantile(0.99), ranged.ValueAtQuantile(0.99));
+
+        // A copy into a histogram holding another range, and one into an empty one.
+        var narrow = new LogLinearHistogram();
+        narrow.Record(5_000_000);
+        narrow.CopyFrom(other);
+        Assert.Equal(AllCounts(other), AllCounts(narrow));
+        var empty = new LogLinearHistogram();
+        empty.CopyFrom(new LogLinearHistogram());
+        Assert.Equal(0, empty.Count);
+        Assert.Equal(0, empty.StoredBytes);
+    }
+
+    [Fact]
+    public void Waits_of_a_dozen_powers_of_two_take_a_third_of_the_full_range()
+    {
+        var h = new LogLinearHistogram();
+        for (ulong ns = 1_000; ns < 4_000_000; ns = ns * 11 / 10)
+            h.Record(ns);
+        // 1 us .. 4 ms: 12 powers of two of 32 buckets each, not all 1,249.
+        Assert.InRange(h.StoredBytes, 12 * 32 * sizeof(long), 13 * 32 * sizeof(long));
+        h.Reset();
+        h.Record(2_000);
+        Assert.InRange(h.StoredBytes, 12 * 32 * sizeof(long), 13 * 32 * sizeof(long)); // reuse keeps the range: no allocation
     }
 }
