@@ -162,6 +162,10 @@ public sealed class AnomalyAnalyzer : IDisposable
     /// <summary>Analyses one domain's containers in one window.</summary>
     public IReadOnlyList<Verdict> AnalyzeDomain(string domain, IReadOnlyList<MetricVector> members)
     {
+        // Too few to compare and no model of its own: the peers' verdict, without processing the
+        // metrics (which only the peers' comparison and a model would use).
+        if (members.Count < _options.Peers.MinPeers && !_models.ContainsKey(domain))
+            return PeerOutlierDetector.TooFewPeers(domain, members.Select(m => m.Key).ToArray(), _options.Peers);
         ProcessedDomain processed = DomainProcessor.Process(members, _options.Processing);
         IReadOnlyList<Verdict> peers = PeerOutlierDetector.Detect(domain, processed, _options.Peers);
         if (_models.TryGetValue(domain, out DomainModel? model))

@@ -35,12 +35,7 @@ public static class PeerOutlierDetector
         PeerOptions o = options ?? new PeerOptions();
         var verdicts = new Verdict[d.Rows];
         if (d.Rows < o.MinPeers)
-        {
-            for (int i = 0; i < d.Rows; i++)
-                verdicts[i] = new Verdict(d.Keys[i], domain, VerdictStatus.TooFewPeers, double.NaN, DetectorNames.None, Peers(d, i), [],
-                    Reason: $"too few peers: the domain has {d.Rows} container(s), at least {o.MinPeers} are needed to compare");
-            return verdicts;
-        }
+            return TooFewPeers(domain, d.Keys, o);
         if (d.Columns == 0)
         {
             for (int i = 0; i < d.Rows; i++)
@@ -117,6 +112,21 @@ public static class PeerOutlierDetector
             else if (d.Raw[j][slot] != value) return false;
         }
         return peers >= 2 && d.Raw[i][slot] != value;
+    }
+
+    /// <summary>
+    /// The verdicts of a domain with fewer than <see cref="PeerOptions.MinPeers"/> containers: none
+    /// can be compared, so nothing of their metrics is looked at (most domains of a node are one
+    /// container: a DaemonSet's pod, one replica of a Deployment spread over nodes).
+    /// </summary>
+    internal static Verdict[] TooFewPeers(string domain, IReadOnlyList<string> keys, PeerOptions o)
+    {
+        var verdicts = new Verdict[keys.Count];
+        string reason = $"too few peers: the domain has {keys.Count} container(s), at least {o.MinPeers} are needed to compare";
+        for (int i = 0; i < keys.Count; i++)
+            verdicts[i] = new Verdict(keys[i], domain, VerdictStatus.TooFewPeers, double.NaN, DetectorNames.None,
+                keys.Count == 1 ? [] : keys.Where((_, j) => j != i).ToArray(), [], Reason: reason);
+        return verdicts;
     }
 
     internal static IReadOnlyList<string> Peers(ProcessedDomain d, int i) => d.Keys.Where((_, j) => j != i).ToArray();

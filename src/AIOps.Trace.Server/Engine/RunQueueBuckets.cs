@@ -16,6 +16,10 @@ public static class RunQueueBuckets
     /// <summary>The same bounds in seconds, for the Prometheus histogram.</summary>
     public static readonly double[] BoundsSeconds = BoundsMicroseconds.Select(us => us / 1e6).ToArray();
 
+    /// <summary>Each bucket's index as text: the keys of a stream frame's run-queue map, made once.</summary>
+    internal static readonly string[] Keys = Enumerable.Range(0, BoundsMicroseconds.Length + 1)
+        .Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+
     /// <summary>Buckets, the overflow one included.</summary>
     public static int Count => BoundsMicroseconds.Length + 1;
 

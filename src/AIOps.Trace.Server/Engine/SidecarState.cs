@@ -145,7 +145,7 @@ internal sealed class SidecarState(string node, SidecarMetrics metrics)
         RunQueueBuckets.Fold(c.RunQueue, (bucket, valueNs, count) =>
         {
             s.Buckets[bucket] += count;
-            string key = bucket.ToString(CultureInfo.InvariantCulture);
+            string key = RunQueueBuckets.Keys[bucket];
             runq[key] = runq.GetValueOrDefault(key) + count;
             observations.Add((valueNs, count));
         });
