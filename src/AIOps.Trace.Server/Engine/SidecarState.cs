@@ -141,7 +141,7 @@ internal sealed class SidecarState(string node, SidecarMetrics metrics)
     private ContainerDelta Fold(ContainerState s, ContainerSnapshot c, ContainerDiagnosis? d, WindowInfo info, bool addToCounters)
     {
         var runq = new Dictionary<string, long>(StringComparer.Ordinal);
-        var observations = new List<(double, long)>();
+        var observations = new List<(double, long)>(RunQueueBuckets.Count);
         RunQueueBuckets.Fold(c.RunQueue, (bucket, valueNs, count) =>
         {
             s.Buckets[bucket] += count;

@@ -59,7 +59,7 @@ public sealed class SidecarMetrics
         StreamClients = f.CreateGauge("aiops_trace_stream_clients", "Open /api/v1/stream connections.");
         StreamDroppedFrames = f.CreateCounter("aiops_trace_stream_dropped_frames_total", "Stream frames dropped for clients that did not keep up.");
         _gcCollections = f.CreateCounter("aiops_trace_gc_collections_total", "Garbage collections of the sidecar's managed heap, by generation.", "generation");
-        _heapBytes = f.CreateGauge("aiops_trace_managed_heap_bytes", "Bytes the sidecar's managed heap held after the last collection.");
+        _heapBytes = f.CreateGauge("aiops_trace_managed_heap_bytes", "Bytes the sidecar's managed heap held after the last collection (before the first, what it holds now).");
         Analysis = new AnalysisMetrics(f, ContainerLabels);
     }
 
@@ -132,7 +132,9 @@ public sealed class SidecarMetrics
     {
         for (int g = 0; g < Generations.Length; g++)
             _gcCollections.WithLabels(Generations[g]).IncTo(GC.CollectionCount(g));
-        _heapBytes.Set(GC.GetGCMemoryInfo().HeapSizeBytes);
+        GCMemoryInfo gc = GC.GetGCMemoryInfo();
+        // Before the first collection there is no "after": what the heap holds now.
+        _heapBytes.Set(gc.Index == 0 ? GC.GetTotalMemory(forceFullCollection: false) : gc.HeapSizeBytes);
     }
 
     public void SetDrops(EngineSnapshot window)
@@ -145,7 +147,9 @@ public sealed class SidecarMetrics
     /// <summary>Sets the verdict series of one resource, removing the previous outcome's.</summary>
     public void SetDiagnosis(string[] labels, string resource, string? previousOutcome, string outcome)
     {
-        if (previousOutcome is not null && previousOutcome != outcome)
+        if (previousOutcome == outcome)
+            return; // its series is there, at 1 (a label lookup per container and resource each window was 4% of a window)
+        if (previousOutcome is not null)
             _diagnosis.RemoveLabelled([.. labels, resource, previousOutcome]);
         _diagnosis.WithLabels([.. labels, resource, outcome]).Set(1);
     }

@@ -30,17 +30,33 @@ public static class CpuList
     }
 
     /// <summary>Parses a CPU list read from a cgroup file: one that is not a list (a file another writer left half-written) is empty, i.e. unknown.</summary>
+    /// <remarks>
+    /// Every window asks again for every container's cpuset, and a node has a handful of distinct
+    /// ones: the answers to the last few dozen texts are kept (read-only, shared).
+    /// </remarks>
     public static IReadOnlyList<int> ParseOrEmpty(string? text)
     {
+        if (text is null)
+            return [];
+        if (s_parsed.TryGetValue(text, out IReadOnlyList<int>? known))
+            return known;
+        IReadOnlyList<int> cpus;
         try
         {
-            return Parse(text);
+            cpus = Array.AsReadOnly(Parse(text).ToArray());
         }
         catch (FormatException)
         {
-            return [];
+            cpus = [];
         }
+        if (s_parsed.Count >= ParsedKept)
+            s_parsed.Clear();
+        s_parsed[text] = cpus;
+        return cpus;
     }
+
+    private const int ParsedKept = 64;
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, IReadOnlyList<int>> s_parsed = new(StringComparer.Ordinal);
 
     private static int ParseCpu(string s, string text) =>
         int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out int cpu) && cpu < 1 << 16

@@ -107,7 +107,31 @@ public sealed class TraceEngine : IDisposable
     }
 
     /// <summary>Every cgroup path of the cpu hierarchy as the last window's scan found it (no rescan).</summary>
-    public IReadOnlySet<string> KnownCgroupPaths() => new HashSet<string>(_cgroups.Index.Entries.Values, StringComparer.Ordinal);
+    public IReadOnlySet<string> KnownCgroupPaths()
+    {
+        // Made again only after a scan replaced the index's entries; never changed once handed out.
+        IReadOnlyDictionary<ulong, string> entries = _cgroups.Index.Entries;
+        KnownPaths? known = _known;
+        if (known is null || !ReferenceEquals(known.Of, entries))
+            _known = known = new KnownPaths(entries, new HashSet<string>(entries.Values, StringComparer.Ordinal));
+        return known.Paths;
+    }
+
+    private sealed record KnownPaths(IReadOnlyDictionary<ulong, string> Of, HashSet<string> Paths);
+
+    private volatile KnownPaths? _known;
+
+    // The parents of the last cut's cgroups, and what they were made from: the set changes only
+    // when a scan adds cgroups (new entries) or a cgroup is found gone (fewer figures).
+    private (IReadOnlyDictionary<ulong, string>? Of, int Count, HashSet<string> Parents) _parents = (null, 0, []);
+
+    private HashSet<string> ParentsOf(Dictionary<string, CgroupFigures> figures)
+    {
+        IReadOnlyDictionary<ulong, string> entries = _cgroups.Index.Entries;
+        if (!ReferenceEquals(_parents.Of, entries) || _parents.Count != figures.Count)
+            _parents = (entries, figures.Count, ParentsOf(figures.Keys));
+        return _parents.Parents;
+    }
 
     /// <summary>The resolver naming cgroups from their path and the node's disk.</summary>
     public IdentityResolver Identity => _identity;
@@ -246,7 +270,7 @@ public sealed class TraceEngine : IDisposable
             byPath[key] = c;
         }
 
-        HashSet<string>? parents = everyContainer ? ParentsOf(figures.Keys) : null;
+        HashSet<string>? parents = everyContainer ? ParentsOf(figures) : null;
         HashSet<string>? wanted = _options.Cgroups?.Select(Normalize).ToHashSet(StringComparer.Ordinal);
         foreach ((string path, ContainerSnapshot c) in byPath)
         {
