@@ -65,13 +65,19 @@ public sealed class RunQueueLatencyTests : KernelTestBase
             // right: when runqlat's own quantile sits within 0.2% of an edge, or when ours sits
             // within 0.3 us or 5% of the edge runqlat's bucket shares with ours (in a dense bucket
             // a few hundred ns move more than 0.2% of the waits). Elsewhere: the same bucket.
+            // With the kernel's own stamps (wait_stamps sched_info) the engine times another span:
+            // from the enqueue, before runqlat's sched_wakeup fires, to the run queue clock of
+            // __schedule's start, before runqlat's sched_switch fires; each end moves by up to about
+            // a microsecond on this VM (seen: 0.3-0.8 us), so the edge there is 1 us wide. That span
+            // is what schedstat's run_delay adds up, which the test above holds it to within 10%.
             double oursUs = c.RunQueue.ValueAtQuantile(q) / 1000;
             int theirs = Runqlat.QuantileSlot(reference, q);
             int low = Runqlat.QuantileSlot(reference, q - 0.002), high = Runqlat.QuantileSlot(reference, q + 0.002);
             double sharedEdgeUs = Math.Pow(2, Math.Max(ours, theirs));
-            bool atSharedEdge = Math.Abs(ours - theirs) == 1 && Math.Abs(oursUs - sharedEdgeUs) <= Math.Max(0.3, 0.05 * sharedEdgeUs);
+            double edgeUs = s.Kernel.WaitStamps == "sched_info" ? 1.0 : 0.3;
+            bool atSharedEdge = Math.Abs(ours - theirs) == 1 && Math.Abs(oursUs - sharedEdgeUs) <= Math.Max(edgeUs, 0.05 * sharedEdgeUs);
             Assert.True(ours >= low && ours <= high || atSharedEdge,
-                $"p{q * 100}: engine slot {ours} ({oursUs:0.00} us), runqlat slot {theirs} (edge-tolerant {low}..{high}); {seen}");
+                $"p{q * 100}: engine slot {ours} ({oursUs:0.00} us), runqlat slot {theirs} (edge-tolerant {low}..{high}); wait stamps {s.Kernel.WaitStamps}; {seen}");
         }
         Assert.Equal(0, s.LostEvents);
     }
