@@ -71,6 +71,21 @@ public sealed record ContainerAttributes(
     /// </summary>
     internal static (string? Owner, string? Kind) CgroupOwner(string key)
     {
+        // Asked for every container every window; the answer depends on the path alone.
+        if (s_cgroupOwners.TryGetValue(key, out (string?, string?) known))
+            return known;
+        (string?, string?) owner = CgroupOwnerOf(key);
+        if (s_cgroupOwners.Count >= CgroupOwnersKept)
+            s_cgroupOwners.Clear();
+        s_cgroupOwners[key] = owner;
+        return owner;
+    }
+
+    private const int CgroupOwnersKept = 65_536;
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, (string?, string?)> s_cgroupOwners = new(StringComparer.Ordinal);
+
+    private static (string? Owner, string? Kind) CgroupOwnerOf(string key)
+    {
         string leaf = key.TrimEnd('/');
         leaf = leaf[(leaf.LastIndexOf('/') + 1)..];
         if (leaf.Length == 0)

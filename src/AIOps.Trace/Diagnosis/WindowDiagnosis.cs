@@ -51,13 +51,35 @@ public static class WindowDiagnosis
                 continue; // the host itself is the context, not a tenant
             ContainerReadings readings = window.ReadingsOf(c.CgroupPath);
             CpuEvidence evidence = CpuEvidenceBuilder.Build(snapshot, c, readings.Limits, window.CpuBusy, tenants);
-            var rest = new List<ResourceDiagnosis>(window.Probes.Count);
-            for (int i = 0; i < window.Probes.Count && i < readings.End.Count; i++)
-                if (readings.End[i] is { } end)
-                    rest.Add(window.Probes[i].Diagnose(c.CgroupPath, i < readings.Start.Count ? readings.Start[i] : null, end, snapshot.WindowSeconds));
+            // Between two probe readings a session hands the same readings to every window (the
+            // container's last measured interval): their verdicts are the same too, made once.
+            IReadOnlyList<ResourceDiagnosis> rest;
+            if (s_decided.TryGetValue(readings, out Decided? decided) && ReferenceEquals(decided.Probes, window.Probes))
+                rest = decided.Resources;
+            else
+            {
+                rest = DiagnoseReadings(window, c.CgroupPath, readings, snapshot.WindowSeconds);
+                s_decided.AddOrUpdate(readings, new Decided(window.Probes, rest));
+            }
             results.Add(new ContainerDiagnosis(c, evidence, CpuDiagnosis.Diagnose(evidence, thresholds), rest));
         }
         tenantLookups = tenants.Lookups;
         return results;
+    }
+
+    // Each probe rates its two readings by their own timestamps (the window's length is only the
+    // fallback for readings made in one tick), so the verdicts of one readings object do not
+    // depend on the window it is shown in. Entries go with their readings.
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<ContainerReadings, Decided> s_decided = new();
+
+    private sealed record Decided(IReadOnlyList<IResourceProbe> Probes, IReadOnlyList<ResourceDiagnosis> Resources);
+
+    private static List<ResourceDiagnosis> DiagnoseReadings(TraceWindow window, string cgroupPath, ContainerReadings readings, double seconds)
+    {
+        var rest = new List<ResourceDiagnosis>(window.Probes.Count);
+        for (int i = 0; i < window.Probes.Count && i < readings.End.Count; i++)
+            if (readings.End[i] is { } end)
+                rest.Add(window.Probes[i].Diagnose(cgroupPath, i < readings.Start.Count ? readings.Start[i] : null, end, seconds));
+        return rest;
     }
 }

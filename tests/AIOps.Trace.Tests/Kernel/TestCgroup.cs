@@ -17,13 +17,15 @@ public sealed class TestCgroup : IDisposable
 
     private TestCgroup(string relativePath) => RelativePath = relativePath;
 
-    /// <summary>Path relative to each hierarchy root, e.g. "/aiops-test-web-1a2b".</summary>
+    /// <summary>Path relative to each hierarchy root, e.g. "/aiops-test-web-x1a2b3c4".</summary>
     public string RelativePath { get; }
 
     public string CpuDir => "/sys/fs/cgroup/cpu" + RelativePath;
 
+    // The suffix starts with a letter: eight random hex digits are all decimal one time in 43, and
+    // "role-40102758" then reads as a StatefulSet's pod with an ordinal, whose owner is "role".
     public static TestCgroup Create(string role) =>
-        Make("/" + $"{Prefix}{role}-{Guid.NewGuid():N}"[..(Prefix.Length + role.Length + 9)],
+        Make("/" + $"{Prefix}{role}-x{Guid.NewGuid():N}"[..(Prefix.Length + role.Length + 9)],
             V1Controllers.Select(c => "/sys/fs/cgroup/" + c).Append(Unified).Where(Directory.Exists));
 
     /// <summary>A cgroup at <paramref name="relativePath"/> (under <see cref="Prefix"/>), e.g. one made again at a removed one's path.</summary>

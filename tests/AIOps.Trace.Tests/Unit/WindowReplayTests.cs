@@ -62,6 +62,40 @@ public sealed class WindowReplayTests
     private static MemoryProbe ProbeWithoutFiles() =>
         new(new ResourceProbeContext(CgroupMounts.Parse(CgroupsMountsTests.HybridSplitControllers, readFile: _ => "hugetlb\n"), "/"), new NoFileSystem());
 
+    /// <summary>A probe that counts its decisions.</summary>
+    private sealed class CountingProbe(IResourceProbe inner) : IResourceProbe
+    {
+        public int Decisions { get; private set; }
+        public string Resource => inner.Resource;
+        public IResourceReading? Read(string cgroupPath) => inner.Read(cgroupPath);
+        public ResourceDiagnosis Diagnose(string cgroupPath, IResourceReading? start, IResourceReading end, double seconds)
+        {
+            Decisions++;
+            return inner.Diagnose(cgroupPath, start, end, seconds);
+        }
+    }
+
+    [Fact]
+    public void Readings_repeated_between_probe_readings_are_decided_once_and_new_ones_again()
+    {
+        var probe = new CountingProbe(ProbeWithoutFiles());
+        using TraceWindow window = Recorded(probe);
+        IReadOnlyList<ContainerDiagnosis> first = WindowDiagnosis.Diagnose(window);
+        int decisions = probe.Decisions;
+        Assert.Equal(3, decisions);
+
+        // The next window of a session shows the same readings objects (the last measured interval again).
+        IReadOnlyList<ContainerDiagnosis> again = WindowDiagnosis.Diagnose(window);
+        Assert.Equal(decisions, probe.Decisions);
+        Assert.Same(first.Single(d => d.Container.CgroupPath == Web).Resources, again.Single(d => d.Container.CgroupPath == Web).Resources);
+
+        // Fresh readings (a new reading was made) are decided again, and their verdict follows them.
+        using TraceWindow fresh = Recorded(probe);
+        IReadOnlyList<ContainerDiagnosis> next = WindowDiagnosis.Diagnose(fresh);
+        Assert.Equal(decisions + 3, probe.Decisions);
+        Assert.Equal(Outcomes.OomAtLimit, next.Single(d => d.Container.CgroupPath == Web).For(MemoryDiagnosis.Resource)!.Outcome);
+    }
+
     [Fact]
     public void A_recorded_window_replays_to_the_same_verdicts_without_reading_a_file()
     {
