@@ -79,7 +79,7 @@ internal sealed class HeldCounterFiles : IDisposable
             _held++;
         }
         int length;
-        if ((errno = ReadAt(fd, ref _buffer, out length)) != 0)
+        if ((errno = ReadToEnd(fd, ref _buffer, out length, positional: true)) != 0)
         {
             gone = errno is ENOENT or ENODEV;
             if (gone)
@@ -190,31 +190,6 @@ internal sealed class HeldCounterFiles : IDisposable
         {
             gone = e is FileNotFoundException or DirectoryNotFoundException;
             return false;
-        }
-    }
-
-    /// <summary>pread from offset 0 until a short read (a seq_file hands over all that fits); 0 or the errno.</summary>
-    private static unsafe int ReadAt(int fd, ref byte[] buffer, out int length)
-    {
-        length = 0;
-        while (true)
-        {
-            if (length == buffer.Length)
-                Array.Resize(ref buffer, buffer.Length * 2);
-            int space = buffer.Length - length;
-            nint n;
-            fixed (byte* p = &buffer[length])
-                n = LibcPread(fd, p, space, length);
-            if (n < 0)
-            {
-                int errno = Marshal.GetLastPInvokeError();
-                if (errno == EINTR)
-                    continue;
-                return errno;
-            }
-            length += (int)n;
-            if (n < space)
-                return 0;
         }
     }
 

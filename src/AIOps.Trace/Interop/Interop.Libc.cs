@@ -50,7 +50,7 @@ internal static partial class Interop
     /// A short read is the end: kernel text files (seq_file) fill what is asked until they are done.
     /// </summary>
     /// <returns>0 with the byte count in <paramref name="length"/>, else the errno of the failed call.</returns>
-    internal static unsafe int ReadWhole(string path, ref byte[] buffer, out int length)
+    internal static int ReadWhole(string path, ref byte[] buffer, out int length)
     {
         const int EINTR = 4;
         length = 0;
@@ -61,29 +61,43 @@ internal static partial class Interop
             return Marshal.GetLastPInvokeError();
         try
         {
-            while (true)
-            {
-                if (length == buffer.Length)
-                    Array.Resize(ref buffer, buffer.Length * 2);
-                int space = buffer.Length - length;
-                nint n;
-                fixed (byte* p = &buffer[length])
-                    n = LibcRead(fd, p, space);
-                if (n < 0)
-                {
-                    int errno = Marshal.GetLastPInvokeError();
-                    if (errno == EINTR)
-                        continue;
-                    return errno; // ESRCH: a task exited; ENODEV: a cgroup was removed
-                }
-                length += (int)n;
-                if (n < space)
-                    return 0;
-            }
+            return ReadToEnd(fd, ref buffer, out length, positional: false);
         }
         finally
         {
             LibcClose(fd);
+        }
+    }
+
+    /// <summary>
+    /// Reads <paramref name="fd"/> into <paramref name="buffer"/> (doubled when too small) until a
+    /// short read, with read(2), or with pread(2) from offset 0 when <paramref name="positional"/>
+    /// (a held seq_file renders afresh for a read at 0). EINTR is retried.
+    /// </summary>
+    /// <returns>0 with the byte count in <paramref name="length"/>, else the errno of the failed call
+    /// (ESRCH: a task exited; ENODEV: a cgroup was removed).</returns>
+    internal static unsafe int ReadToEnd(int fd, ref byte[] buffer, out int length, bool positional)
+    {
+        const int EINTR = 4;
+        length = 0;
+        while (true)
+        {
+            if (length == buffer.Length)
+                Array.Resize(ref buffer, buffer.Length * 2);
+            int space = buffer.Length - length;
+            nint n;
+            fixed (byte* p = &buffer[length])
+                n = positional ? LibcPread(fd, p, space, length) : LibcRead(fd, p, space);
+            if (n < 0)
+            {
+                int errno = Marshal.GetLastPInvokeError();
+                if (errno == EINTR)
+                    continue;
+                return errno;
+            }
+            length += (int)n;
+            if (n < space)
+                return 0;
         }
     }
 }
