@@ -166,7 +166,17 @@ def scrape(port):
     text = body.decode()
     series = sum(1 for line in text.splitlines() if line and not line.startswith("#"))
     lost = sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith("aiops_trace_lost_events_total"))
-    return took, len(body), series, lost
+    return took, len(body), series, lost, gc_collections(text)
+
+
+def gc_collections(text):
+    """The sidecar's own collections so far, by generation ("0", "1", "2")."""
+    counts = {}
+    for line in text.splitlines():
+        m = re.match(r'aiops_trace_gc_collections_total\{.*generation="(\d)".*\} (\S+)', line)
+        if m:
+            counts[m.group(1)] = float(m.group(2))
+    return counts
 
 
 def run_serve(duration, warmup, n):
@@ -185,6 +195,7 @@ def run_serve(duration, warmup, n):
             perf = subprocess.Popen(["perf", "record", "-F", "499", "-g", "-p", str(serve.pid), "-o",
                                      os.path.join(OUT_DIR, f"scale-perf-{n}.data"), "--", "sleep", "10"],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        gc0 = scrape(port)[4]
         cpu0, t0, frames0 = proc_cpu_s(serve.pid), time.monotonic(), len(stream.frames)
         rss = []
         while time.monotonic() - t0 < duration:
@@ -193,6 +204,7 @@ def run_serve(duration, warmup, n):
         cpu1, t1, frames = proc_cpu_s(serve.pid), time.monotonic(), list(stream.frames[frames0:])
         if perf is not None:
             perf.wait()
+        gc1 = scrape(port)[4]
         scrapes = [scrape(port) for _ in range(3)]
         peak = proc_status_kb(serve.pid, "VmHWM")
         stream.stop = True
@@ -209,7 +221,9 @@ def run_serve(duration, warmup, n):
             "frame_kb_median": round(statistics.median([f["bytes"] for f in frames]) / 1024, 1) if frames else None,
             "metrics_kb": round(scrapes[-1][1] / 1024, 1), "metrics_series": scrapes[-1][2],
             "scrape_ms": round(1000 * statistics.median([s[0] for s in scrapes]), 1),
-            "lost_events": scrapes[-1][3], "dropped_frames": max((f.get("dropped_frames", 0) for f in frames), default=0),
+            "lost_events": scrapes[-1][3],
+            # Collections per window by generation while measured (the scrapes after it excluded).
+            "gc_per_window": "/".join(f"{(gc1.get(g, 0) - gc0.get(g, 0)) / max(1, len(frames)):.2f}" for g in "012"), "dropped_frames": max((f.get("dropped_frames", 0) for f in frames), default=0),
         }
     finally:
         serve.send_signal(signal.SIGTERM)
@@ -254,13 +268,13 @@ def main():
     with open(os.path.join(OUT_DIR, "scale.json"), "w") as f:
         json.dump({"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "duration_s": duration, "results": results}, f, indent=2)
     print("| N | cut p50 / p99 / max (ms) | window p50 / max (s) | serve CPU (% of a core; ms per window) | RSS median / peak (MB) "
-          "| /metrics (KB; series; scrape ms) | frame (KB) | lost | snapshot CPU (s) / peak RSS (MB) |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "| /metrics (KB; series; scrape ms) | frame (KB) | lost | GCs per window (gen 0/1/2) | snapshot CPU (s) / peak RSS (MB) |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         print(f"| {r['n']:,} | {r['cut_ms_p50']} / {r['cut_ms_p99']} / {r['cut_ms_max']} | {r['window_s_p50']} / {r['window_s_max']} "
               f"| {r['cpu_percent_of_core']}; {r['cpu_ms_per_window']} | {r['rss_mb_median']} / {r['rss_mb_peak']} "
               f"| {r['metrics_kb']}; {r['metrics_series']:,}; {r['scrape_ms']} | {r['frame_kb_median']} | {r['lost_events']:.0f} "
-              f"| {r['snapshot_cpu_s']} / {r['snapshot_peak_rss_mb']} |")
+              f"| {r['gc_per_window']} | {r['snapshot_cpu_s']} / {r['snapshot_peak_rss_mb']} |")
 
 
 if __name__ == "__main__":

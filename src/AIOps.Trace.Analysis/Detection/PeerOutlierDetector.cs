@@ -119,10 +119,14 @@ public static class PeerOutlierDetector
     /// can be compared, so nothing of their metrics is looked at (most domains of a node are one
     /// container: a DaemonSet's pod, one replica of a Deployment spread over nodes).
     /// </summary>
+    // Most domains of a node are one container: their reason is one string, not one per domain and round.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(int Count, int MinPeers), string> TooFewPeersReasons = new();
+
     internal static Verdict[] TooFewPeers(string domain, IReadOnlyList<string> keys, PeerOptions o)
     {
         var verdicts = new Verdict[keys.Count];
-        string reason = $"too few peers: the domain has {keys.Count} container(s), at least {o.MinPeers} are needed to compare";
+        string reason = TooFewPeersReasons.GetOrAdd((keys.Count, o.MinPeers),
+            static k => $"too few peers: the domain has {k.Count} container(s), at least {k.MinPeers} are needed to compare");
         for (int i = 0; i < keys.Count; i++)
             verdicts[i] = new Verdict(keys[i], domain, VerdictStatus.TooFewPeers, double.NaN, DetectorNames.None,
                 keys.Count == 1 ? [] : keys.Where((_, j) => j != i).ToArray(), [], Reason: reason);

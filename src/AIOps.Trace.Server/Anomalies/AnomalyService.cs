@@ -3,14 +3,32 @@ using AIOps.Trace.Analysis.Collection;
 using AIOps.Trace.Analysis.Detection;
 using AIOps.Trace.Analysis.Verification;
 using AIOps.Trace.Server.Api;
-using MetricSlots = AIOps.Trace.Analysis.Collection.Metrics;
 
 namespace AIOps.Trace.Server.Anomalies;
 
-/// <summary>What the anomaly routes serve between two rounds: immutable, replaced whole by each round.</summary>
-/// <param name="KeyOfId">Container keys by API id, for labels that name a container by its id.</param>
-public sealed record AnomalyView(VerdictsDocument Verdicts, DomainsDocument Domains, IReadOnlyDictionary<string, string> KeyOfId,
-    IReadOnlyDictionary<string, VerdictSummary> SummaryOfKey);
+/// <summary>
+/// What the anomaly routes serve between two rounds: immutable, replaced whole by each round. The
+/// verdicts and domains documents are made from the round when first asked for, not every round:
+/// a sidecar nobody asks builds none.
+/// </summary>
+public sealed class AnomalyView(Func<VerdictsDocument> verdicts, Func<DomainsDocument> domains, IReadOnlyDictionary<string, string> keyOfId,
+    IReadOnlyDictionary<string, VerdictSummary> summaryOfKey)
+{
+    private readonly Lazy<VerdictsDocument> _verdicts = new(verdicts);
+    private readonly Lazy<DomainsDocument> _domains = new(domains);
+
+    public VerdictsDocument Verdicts => _verdicts.Value;
+
+    public DomainsDocument Domains => _domains.Value;
+
+    /// <summary>Container keys by API id, for labels that name a container by its id.</summary>
+    public IReadOnlyDictionary<string, string> KeyOfId { get; } = keyOfId;
+
+    public IReadOnlyDictionary<string, VerdictSummary> SummaryOfKey { get; } = summaryOfKey;
+
+    /// <summary>The same round, its verdicts saying why the next one failed.</summary>
+    internal AnomalyView Failed(string why) => new(() => Verdicts with { Failure = why }, () => Domains, KeyOfId, SummaryOfKey);
+}
 
 /// <summary>A label the API refuses: the field at fault and what was expected.</summary>
 public sealed class LabelRejectedException(string message) : Exception(message);
@@ -43,8 +61,7 @@ public sealed class AnomalyService(AnalysisPipeline pipeline, VerdictStore? stor
     }
 
     /// <summary>Says in the documents why the last round could not run (the previous round's verdicts stay).</summary>
-    public void Failed(string why) =>
-        _view = _view with { Verdicts = _view.Verdicts with { Failure = why } };
+    public void Failed(string why) => _view = _view.Failed(why);
 
     /// <summary>What is wrong with an anomaly kind an operator gave, or null when it can be stored (the API and the CLI's label both ask).</summary>
     public static string? KindProblem(string kind) =>
@@ -85,22 +102,41 @@ public sealed class AnomalyService(AnalysisPipeline pipeline, VerdictStore? stor
     private static AnomalyView Build(AnalysisRound round, IReadOnlyDictionary<string, string> idOfKey, AnalysisPipeline pipeline,
         VerdictStore? store, string node, bool acceptsLabels)
     {
-        var verdicts = new List<VerdictView>(round.Verdicts.Count);
         var summaries = new Dictionary<string, VerdictSummary>(round.Verdicts.Count, StringComparer.Ordinal);
-        var byKey = new Dictionary<string, Verdict>(round.Verdicts.Count, StringComparer.Ordinal);
+        foreach (Verdict v in round.Verdicts)
+            summaries[v.Key] = new VerdictSummary(v.Status, Finite(v.Score), v.Domain, v.Detector, v.OffMetrics.Count == 0 ? [] : v.OffMetrics.Select(m => m.Metric).ToArray())
+                { Severity = VerdictSeverity.Of(v) };
+        var keyOfId = idOfKey.ToDictionary(p => p.Value, p => p.Key, StringComparer.Ordinal);
+        DateTimeOffset? at = round.Seq == 0 ? null : round.At;
+        // What may change after the round is read now; the documents are made from the round (immutable) when asked for.
+        (string mode, string? storePath, string? storeProblem, int seeded) = (pipeline.Options.Domains, store?.Path, StoreProblem(store), pipeline.SeededVerdicts);
+        return new AnomalyView(
+            () => new VerdictsDocument(node, round.Seq, at, mode, acceptsLabels, storePath, storeProblem, seeded, null, VerdictViews(round, idOfKey)),
+            () => new DomainsDocument(node, round.Seq, at, mode, Finite(round.Partition.Silhouette), DomainViews(round, idOfKey)),
+            keyOfId, summaries);
+    }
+
+    private static List<VerdictView> VerdictViews(AnalysisRound round, IReadOnlyDictionary<string, string> idOfKey)
+    {
+        var verdicts = new List<VerdictView>(round.Verdicts.Count);
         foreach (Verdict v in round.Verdicts)
         {
-            byKey[v.Key] = v;
             round.Partition.Memberships.TryGetValue(v.Key, out var membership);
             round.Vectors.TryGetValue(v.Key, out MetricVector? vector);
             verdicts.Add(new VerdictView(v.Key, idOfKey.GetValueOrDefault(v.Key), v.Status, Finite(v.Score), v.Domain, v.Detector, v.Peers,
                 v.OffMetrics.Select(m => new OffMetricView(m.Metric, Finite(m.Value), Finite(m.Reference), Finite(m.Z))).ToArray(),
                 v.Kind, v.Reason, v.MissingMetrics, v.Diagnosis, membership?.Explanation,
                 vector is null ? new Dictionary<string, double?>() : ByName(vector.Values)) { Severity = VerdictSeverity.Of(v) });
-            summaries[v.Key] = new VerdictSummary(v.Status, Finite(v.Score), v.Domain, v.Detector, v.OffMetrics.Select(m => m.Metric).ToArray())
-                { Severity = VerdictSeverity.Of(v) };
         }
-        var domains = round.Domains.Select(d => new DomainView(d.Id, d.Detector, d.DetectorReason, d.TrainingSamples, d.VerifiedSamples, d.Abnormal,
+        return verdicts;
+    }
+
+    private static DomainView[] DomainViews(AnalysisRound round, IReadOnlyDictionary<string, string> idOfKey)
+    {
+        var byKey = new Dictionary<string, Verdict>(round.Verdicts.Count, StringComparer.Ordinal);
+        foreach (Verdict v in round.Verdicts)
+            byKey[v.Key] = v;
+        return round.Domains.Select(d => new DomainView(d.Id, d.Detector, d.DetectorReason, d.TrainingSamples, d.VerifiedSamples, d.Abnormal,
             d.Members.Select(k =>
             {
                 round.Partition.Memberships.TryGetValue(k, out var m);
@@ -108,13 +144,6 @@ public sealed class AnomalyService(AnalysisPipeline pipeline, VerdictStore? stor
                 return new MemberView(k, idOfKey.GetValueOrDefault(k), v?.Status ?? VerdictStatus.InsufficientData, v is null ? null : Finite(v.Score),
                     m?.Explanation ?? "", m?.Medoid, m?.Matched, m?.Differ) { Severity = v is null ? null : VerdictSeverity.Of(v) };
             }).ToArray())).ToArray();
-        var keyOfId = idOfKey.ToDictionary(p => p.Value, p => p.Key, StringComparer.Ordinal);
-        DateTimeOffset? at = round.Seq == 0 ? null : round.At;
-        return new AnomalyView(
-            new VerdictsDocument(node, round.Seq, at, pipeline.Options.Domains, acceptsLabels, store?.Path, StoreProblem(store),
-                pipeline.SeededVerdicts, null, verdicts),
-            new DomainsDocument(node, round.Seq, at, pipeline.Options.Domains, Finite(round.Partition.Silhouette), domains),
-            keyOfId, summaries);
     }
 
     /// <summary>What was wrong with the database found at start, or null.</summary>
@@ -124,13 +153,7 @@ public sealed class AnomalyService(AnalysisPipeline pipeline, VerdictStore? stor
         : null;
 
     /// <summary>A metric vector by slot name, absent signals as null.</summary>
-    internal static IReadOnlyDictionary<string, double?> ByName(double[] values)
-    {
-        var named = new Dictionary<string, double?>(MetricSlots.Count, StringComparer.Ordinal);
-        for (int i = 0; i < MetricSlots.Count; i++)
-            named[MetricSlots.Names[i]] = i < values.Length ? Finite(values[i]) : null;
-        return named;
-    }
+    internal static IReadOnlyDictionary<string, double?> ByName(double[] values) => new SlotValues(values);
 
     internal static double? Finite(double v) => double.IsFinite(v) ? v : null;
 }

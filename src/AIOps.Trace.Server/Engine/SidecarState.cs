@@ -28,6 +28,8 @@ internal sealed class SidecarState(string node, SidecarMetrics metrics)
     // is another cgroup, and the id that held it before has ended although its path is live.
     private readonly Dictionary<string, string> _idOfPath = new(StringComparer.Ordinal);
 
+    private readonly List<(double, long)> _observations = new(RunQueueBuckets.Count);
+
     /// <summary>Containers held (for tests of bounded state).</summary>
     public int Count => _byId.Count;
 
@@ -141,7 +143,8 @@ internal sealed class SidecarState(string node, SidecarMetrics metrics)
     private ContainerDelta Fold(ContainerState s, ContainerSnapshot c, ContainerDiagnosis? d, WindowInfo info, bool addToCounters)
     {
         var runq = new Dictionary<string, long>(StringComparer.Ordinal);
-        var observations = new List<(double, long)>(RunQueueBuckets.Count);
+        List<(double, long)> observations = _observations; // read by AddWindow before the next container's fold
+        observations.Clear();
         RunQueueBuckets.Fold(c.RunQueue, (bucket, valueNs, count) =>
         {
             s.Buckets[bucket] += count;
@@ -170,11 +173,12 @@ internal sealed class SidecarState(string node, SidecarMetrics metrics)
         s.LastWindow = new WindowFigures(info.Seq, info.WindowS, c.RunQueue.Count, ContainerState.Us(c.RunQueue.ValueAtQuantile(0.5)),
             ContainerState.Us(c.RunQueue.ValueAtQuantile(0.99)), ContainerState.Us(c.RunQueue.Max), preempted,
             periods, throttledPeriods, throttledNs / 1e9, cores);
-        s.TopPreemptors = c.TopPreemptors.Select(p => new PreemptorView(p.CgroupPath, p.Count)).ToList();
+        s.TopPreemptors = c.TopPreemptors.Count == 0 ? [] : c.TopPreemptors.Select(p => new PreemptorView(p.CgroupPath, p.Count)).ToList();
         if (d is not null)
         {
-            foreach (ResourceDiagnosis r in d.All)
+            for (int i = -1; i < d.Resources.Count; i++)
             {
+                ResourceDiagnosis r = i < 0 ? d.Cpu : d.Resources[i]; // d.All, without an iterator per container
                 string? previous = s.Diagnosis.TryGetValue(r.Resource, out ResourceDiagnosis? p) ? p.Outcome : null;
                 metrics.SetDiagnosis(s.Labels, r.Resource, previous, r.Outcome);
                 s.Diagnosis[r.Resource] = r;

@@ -79,13 +79,32 @@ internal sealed class TenantUsage
         (ancestor == "/" || path[ancestor.Length] == '/');
 
     /// <summary>The window's entries for the strict ancestors of <paramref name="path"/>, nearest first; the root is no tenant.</summary>
-    private IEnumerable<Node> Ancestors(string path)
+    private AncestorWalk Ancestors(string path) => new(this, path);
+
+    // A walk up the path's slashes without an enumerator object: it runs for every container, twice, each window.
+    private ref struct AncestorWalk(TenantUsage usage, string path)
     {
-        for (int slash = path.LastIndexOf('/'); slash > 0; slash = path.LastIndexOf('/', slash - 1))
+        private int _slash = path.Length;
+
+        public Node Current { get; private set; } = null!;
+
+        public readonly AncestorWalk GetEnumerator() => this;
+
+        public bool MoveNext()
         {
-            Lookups++;
-            if (_bySpan.TryGetValue(path.AsSpan(0, slash), out Node? a))
-                yield return a;
+            while (_slash > 0)
+            {
+                _slash = path.LastIndexOf('/', _slash - 1);
+                if (_slash <= 0)
+                    return false;
+                usage.Lookups++;
+                if (usage._bySpan.TryGetValue(path.AsSpan(0, _slash), out Node? a))
+                {
+                    Current = a;
+                    return true;
+                }
+            }
+            return false;
         }
     }
 
