@@ -121,6 +121,10 @@ class Tenants:
                     time.sleep(0.05)
 
 
+def build_waker():
+    subprocess.run(["cc", "-O2", "-Wall", "-Wextra", "-Werror", "-static", "-o", WAKER, WAKER_SRC], check=True)
+
+
 def run_snapshot():
     out = subprocess.run(["/usr/bin/time", "-f", "%e %U %S %M", ENGINE, "snapshot", "--duration", "1s", "--json"],
                          capture_output=True, text=True, timeout=600)
@@ -245,7 +249,7 @@ def main():
     if not os.access("/usr/bin/time", os.X_OK):
         die("/usr/bin/time is missing (Debian package time)")
     os.makedirs(OUT_DIR, exist_ok=True)
-    subprocess.run(["cc", "-O2", "-Wall", "-Wextra", "-Werror", "-static", "-o", WAKER, WAKER_SRC], check=True)
+    build_waker()
     sizes = [int(x) for x in os.environ.get("SCALE_N", "100,1000,5000").split(",")]
     duration, warmup = int(os.environ.get("DURATION", "30")), int(os.environ.get("WARMUP", "3"))
     # SIGTERM and SIGINT end the run through the finally blocks, which remove what was created.

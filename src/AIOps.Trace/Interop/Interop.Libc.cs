@@ -18,6 +18,12 @@ internal static partial class Interop
     [LibraryImport(Libc, EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     internal static partial int LibcOpen(string path, int flags);
 
+    internal const int O_DIRECTORY = 0x10000, O_PATH = 0x200000;
+
+    /// <summary>openat(2) of a NUL-terminated UTF-8 name relative to <paramref name="dirFd"/>: a descriptor or -1.</summary>
+    [LibraryImport(Libc, EntryPoint = "openat", SetLastError = true)]
+    internal static unsafe partial int LibcOpenAt(int dirFd, byte* name, int flags);
+
     /// <summary>read(2): bytes read, 0 at end of file, or -1.</summary>
     [LibraryImport(Libc, EntryPoint = "read", SetLastError = true)]
     internal static unsafe partial nint LibcRead(int fd, byte* buffer, nint count);
@@ -56,6 +62,29 @@ internal static partial class Interop
         length = 0;
         int fd;
         do fd = LibcOpen(path, O_RDONLY | O_CLOEXEC);
+        while (fd < 0 && Marshal.GetLastPInvokeError() == EINTR);
+        if (fd < 0)
+            return Marshal.GetLastPInvokeError();
+        try
+        {
+            return ReadToEnd(fd, ref buffer, out length, positional: false);
+        }
+        finally
+        {
+            LibcClose(fd);
+        }
+    }
+
+    /// <summary>
+    /// As <see cref="ReadWhole"/>, for the file <paramref name="name"/> (NUL-terminated UTF-8) in the
+    /// directory held open as <paramref name="dirFd"/>: the open walks one path component.
+    /// </summary>
+    internal static unsafe int ReadWholeAt(int dirFd, byte* name, ref byte[] buffer, out int length)
+    {
+        const int EINTR = 4;
+        length = 0;
+        int fd;
+        do fd = LibcOpenAt(dirFd, name, O_RDONLY | O_CLOEXEC);
         while (fd < 0 && Marshal.GetLastPInvokeError() == EINTR);
         if (fd < 0)
             return Marshal.GetLastPInvokeError();
