@@ -31,6 +31,20 @@ public sealed class DetectionDataSetTests
             $"docs/detection/report.md differs from a re-score of docs/detection/windows.tsv (written to {output}); regenerate it with ./build.sh --target=Detection");
     }
 
+    [Fact]
+    public void README_quotes_the_committed_report()
+    {
+        string root = Kernel.StructLayoutTests.RepoRoot();
+        string report = File.ReadAllText(Path.Combine(root, "docs", "detection", "report.md"));
+        string readme = File.ReadAllText(Path.Combine(root, "README.md"));
+        int start = readme.IndexOf("`./build.sh --target=Detection` (", StringComparison.Ordinal);
+        Assert.True(start >= 0, "README's last measured runs have no Detection entry");
+        string entry = readme[start..readme.IndexOf("\n- ", start, StringComparison.Ordinal)];
+        string[] figures = System.Text.RegularExpressions.Regex.Matches(entry, @"\b0\.\d{3}\b").Select(m => m.Value).ToArray();
+        Assert.True(figures.Length >= 7, $"expected README's Detection entry to quote the report's F1 figures, found {figures.Length}");
+        Assert.All(figures, f => Assert.Contains(f, report));
+    }
+
     /// <summary>The command the committed report names (its "Command: `...`" line), or null.</summary>
     private static string? CommandOf(string report)
     {
