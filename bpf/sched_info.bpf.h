@@ -30,28 +30,25 @@ static __always_inline long task_state_direct(struct task_struct *t)
 	return ((struct task_struct___pre_5_14 *)t)->state;
 }
 
-/* view_of() with direct loads. */
+/* view_of() with direct loads only: this runs twice per switch, and each bpf_probe_read call
+ * costs about as much as the rest of the program. */
 static __always_inline struct task_view view_of_direct(struct task_struct *t)
 {
-	struct cgroup *cg = t->sched_task_group->css.cgroup;
+	struct task_group *tg = t->sched_task_group;
+	struct cgroup *cg = tg->css.cgroup;
 	struct task_view v = {
 		.pid = t->pid,
 		.flags = TASK_VIEW_KNOWN,
 	};
 	int level;
 
-	if (cg) {
-		/* kernfs_node::id is a u64 on every kernel tp_btf exists on (5.5+, see cgroup_kn_id). */
-		v.cgroup_id = cg->kn->id;
-		level = cg->level;
-	} else {
-		/* An autogroup's task_group has no css (see task_sched_cgroup): the rare slow path,
-		 * through bpf_probe_read, whose results the verifier does not let us dereference. */
-		struct task_view slow = view_of(t);
-
-		v.cgroup_id = slow.cgroup_id;
-		level = slow.flags & TASK_VIEW_HOST ? 0 : 1;
-	}
+	/* An autogroup's task_group has no css; its parent is the root task group (see
+	 * task_sched_cgroup). A NULL cg would read as id 0, level 0: host. */
+	if (!cg)
+		cg = tg->parent->css.cgroup;
+	/* kernfs_node::id is a u64 on every kernel tp_btf exists on (5.5+, see cgroup_kn_id). */
+	v.cgroup_id = cg->kn->id;
+	level = cg->level;
 	if (self_tgid && t->tgid == self_tgid)
 		v.flags |= TASK_VIEW_SELF;
 	if (!v.pid || (t->flags & AIOPS_PF_KTHREAD) || level == 0)
