@@ -7,10 +7,17 @@ public sealed class PreemptionTests : KernelTestBase
 {
     [Theory]
     [MemberData(nameof(AttachModes.Tiers), MemberType = typeof(AttachModes))]
-    public void Two_busy_loops_on_one_cpu_preempt_each_other_as_proc_status_says(AIOps.Trace.Bpf.TransportMode transport, AIOps.Trace.Bpf.AttachMode attach)
+    public void Two_busy_loops_on_one_cpu_preempt_each_other_as_proc_status_says(AIOps.Trace.Bpf.TransportMode transport, AIOps.Trace.Bpf.AttachMode attach) =>
+        TwoBusyLoopsPreemptEachOther(() => StartEngine(transport, attach));
+
+    [Fact]
+    public void Two_busy_loops_on_one_cpu_preempt_each_other_as_proc_status_says_with_wakeup_stamps_on_tp_btf() =>
+        TwoBusyLoopsPreemptEachOther(StartEngineWithWakeupStamps);
+
+    private void TwoBusyLoopsPreemptEachOther(Func<TraceEngine> start)
     {
         TestCgroup a = NewCgroup("pre-a"), b = NewCgroup("pre-b");
-        TraceEngine engine = StartEngine(transport, attach);
+        TraceEngine engine = start();
         var pa = Track(a.Start(TestCgroup.BusyLoop, cpu: 1));
         var pb = Track(b.Start(TestCgroup.BusyLoop, cpu: 1));
         Thread.Sleep(3000);
@@ -36,13 +43,21 @@ public sealed class PreemptionTests : KernelTestBase
 
     [Theory]
     [MemberData(nameof(AttachModes.Tiers), MemberType = typeof(AttachModes))]
-    public void A_root_cgroup_task_in_an_autogroup_preempts_as_the_host_and_waits_in_the_root(AIOps.Trace.Bpf.TransportMode transport, AIOps.Trace.Bpf.AttachMode attach)
+    public void A_root_cgroup_task_in_an_autogroup_preempts_as_the_host_and_waits_in_the_root(AIOps.Trace.Bpf.TransportMode transport, AIOps.Trace.Bpf.AttachMode attach) =>
+        RootTaskInAnAutogroupIsTheHost(() => StartEngine(transport, attach));
+
+    [Fact]
+    public void A_root_cgroup_task_in_an_autogroup_preempts_as_the_host_and_waits_in_the_root_with_wakeup_stamps_on_tp_btf() =>
+        RootTaskInAnAutogroupIsTheHost(StartEngineWithWakeupStamps);
+
+    private void RootTaskInAnAutogroupIsTheHost(Func<TraceEngine> start)
     {
         // A task of the cpu controller's root cgroup in a session of its own has, with
         // kernel.sched_autogroup_enabled=1, an autogroup's task_group, which has no css: the
-        // programs find its cgroup through the task group's parent (bpf/task.bpf.h).
+        // programs find its cgroup through the task group's parent (bpf/task.bpf.h, and with direct
+        // loads view_of_direct in bpf/sched.bpf.h).
         TestCgroup a = NewCgroup("pre-host");
-        TraceEngine engine = StartEngine(transport, attach);
+        TraceEngine engine = start();
         var victim = Track(a.Start(TestCgroup.BusyLoop, cpu: 1));
         var host = Track(StartInRootSession(TestCgroup.BusyLoop, cpu: 1));
         Thread.Sleep(500);
