@@ -11,13 +11,16 @@
 #
 # Environment: LOOPS (pipe operations per run, default 200000), ROUNDS (default 5),
 #              TRACER_CPUS (the variants' tracer CPUs, default "0 1"),
-#              AIOPS_TRACE (engine binary, default artifacts/bin/aiops-trace).
+#              AIOPS_TRACE (engine binary, default artifacts/bin/aiops-trace),
+#              AIOPS_TRACE_BEFORE (optional second engine binary, e.g. the one before a change: each
+#              round then also measures baseline, before; reported beside the engine, same run).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 LOOPS="${LOOPS:-200000}"
 ROUNDS="${ROUNDS:-5}"
 ENGINE="${AIOPS_TRACE:-artifacts/bin/aiops-trace}"
+BEFORE="${AIOPS_TRACE_BEFORE:-}"
 OUT_DIR="artifacts/bench"
 TRACER_CPUS="${TRACER_CPUS:-0 1}"
 LOG_DIR="${OUT_DIR}/overhead-logs"
@@ -31,6 +34,7 @@ RUNQLAT="$(command -v runqlat || true)"
 [[ -n "${RUNQLAT}" ]] || RUNQLAT=/usr/sbin/runqlat
 [[ -x "${RUNQLAT}" ]] || die "runqlat is missing (Debian package libbpf-tools; ./build.sh installs it)"
 [[ -x "${ENGINE}" ]] || die "${ENGINE} is missing: run ./build.sh --target=Publish first"
+[[ -z "${BEFORE}" || -x "${BEFORE}" ]] || die "AIOPS_TRACE_BEFORE=${BEFORE} is not executable"
 command -v taskset >/dev/null 2>&1 || die "taskset is missing (Debian package util-linux)"
 command -v python3 >/dev/null 2>&1 || die "python3 is missing"
 [[ ${EUID} -eq 0 ]] || die "attaching BPF programs needs root"
@@ -123,8 +127,9 @@ stop_tracer() {
 
 : > "${LOG_DIR}/runqlat.log"
 : > "${LOG_DIR}/engine.log"
+: > "${LOG_DIR}/before.log"
 for TRACER_CPU in ${TRACER_CPUS}; do
-base_runqlat=() runqlat=() base_engine=() engine=()
+base_runqlat=() runqlat=() base_engine=() engine=() base_before=() before=()
 OUT_JSON="${OUT_DIR}/overhead-tracer-cpu${TRACER_CPU}.json"
 
 echo
@@ -142,34 +147,50 @@ for round in $(seq "${ROUNDS}"); do
     engine+=("$(run_bench)")
     stop_tracer engine
 
-    printf 'round %d/%d: baseline %s, runqlat %s, baseline %s, engine %s us/op\n' "${round}" "${ROUNDS}" \
-        "${base_runqlat[-1]}" "${runqlat[-1]}" "${base_engine[-1]}" "${engine[-1]}"
+    if [[ -n "${BEFORE}" ]]; then
+        base_before+=("$(run_bench)")
+        start_tracer before 1 "${BEFORE}" snapshot --duration 600s --json
+        before+=("$(run_bench)")
+        stop_tracer before
+    fi
+
+    printf 'round %d/%d: baseline %s, runqlat %s, baseline %s, engine %s us/op%s\n' "${round}" "${ROUNDS}" \
+        "${base_runqlat[-1]}" "${runqlat[-1]}" "${base_engine[-1]}" "${engine[-1]}" \
+        "${BEFORE:+, baseline ${base_before[-1]}, before ${before[-1]}}"
 done
 
 python3 - "${OUT_JSON}" "${LOOPS}" "${ROUNDS}" "$(uname -r)" "${TRACER_CPU}" \
-    "${base_runqlat[*]}" "${runqlat[*]}" "${base_engine[*]}" "${engine[*]}" <<'PY'
+    "${base_runqlat[*]}" "${runqlat[*]}" "${base_engine[*]}" "${engine[*]}" "${base_before[*]}" "${before[*]}" <<'PY'
 import json, statistics, sys
 
 out, loops, rounds, kernel, tracer_cpu = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], int(sys.argv[5])
 samples = {name: [float(v) for v in values.split()]
-           for name, values in zip(("baseline_runqlat", "runqlat", "baseline_engine", "engine"), sys.argv[6:10])}
+           for name, values in zip(("baseline_runqlat", "runqlat", "baseline_engine", "engine", "baseline_before", "before"), sys.argv[6:12])
+           if values.strip()}
 median = {name: statistics.median(values) for name, values in samples.items()}
-median["baseline"] = statistics.median(samples["baseline_runqlat"] + samples["baseline_engine"])
+median["baseline"] = statistics.median(samples["baseline_runqlat"] + samples["baseline_engine"] + samples.get("baseline_before", []))
 
 # Each traced condition against the median of the baselines run right before it.
 ratio_runqlat = median["runqlat"] / median["baseline_runqlat"]
 ratio_engine = median["engine"] / median["baseline_engine"]
 overhead_ratio = (ratio_engine - 1) / (ratio_runqlat - 1) if ratio_runqlat > 1 else None
+ratio_before = median["before"] / median["baseline_before"] if "before" in samples else None
+overhead_before = (ratio_before - 1) / (ratio_runqlat - 1) if ratio_before is not None and ratio_runqlat > 1 else None
 
 print("condition          median us/op")
-for name in ("baseline", "baseline_runqlat", "runqlat", "baseline_engine", "engine"):
-    print(f"{name:<18} {median[name]:.3f}")
+for name in ("baseline", "baseline_runqlat", "runqlat", "baseline_engine", "engine", "baseline_before", "before"):
+    if name in median:
+        print(f"{name:<18} {median[name]:.3f}")
 print(f"runqlat traced/untraced: {ratio_runqlat:.2f}")
 print(f"engine traced/untraced:  {ratio_engine:.2f}")
 if overhead_ratio is None:
     print("overhead ratio (engine-1)/(runqlat-1): n/a (runqlat showed no overhead)")
 else:
     print(f"overhead ratio (engine-1)/(runqlat-1): {overhead_ratio:.2f}")
+if ratio_before is not None:
+    print(f"before traced/untraced:  {ratio_before:.2f}")
+    if overhead_before is not None:
+        print(f"overhead ratio (before-1)/(runqlat-1): {overhead_before:.2f}")
 
 with open(out, "w") as f:
     json.dump({
@@ -183,6 +204,10 @@ with open(out, "w") as f:
         "ratio_runqlat": round(ratio_runqlat, 2),
         "ratio_engine": round(ratio_engine, 2),
         "overhead_ratio": None if overhead_ratio is None else round(overhead_ratio, 2),
+        **({} if ratio_before is None else {
+            "ratio_before": round(ratio_before, 2),
+            "overhead_ratio_before": None if overhead_before is None else round(overhead_before, 2),
+        }),
     }, f, indent=2)
     f.write("\n")
 print(f"wrote {out}")

@@ -88,6 +88,41 @@ static __always_inline struct task_view view_of(struct task_struct *t)
 	return v;
 }
 
+/* task_state() with a direct load, for tp_btf programs (typed task pointers). task_struct::state was
+ * renamed __state in 5.14 (commit 2f064a59a11f) and tp_btf loads on 5.5+, so both spellings occur. */
+static __always_inline long task_state_direct(struct task_struct *t)
+{
+	if (bpf_core_field_exists(t->__state))
+		return t->__state;
+	return ((struct task_struct___pre_5_14 *)t)->state;
+}
+
+/* view_of() with direct loads only, for tp_btf programs: this runs up to twice per switch, and
+ * each bpf_probe_read call of view_of() costs about as much as the rest of the program. */
+static __always_inline struct task_view view_of_direct(struct task_struct *t)
+{
+	struct task_group *tg = t->sched_task_group;
+	struct cgroup *cg = tg->css.cgroup;
+	struct task_view v = {
+		.pid = t->pid,
+		.flags = TASK_VIEW_KNOWN,
+	};
+	int level;
+
+	/* An autogroup's task_group has no css; its parent is the root task group (see
+	 * task_sched_cgroup). A NULL cg would read as id 0, level 0: host. */
+	if (!cg)
+		cg = tg->parent->css.cgroup;
+	/* kernfs_node::id is a u64 on every kernel tp_btf exists on (5.5+, see cgroup_kn_id). */
+	v.cgroup_id = cg->kn->id;
+	level = cg->level;
+	if (self_tgid && t->tgid == self_tgid)
+		v.flags |= TASK_VIEW_SELF;
+	if (!v.pid || (t->flags & AIOPS_PF_KTHREAD) || level == 0)
+		v.flags |= TASK_VIEW_HOST;
+	return v;
+}
+
 static __always_inline void send_batch(void *ctx, struct aiops_batch *b, struct aiops_stats *st)
 {
 	__u32 n = b->hdr.count;
@@ -243,18 +278,33 @@ int aiops_flush(void *ctx)
 	return 0;
 }
 
-/* tp_btf (5.5+): typed task pointers, read directly. */
+/* tp_btf (5.5+): typed task pointers, read directly (no bpf_probe_read call per field). */
+static __always_inline int on_switch_direct(void *ctx, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	bool preempted = preempt || task_state_direct(prev) == AIOPS_TASK_RUNNING;
+	struct task_view prev_view = {};
+
+	if (preempted)
+		prev_view = view_of_direct(prev);
+	return on_switch(ctx, preempted, prev_view, view_of_direct(next));
+}
+
+static __always_inline int on_wakeup_direct(struct task_struct *p)
+{
+	return on_wakeup(p->pid, self_tgid && p->tgid == self_tgid);
+}
+
 SEC("tp_btf/sched_wakeup")
-int BPF_PROG(aiops_btf_wakeup, struct task_struct *p) { return on_wakeup_task(p); }
+int BPF_PROG(aiops_btf_wakeup, struct task_struct *p) { return on_wakeup_direct(p); }
 SEC("tp_btf/sched_wakeup_new")
-int BPF_PROG(aiops_btf_wakeup_new, struct task_struct *p) { return on_wakeup_task(p); }
+int BPF_PROG(aiops_btf_wakeup_new, struct task_struct *p) { return on_wakeup_direct(p); }
 SEC("tp_btf/sched_switch")
 int BPF_PROG(aiops_btf_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	return on_switch_tasks(ctx, preempt, prev, next);
+	return on_switch_direct(ctx, preempt, prev, next);
 }
 SEC("tp_btf/sched_process_free")
-int BPF_PROG(aiops_btf_free, struct task_struct *p) { return on_task_free(BPF_CORE_READ(p, pid)); }
+int BPF_PROG(aiops_btf_free, struct task_struct *p) { return on_task_free(p->pid); }
 
 /* raw_tp (4.17+): the same arguments, read through bpf_probe_read. */
 SEC("raw_tp/sched_wakeup")

@@ -21,44 +21,6 @@ static __always_inline struct rq *rq_of_next(struct task_struct *next)
 	return next->se.cfs_rq->rq;
 }
 
-/* task_struct::state was renamed __state in 5.14 (commit 2f064a59a11f); this family loads on 5.5+
- * (tp_btf), so both spellings occur. */
-static __always_inline long task_state_direct(struct task_struct *t)
-{
-	if (bpf_core_field_exists(t->__state))
-		return t->__state;
-	return ((struct task_struct___pre_5_14 *)t)->state;
-}
-
-/* view_of() with direct loads. */
-static __always_inline struct task_view view_of_direct(struct task_struct *t)
-{
-	struct cgroup *cg = t->sched_task_group->css.cgroup;
-	struct task_view v = {
-		.pid = t->pid,
-		.flags = TASK_VIEW_KNOWN,
-	};
-	int level;
-
-	if (cg) {
-		/* kernfs_node::id is a u64 on every kernel tp_btf exists on (5.5+, see cgroup_kn_id). */
-		v.cgroup_id = cg->kn->id;
-		level = cg->level;
-	} else {
-		/* An autogroup's task_group has no css (see task_sched_cgroup): the rare slow path,
-		 * through bpf_probe_read, whose results the verifier does not let us dereference. */
-		struct task_view slow = view_of(t);
-
-		v.cgroup_id = slow.cgroup_id;
-		level = slow.flags & TASK_VIEW_HOST ? 0 : 1;
-	}
-	if (self_tgid && t->tgid == self_tgid)
-		v.flags |= TASK_VIEW_SELF;
-	if (!v.pid || (t->flags & AIOPS_PF_KTHREAD) || level == 0)
-		v.flags |= TASK_VIEW_HOST;
-	return v;
-}
-
 SEC("tp_btf/sched_switch")
 int BPF_PROG(aiops_info_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
 {

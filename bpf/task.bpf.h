@@ -27,22 +27,17 @@ static __always_inline long task_state(struct task_struct *t)
  * (controller-less) unified hierarchy's cgroup instead. */
 static __always_inline struct cgroup *task_sched_cgroup(struct task_struct *t)
 {
-	struct cgroup_subsys_state *css;
 	struct cgroup *cg = BPF_CORE_READ(t, sched_task_group, css.cgroup);
-	struct css_set *cset;
-	int cpu_id;
 
 	if (cg)
 		return cg;
-	/* With CONFIG_SCHED_AUTOGROUP each session of the root cgroup gets a task_group of its
-	 * own (kernel/sched/autogroup.c) that has no css: the task is in the cpu controller's
-	 * root cgroup, which its css_set names. */
-	cset = BPF_CORE_READ(t, cgroups);
-	cpu_id = bpf_core_enum_value(enum cgroup_subsys_id, cpu_cgrp_id);
-	if (!cset || cpu_id < 0)
-		return NULL;
-	bpf_core_read(&css, sizeof(css), &cset->subsys[cpu_id & 63]);
-	return BPF_CORE_READ(css, cgroup);
+	/* With CONFIG_SCHED_AUTOGROUP each session of the cpu controller's root cgroup gets a
+	 * task_group of its own that has no css, created as a child of root_task_group
+	 * (autogroup_create(), kernel/sched/autogroup.c): the task is in the root cgroup, whose
+	 * css the parent holds. Tasks of the root cgroup are in an autogroup wherever
+	 * kernel.sched_autogroup_enabled is 1 (the default of most distributions), so this is
+	 * a hot path: one read chain, not the css_set walk it replaces. */
+	return BPF_CORE_READ(t, sched_task_group, parent, css.cgroup);
 }
 
 /* kernfs_node::id is a u64 since 5.5, commit 67c0496e87d1 ("kernfs: convert kernfs_node->id

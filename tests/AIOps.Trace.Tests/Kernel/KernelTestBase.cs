@@ -58,6 +58,18 @@ public abstract class KernelTestBase : IDisposable
         return engine;
     }
 
+    /// <summary>
+    /// Starts the engine on tp_btf with wake-up stamps in a map (the "btf" programs kernels without
+    /// live sched_info use) instead of the kernel's own enqueue stamps, and checks it got them.
+    /// </summary>
+    protected TraceEngine StartEngineWithWakeupStamps()
+    {
+        TraceEngine engine = StartEngine(new EngineOptions { Tracer = new TracerOptions { Attach = AttachMode.TpBtf, SchedInfoWaits = false } });
+        Assert.Equal("tp_btf", engine.Kernel.Attach);
+        Assert.Equal("wakeup", engine.Kernel.WaitStamps);
+        return engine;
+    }
+
     protected TestCgroup NewCgroup(string role) => Own(TestCgroup.Create(role));
 
     protected Process Track(Process p)

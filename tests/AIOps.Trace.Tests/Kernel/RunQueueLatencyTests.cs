@@ -9,10 +9,17 @@ public sealed class RunQueueLatencyTests : KernelTestBase
 
     [Theory]
     [MemberData(nameof(AttachModes.Tiers), MemberType = typeof(AttachModes))]
-    public void Count_and_sum_match_the_tasks_schedstat(AIOps.Trace.Bpf.TransportMode transport, AIOps.Trace.Bpf.AttachMode attach)
+    public void Count_and_sum_match_the_tasks_schedstat(AIOps.Trace.Bpf.TransportMode transport, AIOps.Trace.Bpf.AttachMode attach) =>
+        CountAndSumMatchSchedStat(() => StartEngine(transport, attach));
+
+    [Fact]
+    public void Count_and_sum_match_the_tasks_schedstat_with_wakeup_stamps_on_tp_btf() =>
+        CountAndSumMatchSchedStat(StartEngineWithWakeupStamps);
+
+    private void CountAndSumMatchSchedStat(Func<TraceEngine> start)
     {
         TestCgroup a = NewCgroup("rq-a"), b = NewCgroup("rq-b");
-        TraceEngine engine = StartEngine(transport, attach);
+        TraceEngine engine = start();
         var pa = Track(a.Start(TestCgroup.BusyLoop, cpu: 1));
         var pb = Track(b.Start(TestCgroup.BusyLoop, cpu: 1));
         Thread.Sleep(Seconds * 1000);
