@@ -58,21 +58,10 @@ internal static partial class Interop
     /// <returns>0 with the byte count in <paramref name="length"/>, else the errno of the failed call.</returns>
     internal static int ReadWhole(string path, ref byte[] buffer, out int length)
     {
-        const int EINTR = 4;
-        length = 0;
         int fd;
         do fd = LibcOpen(path, O_RDONLY | O_CLOEXEC);
         while (fd < 0 && Marshal.GetLastPInvokeError() == EINTR);
-        if (fd < 0)
-            return Marshal.GetLastPInvokeError();
-        try
-        {
-            return ReadToEnd(fd, ref buffer, out length, positional: false);
-        }
-        finally
-        {
-            LibcClose(fd);
-        }
+        return ReadAndClose(fd, ref buffer, out length);
     }
 
     /// <summary>
@@ -81,11 +70,18 @@ internal static partial class Interop
     /// </summary>
     internal static unsafe int ReadWholeAt(int dirFd, byte* name, ref byte[] buffer, out int length)
     {
-        const int EINTR = 4;
-        length = 0;
         int fd;
         do fd = LibcOpenAt(dirFd, name, O_RDONLY | O_CLOEXEC);
         while (fd < 0 && Marshal.GetLastPInvokeError() == EINTR);
+        return ReadAndClose(fd, ref buffer, out length);
+    }
+
+    private const int EINTR = 4;
+
+    /// <summary>Reads a descriptor just opened (or the errno of its failed open: nothing may call in between) and closes it.</summary>
+    private static int ReadAndClose(int fd, ref byte[] buffer, out int length)
+    {
+        length = 0;
         if (fd < 0)
             return Marshal.GetLastPInvokeError();
         try
@@ -107,7 +103,6 @@ internal static partial class Interop
     /// (ESRCH: a task exited; ENODEV: a cgroup was removed).</returns>
     internal static unsafe int ReadToEnd(int fd, ref byte[] buffer, out int length, bool positional)
     {
-        const int EINTR = 4;
         length = 0;
         while (true)
         {
