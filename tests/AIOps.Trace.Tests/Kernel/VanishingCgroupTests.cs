@@ -61,7 +61,11 @@ public sealed class VanishingCgroupTests : KernelTestBase
         Assert.Equal(Math.Min(2, capacity), files.Held);
 
         // The same descriptor, read again after the cgroup ran: the kernel's new figure, not the old text.
-        Track(cg.Start(TestCgroup.BusyLoop)).WaitForExit(300);
+        // The loop is stopped first, so the usage holds still between the two reads compared.
+        System.Diagnostics.Process loop = Track(cg.Start(TestCgroup.BusyLoop));
+        loop.WaitForExit(300);
+        loop.Kill(entireProcessTree: true);
+        loop.WaitForExit();
         files.BeginPass();
         long after = Usage();
         Assert.True(after > before, $"usage {before} -> {after} ns after a 300 ms busy loop");
