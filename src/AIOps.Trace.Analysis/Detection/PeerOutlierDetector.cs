@@ -114,14 +114,14 @@ public static class PeerOutlierDetector
         return peers >= 2 && d.Raw[i][slot] != value;
     }
 
+    // Most domains of a node are one container: their reason is one string, not one per domain and round.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(int Count, int MinPeers), string> TooFewPeersReasons = new();
+
     /// <summary>
     /// The verdicts of a domain with fewer than <see cref="PeerOptions.MinPeers"/> containers: none
     /// can be compared, so nothing of their metrics is looked at (most domains of a node are one
     /// container: a DaemonSet's pod, one replica of a Deployment spread over nodes).
     /// </summary>
-    // Most domains of a node are one container: their reason is one string, not one per domain and round.
-    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(int Count, int MinPeers), string> TooFewPeersReasons = new();
-
     internal static Verdict[] TooFewPeers(string domain, IReadOnlyList<string> keys, PeerOptions o)
     {
         var verdicts = new Verdict[keys.Count];

@@ -11,23 +11,41 @@ namespace AIOps.Trace.Server.Anomalies;
 /// verdicts and domains documents are made from the round when first asked for, not every round:
 /// a sidecar nobody asks builds none.
 /// </summary>
-public sealed class AnomalyView(Func<VerdictsDocument> verdicts, Func<DomainsDocument> domains, IReadOnlyDictionary<string, string> keyOfId,
-    IReadOnlyDictionary<string, VerdictSummary> summaryOfKey)
+public sealed class AnomalyView
 {
-    private readonly Lazy<VerdictsDocument> _verdicts = new(verdicts);
-    private readonly Lazy<DomainsDocument> _domains = new(domains);
+    private readonly Lazy<VerdictsDocument> _round; // the round's verdicts, without a failure
+    private readonly Lazy<VerdictsDocument> _verdicts;
+    private readonly Lazy<DomainsDocument> _domains;
+
+    public AnomalyView(Func<VerdictsDocument> verdicts, Func<DomainsDocument> domains, IReadOnlyDictionary<string, string> keyOfId,
+        IReadOnlyDictionary<string, VerdictSummary> summaryOfKey)
+        : this(new Lazy<VerdictsDocument>(verdicts), new Lazy<DomainsDocument>(domains), null, keyOfId, summaryOfKey)
+    {
+    }
+
+    // A failed round keeps its round's documents, not the view before it: failures that go on
+    // every window (no libsvm) do not chain one view to the next.
+    private AnomalyView(Lazy<VerdictsDocument> round, Lazy<DomainsDocument> domains, string? failure,
+        IReadOnlyDictionary<string, string> keyOfId, IReadOnlyDictionary<string, VerdictSummary> summaryOfKey)
+    {
+        _round = round;
+        _verdicts = failure is null ? round : new Lazy<VerdictsDocument>(() => round.Value with { Failure = failure });
+        _domains = domains;
+        KeyOfId = keyOfId;
+        SummaryOfKey = summaryOfKey;
+    }
 
     public VerdictsDocument Verdicts => _verdicts.Value;
 
     public DomainsDocument Domains => _domains.Value;
 
     /// <summary>Container keys by API id, for labels that name a container by its id.</summary>
-    public IReadOnlyDictionary<string, string> KeyOfId { get; } = keyOfId;
+    public IReadOnlyDictionary<string, string> KeyOfId { get; }
 
-    public IReadOnlyDictionary<string, VerdictSummary> SummaryOfKey { get; } = summaryOfKey;
+    public IReadOnlyDictionary<string, VerdictSummary> SummaryOfKey { get; }
 
     /// <summary>The same round, its verdicts saying why the next one failed.</summary>
-    internal AnomalyView Failed(string why) => new(() => Verdicts with { Failure = why }, () => Domains, KeyOfId, SummaryOfKey);
+    internal AnomalyView Failed(string why) => new(_round, _domains, why, KeyOfId, SummaryOfKey);
 }
 
 /// <summary>A label the API refuses: the field at fault and what was expected.</summary>

@@ -1,6 +1,7 @@
 using AIOps.Trace.Analysis.Collection;
 using AIOps.Trace.Diagnosis;
 using AIOps.Trace.Server.Anomalies;
+using AIOps.Trace.Server.Api;
 
 namespace AIOps.Trace.Tests.Unit;
 
@@ -57,6 +58,41 @@ public sealed class SidecarViewPartsTests
             Assert.Equal(expected, WindowInputs.DiagnosisText(d));
             Assert.Equal(expected, WindowInputs.DiagnosisText(d)); // and again, from the memo
         }
+    }
+
+    [Fact]
+    public void A_failed_round_says_why_and_keeps_no_earlier_view_alive()
+    {
+        int built = 0;
+        var round = new AnomalyView(
+            () =>
+            {
+                built++;
+                return new VerdictsDocument("node", 7, null, "owner", false, null, null, 0, null, []);
+            },
+            () => new DomainsDocument("node", 7, null, "owner", null, []),
+            new Dictionary<string, string>(), new Dictionary<string, VerdictSummary>());
+        Assert.Equal(0, built); // made when first asked for
+
+        (AnomalyView last, WeakReference first) = FailMany(round, 50);
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        Assert.False(first.IsAlive, "the first failed view is still reachable from the fiftieth: failed views chain");
+        Assert.Equal("failure 49", last.Verdicts.Failure);
+        Assert.Equal(7, last.Verdicts.Seq);
+        Assert.Null(round.Verdicts.Failure);
+        Assert.Equal(1, built); // the round's document, made once for every view of it
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static (AnomalyView Last, WeakReference First) FailMany(AnomalyView round, int times)
+    {
+        AnomalyView view = round.Failed("failure 0");
+        var first = new WeakReference(view);
+        for (int i = 1; i < times; i++)
+            view = view.Failed($"failure {i}");
+        return (view, first);
     }
 
     private static ResourceDiagnosis Diagnosis(string resource, string outcome) => new(resource, outcome, [], outcome);
