@@ -6,7 +6,7 @@ as container runtimes do), one `waker` process in each (wakes once a second, spi
 iterations), then
   - runs `aiops-trace snapshot --duration 1s` under /usr/bin/time: CPU and peak RSS;
   - runs `aiops-trace serve --interval 1s` for DURATION seconds with one stream client that
-    records each frame's cut time (`cut_s`) and window length, samples the sidecar's CPU and RSS
+    records each frame's cut time (`cut_s`), read-ahead time (`read_ahead_s`) and window length, samples the sidecar's CPU and RSS
     from /proc, and scrapes /metrics three times at the end (bytes, series, time);
 and removes everything it created, also when it fails or is interrupted.
 
@@ -157,7 +157,7 @@ class Stream(threading.Thread):
                 event = line[7:].strip()
             elif line.startswith(b"data: ") and event == b"frame":
                 head = line[:400].decode("ascii", "replace")
-                m = {k: re.search(rf'"{k}":([0-9.eE+-]+)', head) for k in ("seq", "window_s", "cut_s", "dropped_frames", "lost_events")}
+                m = {k: re.search(rf'"{k}":([0-9.eE+-]+)', head) for k in ("seq", "window_s", "cut_s", "read_ahead_s", "dropped_frames", "lost_events")}
                 self.frames.append({k: float(v.group(1)) for k, v in m.items() if v} | {"bytes": len(line), "at": time.monotonic()})
 
 
@@ -213,12 +213,14 @@ def run_serve(duration, warmup, n):
         peak = proc_status_kb(serve.pid, "VmHWM")
         stream.stop = True
         cuts = [f["cut_s"] for f in frames if "cut_s" in f]
+        aheads = [f["read_ahead_s"] for f in frames if "read_ahead_s" in f]
         windows = [f["window_s"] for f in frames if "window_s" in f]
         return {
             "windows": len(frames),
             "window_s_p50": round(quantile(windows, 0.5), 3), "window_s_max": round(max(windows), 3) if windows else None,
             "cut_ms_p50": round(1000 * quantile(cuts, 0.5), 1), "cut_ms_p99": round(1000 * quantile(cuts, 0.99), 1),
             "cut_ms_max": round(1000 * max(cuts), 1) if cuts else None,
+            "read_ahead_ms_p50": round(1000 * quantile(aheads, 0.5), 1), "read_ahead_ms_p99": round(1000 * quantile(aheads, 0.99), 1),
             "cpu_percent_of_core": round(100 * (cpu1 - cpu0) / (t1 - t0), 1),
             "cpu_ms_per_window": round(1000 * (cpu1 - cpu0) / max(1, len(frames)), 1),
             "rss_mb_median": round(statistics.median(rss) / 1024, 1), "rss_mb_peak": round(peak / 1024, 1),
@@ -271,11 +273,11 @@ def main():
                 tenants.close()
     with open(os.path.join(OUT_DIR, "scale.json"), "w") as f:
         json.dump({"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "duration_s": duration, "results": results}, f, indent=2)
-    print("| N | cut p50 / p99 / max (ms) | window p50 / max (s) | serve CPU (% of a core; ms per window) | RSS median / peak (MB) "
+    print("| N | cut p50 / p99 / max (ms) | read-ahead p50 / p99 (ms) | window p50 / max (s) | serve CPU (% of a core; ms per window) | RSS median / peak (MB) "
           "| /metrics (KB; series; scrape ms) | frame (KB) | lost | GCs per window (gen 0/1/2) | snapshot CPU (s) / peak RSS (MB) |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
-        print(f"| {r['n']:,} | {r['cut_ms_p50']} / {r['cut_ms_p99']} / {r['cut_ms_max']} | {r['window_s_p50']} / {r['window_s_max']} "
+        print(f"| {r['n']:,} | {r['cut_ms_p50']} / {r['cut_ms_p99']} / {r['cut_ms_max']} | {r['read_ahead_ms_p50']} / {r['read_ahead_ms_p99']} | {r['window_s_p50']} / {r['window_s_max']} "
               f"| {r['cpu_percent_of_core']}; {r['cpu_ms_per_window']} | {r['rss_mb_median']} / {r['rss_mb_peak']} "
               f"| {r['metrics_kb']}; {r['metrics_series']:,}; {r['scrape_ms']} | {r['frame_kb_median']} | {r['lost_events']:.0f} "
               f"| {r['gc_per_window']} | {r['snapshot_cpu_s']} / {r['snapshot_peak_rss_mb']} |")

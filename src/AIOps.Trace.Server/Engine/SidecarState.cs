@@ -95,7 +95,7 @@ internal sealed class SidecarState(string node, SidecarMetrics metrics)
         }
         metrics.Containers.Set(_byId.Count);
 
-        var frame = new StreamFrame(info.Seq, info.End, info.WindowS, info.LostEvents, info.CutS, deltas, removed);
+        var frame = new StreamFrame(info.Seq, info.End, info.WindowS, info.LostEvents, info.CutS, info.ReadAheadS, deltas, removed);
         var views = _byId.Values.OrderBy(s => s.Cgroup, StringComparer.Ordinal).Select(s => (State: s, View: s.View())).ToList();
         var details = views.ToDictionary(v => v.State.Id, v => new ContainerDetailDocument(node, info.Seq, RunQueueBuckets.BoundsMicroseconds,
             v.View, (long[])v.State.Buckets.Clone(), new Dictionary<string, ResourceDiagnosis>(v.State.Diagnosis), v.State.CpuEvidence,

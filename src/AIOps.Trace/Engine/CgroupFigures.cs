@@ -82,6 +82,20 @@ internal sealed class CgroupSampler : IDisposable
         return all;
     }
 
+    /// <summary>
+    /// Scans the tree now when the next <see cref="ReadAll"/> would, and counts the scan as that
+    /// pass's: called between two windows, it takes the scan off the cut. A cgroup that appears in
+    /// between and runs is still indexed at the cut (a scheduler event of an unindexed cgroup makes a scan).
+    /// </summary>
+    public void ScanAheadIfDue()
+    {
+        if (!_scanned || _passesSinceScan + 1 < RescanEvery)
+            return;
+        Index.Refresh();
+        TreeScans++;
+        _passesSinceScan = -1; // the next ReadAll's pass is this scan's
+    }
+
     public void Dispose() => _files.Dispose();
 
     private bool Unindexed(IReadOnlyList<ContainerSnapshot>? ran)

@@ -96,6 +96,9 @@ public sealed class TraceEngine : IDisposable
         set => _cgroups.RescanEvery = value;
     }
 
+    /// <summary>Scans the cgroup tree now, between two cuts, when the next cut would scan it (<see cref="TraceSession.ReadAhead"/>).</summary>
+    internal void ScanTreeAheadIfDue() => _cgroups.ScanAheadIfDue();
+
     /// <summary>The cut's sampler of cgroup counters (for tests of the per-window work).</summary>
     internal CgroupSampler Sampler => _cgroups;
 

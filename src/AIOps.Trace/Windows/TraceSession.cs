@@ -103,6 +103,32 @@ public sealed class TraceSession : IDisposable
     /// <summary>Containers with readings kept for the next window (for tests of bounded state).</summary>
     public int Tracked => _last.Count;
 
+    /// <summary>
+    /// Between two cuts: reads the containers whose readings fall due at the next <see cref="Cut"/>
+    /// and that ran in the last window, and scans the cgroup tree when the next cut would. That
+    /// cut then uses these readings instead of reading the files itself, so a host that calls this
+    /// mid-window (the sidecar does, with <see cref="ReadingsEvery"/> above 1) takes the cgroupfs
+    /// and procfs reads off the cut's latency; the CPU they cost is the same. A reading taken ahead
+    /// is a measured interval like any other: the probes take rates from the readings' own timestamps.
+    /// A container that did not run in the last window is left to the cut, which skips it if it
+    /// stays idle. Call it from the thread that cuts, never during a cut.
+    /// </summary>
+    /// <returns>Containers read.</returns>
+    public int ReadAhead()
+    {
+        if (_seq == 0)
+            return 0; // no window was cut yet: the next cut reads every container for its first interval
+        _engine.ScanTreeAheadIfDue();
+        foreach (string path in _ran)
+            if (!_ahead.ContainsKey(path) && Due(path) && _last.TryGetValue(path, out ContainerReadings? before) && before.Start.Count >= before.End.Count)
+                _ahead[path] = Read(path, before);
+        return _ahead.Count;
+    }
+
+    // Containers that ran in the last window (ReadAhead's candidates), and what it read for the next cut.
+    private readonly List<string> _ran = [];
+    private readonly Dictionary<string, ContainerReadings> _ahead = new(StringComparer.Ordinal);
+
     /// <summary>Ends the current window and starts the next. Dispose the result.</summary>
     public TraceWindow Cut()
     {
@@ -113,6 +139,7 @@ public sealed class TraceSession : IDisposable
             IReadOnlyDictionary<int, double> busy = cpus.BusySince(_cpus);
             _cpus = cpus;
 
+            _ran.Clear();
             var next = new Dictionary<string, ContainerReadings>(snapshot.Containers.Count, StringComparer.Ordinal);
             var readings = new Dictionary<string, ContainerReadings>(snapshot.Containers.Count, StringComparer.Ordinal);
             foreach (ContainerSnapshot c in snapshot.Containers)
@@ -120,9 +147,18 @@ public sealed class TraceSession : IDisposable
                 if (c.CgroupPath == "/" || readings.ContainsKey(c.CgroupPath))
                     continue; // the host is the context, not a tenant
                 _last.TryGetValue(c.CgroupPath, out ContainerReadings? before);
+                _ahead.Remove(c.CgroupPath, out ContainerReadings? early);
+                if (!Idle(c) && !c.Ended)
+                    _ran.Add(c.CgroupPath);
                 ContainerReadings now;
+                if (early is not null && !c.Ended)
+                {
+                    // Read ahead (ReadAhead) since the last cut: a measured interval like any other.
+                    now = early;
+                    readings[c.CgroupPath] = now;
+                }
                 // A container read once only (new at the last cut) is read again at once: its first interval.
-                if (before is null || before.Start.Count < before.End.Count || c.Ended || (!Idle(c) && Due(c.CgroupPath)))
+                else if (before is null || before.Start.Count < before.End.Count || c.Ended || (!Idle(c) && Due(c.CgroupPath)))
                 {
                     now = Read(c.CgroupPath, before);
                     readings[c.CgroupPath] = now;
@@ -142,6 +178,7 @@ public sealed class TraceSession : IDisposable
                 if (!next.ContainsKey(path) && live.Contains(path))
                     next[path] = r;
             _last = next;
+            _ahead.Clear(); // read ahead for containers this window no longer has
             return new TraceWindow(++_seq, DateTimeOffset.UtcNow, snapshot, busy, _probes, readings, live);
         }
         catch

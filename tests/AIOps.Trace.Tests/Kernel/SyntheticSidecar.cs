@@ -137,7 +137,7 @@ internal sealed class SyntheticSidecar : IAsyncDisposable
                     deltas.Add(new ContainerDelta(c.Id, c.Cgroup, c.Name, null, c.Pod, c.Namespace, false, runq, runq.Values.Sum(), 0.01,
                         w.Preempted, w.Periods, w.ThrottledPeriods, w.ThrottledS, w.CpuUsageCores, c.CpuOutcome));
                 }
-                byte[] frame = JsonSerializer.SerializeToUtf8Bytes(new StreamFrame(seq, DateTimeOffset.UtcNow, 1, 0, 0.01, deltas, []), ApiJson.Default.StreamFrame);
+                byte[] frame = JsonSerializer.SerializeToUtf8Bytes(new StreamFrame(seq, DateTimeOffset.UtcNow, 1, 0, 0.01, 0, deltas, []), ApiJson.Default.StreamFrame);
                 await Write(ctx, "frame", [.. "{\"dropped_frames\":0,"u8, .. frame.AsSpan(1)]);
                 await Task.Delay(1000, stop.Token);
             }

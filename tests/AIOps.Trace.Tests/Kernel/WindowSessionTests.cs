@@ -110,4 +110,60 @@ public sealed class WindowSessionTests : KernelTestBase
         // Each container in its own phase: a window reads a share of them, not all at once.
         Assert.True(phases.Distinct().Count() > 1, "twelve containers read in the same windows: " + string.Join(",", phases));
     }
+
+    [Fact]
+    public void Read_ahead_between_cuts_takes_the_readings_and_tree_scan_due_at_the_next_cut_which_then_reads_none_itself()
+    {
+        var busy = Enumerable.Range(0, 12).Select(i => NewCgroup("ahead-" + i)).ToList();
+        foreach (TestCgroup cg in busy)
+            Track(cg.Start(TestCgroup.BusyLoop));
+        TraceEngine engine = StartEngine();
+        var probe = new CountingProbe();
+        using var session = new TraceSession(engine, probes: [probe]) { ReadingsEvery = 3 };
+        Assert.Equal(0, session.ReadAhead()); // no window yet: the first cut reads every container
+        Thread.Sleep(100);
+        session.Cut().Dispose();
+
+        var ends = busy.ToDictionary(cg => cg.RelativePath, _ => new List<int>());
+        int readAhead = 0;
+        long scansAhead = 0;
+        for (int w = 0; w < 6; w++)
+        {
+            Thread.Sleep(100);
+            var before = new Dictionary<string, int>(probe.Reads);
+            long scans = engine.Sampler.TreeScans;
+            int n = session.ReadAhead();
+            scansAhead += engine.Sampler.TreeScans - scans;
+            var ahead = busy.Select(cg => cg.RelativePath).Where(p => probe.Reads[p] != before[p]).ToList();
+            Assert.Equal(n, ahead.Count);
+            Assert.All(ahead, p => Assert.Equal(before[p] + 1, probe.Reads[p]));
+            readAhead += n;
+
+            var afterAhead = new Dictionary<string, int>(probe.Reads);
+            scans = engine.Sampler.TreeScans;
+            using TraceWindow window = session.Cut();
+            Assert.Equal(scans, engine.Sampler.TreeScans); // the scan was made ahead, not in the cut
+            foreach (TestCgroup cg in busy)
+            {
+                // Every container ran, so every due one was read ahead: the cut reads none itself.
+                Assert.Equal(afterAhead[cg.RelativePath], probe.Reads[cg.RelativePath]);
+                ContainerReadings r = window.ReadingsOf(cg.RelativePath);
+                int start = ((Counted)r.Start[0]!).Seq, end = ((Counted)r.End[0]!).Seq;
+                Assert.Equal(start + 1, end);
+                if (ahead.Contains(cg.RelativePath))
+                    Assert.Equal(probe.Reads[cg.RelativePath], end); // the window carries the reading taken ahead
+                ends[cg.RelativePath].Add(end);
+            }
+        }
+        // Still once in three windows per container, each in its own phase; two scans in six windows.
+        foreach ((string path, List<int> end) in ends)
+        {
+            var readIn = Enumerable.Range(1, 5).Where(w => end[w] != end[w - 1]).ToList();
+            Assert.InRange(readIn.Count, 1, 2);
+            if (readIn.Count == 2)
+                Assert.Equal(3, readIn[1] - readIn[0]);
+        }
+        Assert.InRange(readAhead, 12, 24);
+        Assert.Equal(2, scansAhead);
+    }
 }
