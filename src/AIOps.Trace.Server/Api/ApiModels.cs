@@ -18,7 +18,7 @@ public sealed record ContainerDetailDocument(string Node, long Seq, long[] Bound
 
 /// <summary>The last window the engine cut.</summary>
 /// <param name="CutS">How long cutting and diagnosing the window took.</param>
-/// <param name="ReadAheadS">How long reading ahead for it took: the readings and tree scan due at its cut, taken mid-window before it (0 when every window reads every container).</param>
+/// <param name="ReadAheadS">How long reading ahead for it took: the readings and tree scan due at its cut, taken between the previous cut and it (0 when every window reads every container).</param>
 public sealed record WindowInfo(long Seq, DateTimeOffset End, double WindowS, long LostEvents, int Cpus, double HostIdleRatio, double CutS, double ReadAheadS = 0);
 
 /// <summary>The engine's own health.</summary>
@@ -49,7 +49,7 @@ public sealed record HelloEvent(string Node, long Seq, double IntervalS, long[] 
 
 /// <summary>One stream frame without the per-client <c>dropped_frames</c>, which each client's writer splices in.</summary>
 /// <param name="CutS">How long cutting and diagnosing the window took (<see cref="WindowInfo.CutS"/>).</param>
-/// <param name="ReadAheadS">How long reading ahead for this window took, mid-window before its cut (<see cref="WindowInfo.ReadAheadS"/>).</param>
+/// <param name="ReadAheadS">How long reading ahead for this window took, between the previous cut and its own (<see cref="WindowInfo.ReadAheadS"/>).</param>
 public sealed record StreamFrame(long Seq, DateTimeOffset T, double WindowS, long LostEvents, double CutS, double ReadAheadS, IReadOnlyList<ContainerDelta> Containers,
     IReadOnlyList<string> Removed);
 

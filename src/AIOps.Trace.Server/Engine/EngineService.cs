@@ -69,11 +69,16 @@ public sealed partial class EngineService(TraceEngine engine, SidecarOptions opt
         {
             while (_failure is null && await timer.WaitForNextTickAsync(stoppingToken))
             {
+                long tick = Stopwatch.GetTimestamp();
                 Cut(session);
                 if (session.ReadingsEvery > 1 && _failure is null)
                 {
-                    // Mid-window, the readings the next cut is due to take (and the tree scan): off its latency.
-                    await Task.Delay(options.Interval / 2, stoppingToken);
+                    // The readings the next cut is due to take (and the tree scan), off its latency:
+                    // started so that, as long as the last one took, it ends halfway between now and
+                    // the next tick (at once when it would not fit), never delaying that tick.
+                    TimeSpan left = options.Interval - Stopwatch.GetElapsedTime(tick) - TimeSpan.FromSeconds(_readAheadSeconds);
+                    if (left > TimeSpan.Zero)
+                        await Task.Delay(left / 2, stoppingToken);
                     long started = Stopwatch.GetTimestamp();
                     session.ReadAhead();
                     _readAheadSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds;

@@ -52,7 +52,7 @@ public sealed class SidecarMetrics
         WindowSeconds = f.CreateGauge("aiops_trace_window_seconds", "Length of the last window.");
         CutSeconds = f.CreateGauge("aiops_trace_window_cut_seconds", "How long cutting, diagnosing and analysing the last window took.");
         ReadAheadSeconds = f.CreateGauge("aiops_trace_window_read_ahead_seconds",
-            "How long reading ahead, mid-window, the readings and tree scan the next cut is due to take took (0 when every window reads all).");
+            "How long the last read-ahead took: the readings and tree scan due at the next cut, taken between two cuts (0 when every window reads all).");
         AttachedPrograms = f.CreateGauge("aiops_trace_attached_programs", "BPF programs attached (0 in procfs mode).");
         ReaderFailures = f.CreateCounter("aiops_trace_reader_failures_total", "Windows refused because the ring reader stopped.");
         EngineRestarts = f.CreateCounter("aiops_trace_engine_restarts_total", "Times the supervisor started the engine again after it failed.");

@@ -107,7 +107,7 @@ public sealed class TraceSession : IDisposable
     /// Between two cuts: reads the containers whose readings fall due at the next <see cref="Cut"/>
     /// and that ran in the last window, and scans the cgroup tree when the next cut would. That
     /// cut then uses these readings instead of reading the files itself, so a host that calls this
-    /// mid-window (the sidecar does, with <see cref="ReadingsEvery"/> above 1) takes the cgroupfs
+    /// between cuts (the sidecar does, with <see cref="ReadingsEvery"/> above 1) takes the cgroupfs
     /// and procfs reads off the cut's latency; the CPU they cost is the same. A reading taken ahead
     /// is a measured interval like any other: the probes take rates from the readings' own timestamps.
     /// A container that did not run in the last window is left to the cut, which skips it if it
