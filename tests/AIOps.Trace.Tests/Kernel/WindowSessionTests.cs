@@ -70,15 +70,22 @@ public sealed class WindowSessionTests : KernelTestBase
 
     private sealed record Counted(long Timestamp, int Seq) : IResourceReading;
 
-    [Fact]
-    public void With_readings_every_three_windows_each_busy_container_is_read_once_in_three_and_repeats_its_last_interval_between()
+    /// <summary>Twelve busy containers and a session over them that reads each once in three windows, through a counting probe.</summary>
+    private (List<TestCgroup> Busy, TraceEngine Engine, CountingProbe Probe, TraceSession Session) BusyEveryThree(string prefix)
     {
-        var busy = Enumerable.Range(0, 12).Select(i => NewCgroup("every3-" + i)).ToList();
+        var busy = Enumerable.Range(0, 12).Select(i => NewCgroup(prefix + i)).ToList();
         foreach (TestCgroup cg in busy)
             Track(cg.Start(TestCgroup.BusyLoop));
         TraceEngine engine = StartEngine();
         var probe = new CountingProbe();
-        using var session = new TraceSession(engine, probes: [probe]) { ReadingsEvery = 3 };
+        return (busy, engine, probe, new TraceSession(engine, probes: [probe]) { ReadingsEvery = 3 });
+    }
+
+    [Fact]
+    public void With_readings_every_three_windows_each_busy_container_is_read_once_in_three_and_repeats_its_last_interval_between()
+    {
+        (List<TestCgroup> busy, _, CountingProbe probe, TraceSession session) = BusyEveryThree("every3-");
+        using TraceSession owned = session;
         Assert.All(busy, cg => Assert.Equal(1, probe.Reads[cg.RelativePath])); // the baseline
 
         // Seven windows: the first reads every container again (one reading is no interval yet),
@@ -114,12 +121,8 @@ public sealed class WindowSessionTests : KernelTestBase
     [Fact]
     public void Read_ahead_between_cuts_takes_the_readings_and_tree_scan_due_at_the_next_cut_which_then_reads_none_itself()
     {
-        var busy = Enumerable.Range(0, 12).Select(i => NewCgroup("ahead-" + i)).ToList();
-        foreach (TestCgroup cg in busy)
-            Track(cg.Start(TestCgroup.BusyLoop));
-        TraceEngine engine = StartEngine();
-        var probe = new CountingProbe();
-        using var session = new TraceSession(engine, probes: [probe]) { ReadingsEvery = 3 };
+        (List<TestCgroup> busy, TraceEngine engine, CountingProbe probe, TraceSession session) = BusyEveryThree("ahead-");
+        using TraceSession owned = session;
         Assert.Equal(0, session.ReadAhead()); // no window yet: the first cut reads every container
         Thread.Sleep(100);
         session.Cut().Dispose();
