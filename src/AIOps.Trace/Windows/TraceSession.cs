@@ -111,7 +111,7 @@ public sealed class TraceSession : IDisposable
     /// and procfs reads off the cut's latency; the CPU they cost is the same. A reading taken ahead
     /// is a measured interval like any other: the probes take rates from the readings' own timestamps.
     /// A container that did not run in the last window is left to the cut, which skips it if it
-    /// stays idle. Call it from the thread that cuts, never during a cut.
+    /// stays idle. Like <see cref="Cut"/>, not thread-safe: call it between cuts, never during one.
     /// </summary>
     /// <returns>Containers read.</returns>
     public int ReadAhead()
