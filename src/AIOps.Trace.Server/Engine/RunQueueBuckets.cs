@@ -36,7 +36,9 @@ public static class RunQueueBuckets
         if (window.Count == 0)
             return;
         ReadOnlySpan<long> fine = window.Buckets;
-        for (int i = 0; i < fine.Length; i++)
+        // Every bucket outside those of Min and Max is empty.
+        int last = LogLinearHistogram.BucketIndex(window.Max) - window.FirstBucket;
+        for (int i = LogLinearHistogram.BucketIndex(window.Min) - window.FirstBucket; i <= last; i++)
         {
             long n = fine[i];
             if (n == 0)

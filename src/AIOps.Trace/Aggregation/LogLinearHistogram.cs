@@ -18,9 +18,15 @@ public readonly record struct Log2Bucket(ulong LeMicroseconds, long CumulativeCo
 /// <para>
 /// Only the range of buckets that has held a value is stored, in whole powers of two (the
 /// waits of one container span a dozen of the 39, so a histogram takes about a third of the
-/// full 10 KB, and copying, adding, clearing and quantiles walk that range only). Growing the
-/// range allocates; the engine's own accumulators, written on the ring reader's path, hold the
-/// full range from the start and never allocate.
+/// full 10 KB). Growing the range allocates; the engine's own accumulators, written on the ring
+/// reader's path, hold the full range from the start and never allocate. Copying, adding,
+/// clearing and quantiles walk only the buckets between those of <see cref="Min"/> and
+/// <see cref="Max"/>: at thousands of containers a window would otherwise stream every
+/// accumulator's 10 KB through the cache to clear it.
+/// </para>
+/// <para>
+/// The last few quantiles asked for are remembered until the next change, so the several
+/// readers of one window's histogram (diagnosis, analysis, API) walk its buckets once.
 /// </para>
 /// </summary>
 public sealed class LogLinearHistogram
@@ -47,6 +53,17 @@ public sealed class LogLinearHistogram
     private ulong _sum;
     private ulong _min = ulong.MaxValue;
     private ulong _max;
+
+    // Quantiles answered since the last change: (q, value) pairs, _answered of them valid.
+    private const int RememberedQuantiles = 4;
+    private QuantileMemo _memo;
+    private int _answered;
+
+    [System.Runtime.CompilerServices.InlineArray(RememberedQuantiles)]
+    private struct QuantileMemo
+    {
+        private (double Q, double Value) _first;
+    }
 
     /// <summary>Number of recorded values.</summary>
     public long Count => _count;
@@ -178,6 +195,7 @@ public sealed class LogLinearHistogram
     /// <summary>Records one value. O(1), no allocation.</summary>
     public void Record(ulong valueNs)
     {
+        _answered = 0;
         Slot(BucketIndex(valueNs))++;
         _count++;
         _sum += valueNs;
@@ -197,6 +215,7 @@ public sealed class LogLinearHistogram
             return;
         }
 
+        _answered = 0;
         Slot(BucketIndex(valueNs)) += count;
         _count += count;
         _sum += valueNs * (ulong)count;
@@ -217,17 +236,45 @@ public sealed class LogLinearHistogram
             ThrowHelper.ThrowQuantileOutOfRange(nameof(q));
         if (_count == 0)
             return 0;
+        for (int i = 0; i < _answered; i++)
+            if (_memo[i].Q == q)
+                return _memo[i].Value;
 
-        long rank = Math.Clamp((long)Math.Ceiling(q * _count), 1, _count);
-        long cumulative = 0;
-        for (int i = 0; i < _buckets.Length; i++)
+        double value = Representative(_first + RankBucket(Math.Clamp((long)Math.Ceiling(q * _count), 1, _count)));
+        if (_answered < RememberedQuantiles)
+            _memo[_answered++] = (q, value);
+        return value;
+    }
+
+    // Stored index of the bucket holding the value of rank `rank` (1..Count): walked from the
+    // nearer end of the occupied range, so a p99 looks at the tail only.
+    private int RankBucket(long rank)
+    {
+        (int lo, int hi) = Occupied();
+        ReadOnlySpan<long> buckets = _buckets.AsSpan(lo - _first, hi - lo + 1);
+        if (rank <= _count / 2)
         {
-            cumulative += _buckets[i];
-            if (cumulative >= rank)
-                return Representative(_first + i);
+            long below = 0;
+            for (int i = 0; i < buckets.Length; i++)
+            {
+                below += buckets[i];
+                if (below >= rank)
+                    return lo - _first + i;
+            }
         }
-
-        return _max; // unreachable while the buckets sum to Count
+        else
+        {
+            // Values in buckets above i: the value of rank r is in the first bucket (from the top)
+            // whose own count reaches past Count - above - r.
+            long above = 0;
+            for (int i = buckets.Length - 1; i >= 0; i--)
+            {
+                above += buckets[i];
+                if (_count - above < rank)
+                    return lo - _first + i;
+            }
+        }
+        return hi - _first; // unreachable while the buckets sum to Count
     }
 
     /// <summary>Adds every value recorded in <paramref name="other"/>.</summary>
@@ -236,6 +283,7 @@ public sealed class LogLinearHistogram
         ArgumentNullException.ThrowIfNull(other);
         if (other._count == 0)
             return;
+        _answered = 0;
         (int lo, int hi) = other.Occupied();
         Cover(lo, hi);
         ReadOnlySpan<long> from = other._buckets.AsSpan(lo - other._first, hi - lo + 1);
@@ -252,7 +300,7 @@ public sealed class LogLinearHistogram
     public void CopyFrom(LogLinearHistogram other)
     {
         ArgumentNullException.ThrowIfNull(other);
-        Array.Clear(_buckets);
+        ClearOccupied();
         if (other._count != 0)
         {
             (int lo, int hi) = other.Occupied();
@@ -268,7 +316,7 @@ public sealed class LogLinearHistogram
     /// <summary>Forgets every recorded value.</summary>
     public void Reset()
     {
-        Array.Clear(_buckets);
+        ClearOccupied();
         _count = 0;
         _sum = 0;
         _min = ulong.MaxValue;
@@ -291,13 +339,13 @@ public sealed class LogLinearHistogram
             ThrowHelper.ThrowDestinationTooSmall(nameof(destination), needed);
 
         long cumulative = 0;
-        int fine = 0;
+        int fine = _count == 0 ? _buckets.Length : Occupied().Lo - _first, end = _count == 0 ? 0 : Occupied().Hi - _first + 1;
         ulong le = 1;
         for (int written = 0; written < needed; written++, le <<= 1)
         {
             double limitNs = le * 1000.0;
             // Representatives grow with the index, so one forward cursor covers all limits.
-            while (fine < _buckets.Length && Representative(_first + fine) < limitNs)
+            while (fine < end && Representative(_first + fine) < limitNs)
                 cumulative += _buckets[fine++];
             destination[written] = new Log2Bucket(le, cumulative);
         }
@@ -319,6 +367,16 @@ public sealed class LogLinearHistogram
 
     // The first and last non-empty bucket (Count > 0): from Min and Max, whose buckets hold a value.
     private (int Lo, int Hi) Occupied() => (BucketIndex(_min), BucketIndex(_max));
+
+    // Zeroes the buckets that can be non-zero (every other one already is) and forgets the quantiles.
+    private void ClearOccupied()
+    {
+        _answered = 0;
+        if (_count == 0)
+            return;
+        (int lo, int hi) = Occupied();
+        _buckets.AsSpan(lo - _first, hi - lo + 1).Clear();
+    }
 
     private double Representative(int index)
     {

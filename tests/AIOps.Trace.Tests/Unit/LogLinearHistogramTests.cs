@@ -401,4 +401,75 @@ public class LogLinearHistogramTests
         h.Record(2_000);
         Assert.InRange(h.StoredBytes, 12 * 32 * sizeof(long), 13 * 32 * sizeof(long)); // reuse keeps the range: no allocation
     }
+
+    [Fact]
+    public void Quantiles_match_a_walk_of_every_value_from_either_end_and_follow_each_change()
+    {
+        // The reference: sort every recorded value, take the one of rank ceil(q * n), and report its
+        // bucket's answer through a one-value histogram (same midpoint rule, clamped to min and max).
+        var random = new Random(777);
+        var h = new LogLinearHistogram(fullRange: true);
+        var values = new List<ulong>();
+        double[] qs = [0, 0.1, 0.5, 0.5, 0.51, 0.9, 0.99, 0.999, 1];
+        for (int round = 0; round < 6; round++)
+        {
+            for (int i = 0; i < 300; i++)
+            {
+                ulong v = (ulong)Math.Exp(random.NextDouble() * (8 + 3 * round));
+                h.Record(v);
+                values.Add(v);
+            }
+            values.Sort();
+            foreach (double q in qs)
+            {
+                ulong atRank = values[(int)Math.Clamp((long)Math.Ceiling(q * values.Count), 1, values.Count) - 1];
+                int bucket = LogLinearHistogram.BucketIndex(atRank);
+                double mid = bucket == LogLinearHistogram.BucketCount - 1 ? values[^1]
+                    : LogLinearHistogram.BucketLowerBound(bucket) + (LogLinearHistogram.BucketUpperBound(bucket) - (double)LogLinearHistogram.BucketLowerBound(bucket)) / 2.0;
+                Assert.Equal(Math.Clamp(mid, values[0], values[^1]), h.ValueAtQuantile(q));
+            }
+        }
+
+        // An answer is remembered only until the histogram changes, by any of its writers.
+        var other = new LogLinearHistogram();
+        other.Record(9_000_000_000, 100_000);
+        double before = h.ValueAtQuantile(0.99);
+        h.Add(other);
+        Assert.NotEqual(before, h.ValueAtQuantile(0.99));
+        h.CopyFrom(new LogLinearHistogram());
+        Assert.Equal(0, h.ValueAtQuantile(0.99));
+        h.Record(5_000);
+        Assert.Equal(5_000, h.ValueAtQuantile(0.99));
+        h.Record(7_000_000, 1_000);
+        Assert.Equal(7_000_000, h.ValueAtQuantile(0.99), 0.02 * 7_000_000);
+        h.Reset();
+        h.Record(123);
+        Assert.Equal(123, h.ValueAtQuantile(0.99));
+    }
+
+    [Fact]
+    public void Reset_and_copy_leave_no_count_behind_in_a_full_range_histogram()
+    {
+        // They clear only the buckets between those of Min and Max: every other bucket must already be zero.
+        var full = new LogLinearHistogram(fullRange: true);
+        var source = new LogLinearHistogram();
+        var random = new Random(99);
+        for (int window = 0; window < 20; window++)
+        {
+            source.Reset();
+            for (int i = 0; i < 50; i++)
+            {
+                ulong v = (ulong)random.NextInt64(1, 1L << random.Next(1, 50));
+                full.Record(v);
+                source.Record(v, 3);
+            }
+            var copy = new LogLinearHistogram(fullRange: true);
+            copy.Record(1UL << 45);
+            copy.CopyFrom(source);
+            Assert.Equal(AllCounts(source), AllCounts(copy));
+            full.Reset();
+            Assert.All(AllCounts(full), n => Assert.Equal(0, n));
+            Assert.Equal(0, full.ValueAtQuantile(0.5));
+        }
+    }
 }
