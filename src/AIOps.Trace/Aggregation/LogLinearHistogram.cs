@@ -304,6 +304,11 @@ public sealed class LogLinearHistogram
         if (other._count != 0)
         {
             (int lo, int hi) = other.Occupied();
+            // Every stored bucket is zero now: an array long enough for the range moves to it
+            // instead of growing (pooled window histograms meet each container's range in turn).
+            int aligned = lo & ~(SubBucketCount - 1);
+            if ((lo < _first || hi >= _first + _buckets.Length) && Math.Min(hi | (SubBucketCount - 1), OverflowIndex) - aligned < _buckets.Length)
+                _first = Math.Min(aligned, BucketCount - _buckets.Length);
             Cover(lo, hi);
             other._buckets.AsSpan(lo - other._first, hi - lo + 1).CopyTo(_buckets.AsSpan(lo - _first));
         }

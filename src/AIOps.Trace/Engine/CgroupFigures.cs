@@ -64,8 +64,12 @@ internal sealed class CgroupSampler : IDisposable
     /// A cgroup whose files are gone (removed since the last scan) is left out, as a scan would.
     /// </summary>
     /// <param name="ran">Cgroups with scheduler events in the window: a scan is made when one is not indexed yet.</param>
-    public Dictionary<string, CgroupFigures> ReadAll(Dictionary<string, CgroupFigures>? previous = null, IReadOnlyList<ContainerSnapshot>? ran = null)
+    /// <param name="into">A table to clear and fill instead of allocating one (the caller's baseline from the cut before last): at thousands of cgroups a new one is a large-object array every window.</param>
+    public Dictionary<string, CgroupFigures> ReadAll(Dictionary<string, CgroupFigures>? previous = null, IReadOnlyList<ContainerSnapshot>? ran = null,
+        Dictionary<string, CgroupFigures>? into = null)
     {
+        if (into is not null && ReferenceEquals(into, previous))
+            throw new ArgumentException("the table to fill cannot be the previous figures it is compared with", nameof(into));
         if (!_scanned || ++_passesSinceScan >= RescanEvery || Unindexed(ran))
         {
             Index.Refresh();
@@ -74,7 +78,8 @@ internal sealed class CgroupSampler : IDisposable
             _scanned = true;
         }
         _files.BeginPass();
-        var all = new Dictionary<string, CgroupFigures>(Index.Count, StringComparer.Ordinal);
+        Dictionary<string, CgroupFigures> all = into ?? new Dictionary<string, CgroupFigures>(Index.Count, StringComparer.Ordinal);
+        all.Clear();
         foreach ((ulong id, string path) in Index.Entries)
             if (Read(path, id, previous) is { } figures)
                 all[path] = figures;

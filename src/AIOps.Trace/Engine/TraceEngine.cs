@@ -32,6 +32,7 @@ public sealed class TraceEngine : IDisposable
     private long _readerAllocatedBytes;
 
     private Dictionary<string, CgroupFigures> _baseline;
+    private Dictionary<string, CgroupFigures>? _spareFigures; // the baseline before last, refilled by the next cut
     private HostCpu _hostBaseline;
     private long _windowStart;
     private long _lostBaseline;
@@ -233,7 +234,7 @@ public sealed class TraceEngine : IDisposable
 
         long now = Stopwatch.GetTimestamp();
         HostCpu host = HostCpu.Read(_options.HostRoot);
-        Dictionary<string, CgroupFigures> figures = _cgroups.ReadAll(_baseline, fresh);
+        Dictionary<string, CgroupFigures> figures = _cgroups.ReadAll(_baseline, fresh, _spareFigures);
         var snapshot = new EngineSnapshot(_pool.Return)
         {
             Kernel = Kernel,
@@ -310,6 +311,7 @@ public sealed class TraceEngine : IDisposable
         snapshot.Containers.Sort((a, b) => string.CompareOrdinal(a.CgroupPath, b.CgroupPath));
 
         ForgetRemovedCgroups(idle);
+        _spareFigures = _baseline;
         _baseline = figures;
         _hostBaseline = host;
         _windowStart = now;

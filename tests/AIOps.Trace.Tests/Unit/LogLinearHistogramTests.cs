@@ -472,4 +472,28 @@ public class LogLinearHistogramTests
             Assert.Equal(0, full.ValueAtQuantile(0.5));
         }
     }
+
+    [Fact]
+    public void A_copy_moves_a_long_enough_array_to_the_new_range_instead_of_growing()
+    {
+        // A pooled window histogram meets one container's range after another's.
+        var pooled = new LogLinearHistogram();
+        var wide = new LogLinearHistogram();
+        wide.Record(1_000);
+        wide.Record(4_000_000);
+        pooled.CopyFrom(wide);
+        int bytes = pooled.StoredBytes;
+        foreach (ulong v in new ulong[] { 900_000_000, 3, 70_000, ulong.MaxValue, 1_000 })
+        {
+            var source = new LogLinearHistogram();
+            source.Record(v, 5);
+            source.Record(v / 2 + 1);
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            pooled.CopyFrom(source);
+            Assert.Equal(before, GC.GetAllocatedBytesForCurrentThread());
+            Assert.Equal(bytes, pooled.StoredBytes);
+            Assert.Equal(AllCounts(source), AllCounts(pooled));
+            Assert.Equal(source.ValueAtQuantile(0.99), pooled.ValueAtQuantile(0.99));
+        }
+    }
 }
