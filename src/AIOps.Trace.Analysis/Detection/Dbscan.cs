@@ -36,11 +36,50 @@ public static class Dbscan
     }
 
     /// <summary>
+    /// Rows up to which <see cref="InLargestCluster"/> is exact. DBSCAN compares every row with
+    /// every other: a domain of a node's 5,000 containers would cost 25 million distances a window.
+    /// </summary>
+    public const int ExactRows = 256;
+
+    /// <summary>
     /// Whether each row lies in the largest cluster, with eps twice the median distance to the
     /// minPoints-th nearest neighbour (at least half a robust standard deviation), so eps follows
-    /// the domain's own spread.
+    /// the domain's own spread. Above <see cref="ExactRows"/> rows the clusters are found on an even
+    /// sample of that many rows (a uniform sample keeps the clusters' shares), and every other row
+    /// is in the largest when it lies within that sample's eps of a sampled row that is: work
+    /// linear in the rows.
     /// </summary>
     public static bool[] InLargestCluster(double[][] rows, int minPoints)
+    {
+        int n = rows.Length;
+        if (n <= ExactRows)
+            return Exact(rows, minPoints).InLargest;
+        var sample = new double[ExactRows][];
+        var sampledAt = new int[n];
+        Array.Fill(sampledAt, -1);
+        for (int k = 0; k < ExactRows; k++)
+        {
+            int i = (int)((long)k * n / ExactRows);
+            sample[k] = rows[i];
+            sampledAt[i] = k;
+        }
+        (bool[] inSample, double eps) = Exact(sample, minPoints);
+        var result = new bool[n];
+        for (int i = 0; i < n; i++)
+        {
+            if (sampledAt[i] >= 0)
+            {
+                result[i] = inSample[sampledAt[i]];
+                continue;
+            }
+            for (int k = 0; k < ExactRows && !result[i]; k++)
+                result[i] = inSample[k] && Distance(rows[i], sample[k]) <= eps;
+        }
+        return result;
+    }
+
+    /// <summary>Every row against every other: the reference the sampled answer is tested against.</summary>
+    internal static (bool[] InLargest, double Eps) Exact(double[][] rows, int minPoints)
     {
         int n = rows.Length;
         var kth = new double[n];
@@ -55,7 +94,7 @@ public static class Dbscan
         double eps = Math.Max(2 * kth[n / 2], 0.5);
         int[] labels = Cluster(rows, eps, minPoints);
         int largest = labels.Where(l => l >= 0).GroupBy(l => l).OrderByDescending(g => g.Count()).Select(g => g.Key).DefaultIfEmpty(-1).First();
-        return labels.Select(l => l >= 0 && l == largest).ToArray();
+        return (labels.Select(l => l >= 0 && l == largest).ToArray(), eps);
     }
 
     private static List<int> Neighbours(double[][] rows, int i, double eps)
@@ -66,8 +105,13 @@ public static class Dbscan
         return list;
     }
 
+    /// <summary>Distances computed on this thread (for tests that pin the work per domain).</summary>
+    [ThreadStatic]
+    internal static long DistancesComputed;
+
     internal static double Distance(double[] a, double[] b)
     {
+        DistancesComputed++;
         double s = 0;
         for (int f = 0; f < a.Length; f++) s += (a[f] - b[f]) * (a[f] - b[f]);
         return Math.Sqrt(s);

@@ -129,11 +129,11 @@ public static class PeerOutlierDetector
             static k => $"too few peers: the domain has {k.Count} container(s), at least {k.MinPeers} are needed to compare");
         for (int i = 0; i < keys.Count; i++)
             verdicts[i] = new Verdict(keys[i], domain, VerdictStatus.TooFewPeers, double.NaN, DetectorNames.None,
-                keys.Count == 1 ? [] : keys.Where((_, j) => j != i).ToArray(), [], Reason: reason);
+                keys.Count == 1 ? [] : new OtherMembers(keys, i), [], Reason: reason);
         return verdicts;
     }
 
-    internal static IReadOnlyList<string> Peers(ProcessedDomain d, int i) => d.Keys.Where((_, j) => j != i).ToArray();
+    internal static IReadOnlyList<string> Peers(ProcessedDomain d, int i) => new OtherMembers(d.Keys, i);
 
     private static string[] MissingMetrics(ProcessedDomain d, int i) =>
         Enumerable.Range(0, d.Columns).Where(c => d.Missing[i][c]).Select(c => Metrics.Names[d.Slots[c]]).ToArray();

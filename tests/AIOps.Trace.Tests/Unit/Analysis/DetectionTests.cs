@@ -132,6 +132,57 @@ public sealed class DetectionTests
     }
 
     [Fact]
+    public void Dbscan_of_a_node_sized_domain_works_in_linear_distances_and_still_leaves_the_far_points_out()
+    {
+        static double[][] Rows(int n, Random r) => Enumerable.Range(0, n)
+            .Select(i => i % 500 == 7 ? new[] { 40 + Synthetic.Gaussian(r), -30.0, 25.0 } // a far point every 500 rows
+                : new[] { Synthetic.Gaussian(r), Synthetic.Gaussian(r), Synthetic.Gaussian(r) })
+            .ToArray();
+
+        var counts = new List<long>();
+        foreach (int n in new[] { 2_000, 4_000 })
+        {
+            double[][] rows = Rows(n, new Random(n));
+            Dbscan.DistancesComputed = 0;
+            bool[] inLargest = Dbscan.InLargestCluster(rows, 5);
+            counts.Add(Dbscan.DistancesComputed);
+            Assert.All(Enumerable.Range(0, n).Where(i => i % 500 == 7), i => Assert.False(inLargest[i]));
+            // The sampled answer agrees with every row against every other on nearly every row.
+            bool[] exact = Dbscan.Exact(rows, 5).InLargest;
+            int agree = Enumerable.Range(0, n).Count(i => inLargest[i] == exact[i]);
+            Assert.True(agree >= 0.97 * n, $"{agree} of {n} rows as the exact clustering has them");
+            Assert.True(inLargest.Count(x => x) >= 0.9 * n);
+        }
+        // Every row against every other would be n² (16 million at 4,000); twice the rows is twice the work.
+        Assert.InRange(counts[1], counts[0], 2.2 * counts[0]);
+        Assert.True(counts[1] < 4_000L * 4_000 / 8, $"{counts[1]} distances for 4,000 rows");
+    }
+
+    [Fact]
+    public void The_peers_of_a_large_domain_are_not_copied_per_member()
+    {
+        long Allocated(int n, out IReadOnlyList<Verdict> verdicts)
+        {
+            var r = new Random(n);
+            ProcessedDomain d = DomainProcessor.Process(Synthetic.Domain(r, n));
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            verdicts = PeerOutlierDetector.Detect("owner:big", d);
+            return GC.GetAllocatedBytesForCurrentThread() - before;
+        }
+
+        long small = Allocated(1_500, out _);
+        long large = Allocated(3_000, out IReadOnlyList<Verdict> verdicts);
+        // A copy of the other members per member: 3,000 x 2,999 references (72 MB) at 3,000.
+        Assert.True(large < 3 * small, $"{small} bytes at 1,500 members, {large} at 3,000");
+        Verdict v = verdicts[1_234];
+        Assert.Equal(2_999, v.Peers.Count);
+        Assert.DoesNotContain(v.Key, v.Peers);
+        Assert.Equal(verdicts.Select(x => x.Key).Where(k => k != v.Key), v.Peers);
+        Assert.Equal(verdicts[1_235].Key, v.Peers[1_234]);
+        Assert.Throws<ArgumentOutOfRangeException>(() => v.Peers[2_999]);
+    }
+
+    [Fact]
     public void The_analyzer_runs_every_domain_and_shows_the_diagnosis_beside_the_verdict()
     {
         var r = new Random(9);
