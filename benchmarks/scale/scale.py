@@ -220,6 +220,9 @@ def run_serve(duration, warmup, n):
             "window_s_p50": round(quantile(windows, 0.5), 3), "window_s_max": round(max(windows), 3) if windows else None,
             "cut_ms_p50": round(1000 * quantile(cuts, 0.5), 1), "cut_ms_p99": round(1000 * quantile(cuts, 0.99), 1),
             "cut_ms_max": round(1000 * max(cuts), 1) if cuts else None,
+            # The spread: collections land in some cuts and not others, which moves the median.
+            "cut_ms_min": round(1000 * min(cuts), 1) if cuts else None,
+            "cut_ms_p25": round(1000 * quantile(cuts, 0.25), 1), "cut_ms_p75": round(1000 * quantile(cuts, 0.75), 1),
             "read_ahead_ms_p50": round(1000 * quantile(aheads, 0.5), 1), "read_ahead_ms_p99": round(1000 * quantile(aheads, 0.99), 1),
             "cpu_percent_of_core": round(100 * (cpu1 - cpu0) / (t1 - t0), 1),
             "cpu_ms_per_window": round(1000 * (cpu1 - cpu0) / max(1, len(frames)), 1),
