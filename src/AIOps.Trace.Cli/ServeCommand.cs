@@ -40,7 +40,7 @@ internal static class ServeCommand
         if (db.Length == 0)
             throw new UsageException("--verdict-db '' is empty: expected the path of the verdict database");
 
-        SidecarOptions options = exposure(new SidecarOptions(listen, interval, token, node, engineOptions.HostRoot) { RunQueueDetail = runQueueDetail, ProbeInterval = probeInterval, Logging = CliLog.Json ? CliLog.AddJsonConsole : null });
+        SidecarOptions options = exposure(new SidecarOptions(listen, interval, token, node, engineOptions.HostRoot) { RunQueueDetail = runQueueDetail, ProbeInterval = probeInterval, CollectBetweenWindows = true, Logging = CliLog.Json ? CliLog.AddJsonConsole : null });
         // Refused before anything is loaded: an open port without a token is never a default.
         if (options.Refusal() is { } refusal)
             throw new UsageException(refusal);

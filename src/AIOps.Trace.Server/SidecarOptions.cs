@@ -25,6 +25,14 @@ public sealed record SidecarOptions(IPEndPoint Listen, TimeSpan Interval, string
     /// <summary>Windows per probe reading of one container: ProbeInterval / Interval, rounded, at least 1.</summary>
     public int ReadingsEvery => Math.Max(1, (int)Math.Round(ProbeInterval / Interval));
 
+    /// <summary>
+    /// A young (gen0) collection right after each window, when the window's temporary objects are
+    /// dead, so the collections the next cut would meet happen off its clock. The sidecar's own
+    /// process turns it on; a host that embeds the engine decides for its heap
+    /// (<see cref="Hosting.AiopsTraceOptions.CollectBetweenWindows"/>, off by default).
+    /// </summary>
+    public bool CollectBetweenWindows { get; init; }
+
     /// <summary>Serve HTTPS with this certificate (and its private key); null serves plain HTTP.</summary>
     public System.Security.Cryptography.X509Certificates.X509Certificate2? Certificate { get; init; }
 

@@ -71,6 +71,8 @@ public sealed partial class EngineService(TraceEngine engine, SidecarOptions opt
             {
                 long tick = Stopwatch.GetTimestamp();
                 Cut(session);
+                if (options.CollectBetweenWindows && _failure is null)
+                    CollectYoung();
                 if (session.ReadingsEvery > 1 && _failure is null)
                 {
                     // The readings the next cut is due to take (and the tree scan), off its latency:
@@ -89,6 +91,17 @@ public sealed partial class EngineService(TraceEngine engine, SidecarOptions opt
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
         }
+    }
+
+    // The window's temporaries (snapshot, diagnoses, inputs, the last view) are dead now, so a young
+    // collection finds little alive; left to the allocator, collections land inside the next cut,
+    // with that cut's objects alive. Side by side at 1,000 and 5,000 containers: the cut's p99 half
+    // as long, its p50 0.64-0.94, CPU 0.97-1.07 (docs/measured.md, eighth round).
+    private void CollectYoung()
+    {
+        long started = Stopwatch.GetTimestamp();
+        GC.Collect(0, GCCollectionMode.Forced, blocking: true, compacting: false);
+        metrics.CollectSeconds.Set(Stopwatch.GetElapsedTime(started).TotalSeconds);
     }
 
     private void Cut(TraceSession session)

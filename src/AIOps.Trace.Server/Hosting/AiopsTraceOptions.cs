@@ -30,6 +30,13 @@ public sealed class AiopsTraceOptions
     /// <summary>How many run-queue buckets the Prometheus endpoint carries per container.</summary>
     public RunQueueDetail RunQueueDetail { get; set; } = RunQueueDetail.Coarse;
 
+    /// <summary>
+    /// Collect the young generation (gen0) of this process's heap right after each window, so the
+    /// collections the next cut would meet happen between windows. Off by default: the heap is the
+    /// host's. <c>aiops-trace serve</c> turns it on for its own (docs/measured.md, eighth round).
+    /// </summary>
+    public bool CollectBetweenWindows { get; set; }
+
     /// <summary>Backoff and limit of engine restarts after a failure.</summary>
     public Engine.SupervisorPolicy Restarts { get; set; } = Server.Engine.SupervisorPolicy.Default;
 }

@@ -33,7 +33,7 @@ public static class AiopsTraceServiceCollectionExtensions
         services.AddSingleton(sp =>
         {
             AiopsTraceOptions o = Of(sp);
-            return new SidecarOptions(new IPEndPoint(IPAddress.Loopback, 0), o.Interval, null, o.Node, o.Engine.HostRoot) { RunQueueDetail = o.RunQueueDetail };
+            return new SidecarOptions(new IPEndPoint(IPAddress.Loopback, 0), o.Interval, null, o.Node, o.Engine.HostRoot) { RunQueueDetail = o.RunQueueDetail, CollectBetweenWindows = o.CollectBetweenWindows };
         });
         services.AddSingleton(sp => new AnalysisPipeline(new PipelineOptions { Domains = Of(sp).Domains }));
         // No verdict store and no labels: labels change what the detector learns, and this host's auth is the app's.

@@ -53,6 +53,8 @@ public sealed class SidecarMetrics
         CutSeconds = f.CreateGauge("aiops_trace_window_cut_seconds", "How long cutting, diagnosing and analysing the last window took.");
         ReadAheadSeconds = f.CreateGauge("aiops_trace_window_read_ahead_seconds",
             "How long the last read-ahead took: the readings and tree scan due at the next cut, taken between two cuts (0 when every window reads all).");
+        CollectSeconds = f.CreateGauge("aiops_trace_window_collect_seconds",
+            "How long the young collection after the last window took (0 when the sidecar does not collect between windows).");
         AttachedPrograms = f.CreateGauge("aiops_trace_attached_programs", "BPF programs attached (0 in procfs mode).");
         ReaderFailures = f.CreateCounter("aiops_trace_reader_failures_total", "Windows refused because the ring reader stopped.");
         EngineRestarts = f.CreateCounter("aiops_trace_engine_restarts_total", "Times the supervisor started the engine again after it failed.");
@@ -77,6 +79,7 @@ public sealed class SidecarMetrics
     public Gauge WindowSeconds { get; }
     public Gauge CutSeconds { get; }
     public Gauge ReadAheadSeconds { get; }
+    public Gauge CollectSeconds { get; }
     public Gauge AttachedPrograms { get; }
     public Counter ReaderFailures { get; }
     public Counter EngineRestarts { get; }

@@ -85,6 +85,8 @@ public sealed class EmbeddedHostTests : KernelTestBase
             string metrics = await http.GetStringAsync("metrics");
             Assert.Contains($"aiops_trace_cfs_periods_total{{", metrics);
             Assert.Contains(busy.RelativePath, metrics);
+            // The host's heap is its own: no collection between windows unless it asks for one.
+            Assert.Matches(@"\naiops_trace_window_collect_seconds(\{node=""embedded-node""\})? 0\n", metrics);
 
             // The Meter: as many windows as the loop cut, read through a MeterListener.
             listener.RecordObservableInstruments();

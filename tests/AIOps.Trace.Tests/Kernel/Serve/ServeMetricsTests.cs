@@ -64,6 +64,12 @@ public sealed class ServeMetricsTests : KernelTestBase
         Assert.Equal(0, One(samples, "aiops_trace_reader_failures_total").Value);
         Assert.True(One(samples, "aiops_trace_managed_heap_bytes").Value > 0); // the sidecar's own heap, for the Soak target
         Assert.Equal(3, samples.Count(s => s.Name == "aiops_trace_gc_collections_total"));
+        // serve collects its young generation after every window: at least one gen0 collection per
+        // window (the scrape may fall between a window and its collection), and each one is timed.
+        double windows = One(samples, "aiops_trace_windows_total").Value;
+        double young = Assert.Single(samples, s => s.Name == "aiops_trace_gc_collections_total" && s.Label("generation") == "0").Value;
+        Assert.True(young >= windows - 1, $"{young} gen0 collections in {windows} windows");
+        Assert.True(One(samples, "aiops_trace_window_collect_seconds").Value > 0);
         Assert.Equal(0, One(samples, "aiops_trace_lost_events_total").Value);
 
         // The hostile name: exact in the exposition once unescaped, escaped in the raw JSON.
