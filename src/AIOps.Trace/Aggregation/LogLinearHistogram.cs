@@ -25,7 +25,7 @@ public readonly record struct Log2Bucket(ulong LeMicroseconds, long CumulativeCo
 /// accumulator's 10 KB through the cache to clear it.
 /// </para>
 /// <para>
-/// The last few quantiles asked for are remembered until the next change, so the several
+/// The p50, p90, p99 and p99.9 asked for are remembered until the next change, so the several
 /// readers of one window's histogram (diagnosis, analysis, API) walk its buckets once.
 /// </para>
 /// </summary>
@@ -54,16 +54,19 @@ public sealed class LogLinearHistogram
     private ulong _min = ulong.MaxValue;
     private ulong _max;
 
-    // Quantiles answered since the last change: (q, value) pairs, _answered of them valid.
-    private const int RememberedQuantiles = 4;
+    // The answers for p50, p90, p99 and p99.9 since the last change, one bit of _answered each.
+    // Readers may run at once (only a change needs the one writer): a reader stores the value,
+    // then sets its bit, and two readers filling one slot store the same value.
     private QuantileMemo _memo;
     private int _answered;
 
-    [System.Runtime.CompilerServices.InlineArray(RememberedQuantiles)]
+    [System.Runtime.CompilerServices.InlineArray(4)]
     private struct QuantileMemo
     {
-        private (double Q, double Value) _first;
+        private double _first;
     }
+
+    private static int MemoSlot(double q) => q == 0.5 ? 0 : q == 0.9 ? 1 : q == 0.99 ? 2 : q == 0.999 ? 3 : -1;
 
     /// <summary>Number of recorded values.</summary>
     public long Count => _count;
@@ -236,13 +239,16 @@ public sealed class LogLinearHistogram
             ThrowHelper.ThrowQuantileOutOfRange(nameof(q));
         if (_count == 0)
             return 0;
-        for (int i = 0; i < _answered; i++)
-            if (_memo[i].Q == q)
-                return _memo[i].Value;
+        int slot = MemoSlot(q);
+        if (slot >= 0 && (Volatile.Read(ref _answered) & (1 << slot)) != 0)
+            return _memo[slot];
 
         double value = Representative(_first + RankBucket(Math.Clamp((long)Math.Ceiling(q * _count), 1, _count)));
-        if (_answered < RememberedQuantiles)
-            _memo[_answered++] = (q, value);
+        if (slot >= 0)
+        {
+            _memo[slot] = value;
+            Interlocked.Or(ref _answered, 1 << slot);
+        }
         return value;
     }
 

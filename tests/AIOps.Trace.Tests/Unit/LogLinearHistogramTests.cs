@@ -496,4 +496,30 @@ public class LogLinearHistogramTests
             Assert.Equal(source.ValueAtQuantile(0.99), pooled.ValueAtQuantile(0.99));
         }
     }
+
+    [Fact]
+    public void Readers_at_once_get_the_answers_one_reader_gets()
+    {
+        // Quantiles are remembered by the readers themselves: several filling the memo together
+        // must never see one quantile's slot with another's answer.
+        var random = new Random(31);
+        double[] qs = [0.5, 0.9, 0.99, 0.999];
+        for (int round = 0; round < 200; round++)
+        {
+            var shared = new LogLinearHistogram();
+            var alone = new LogLinearHistogram();
+            for (int i = 0; i < 64; i++)
+            {
+                ulong v = (ulong)random.NextInt64(1, 1L << random.Next(4, 40));
+                shared.Record(v);
+                alone.Record(v);
+            }
+            double[] expected = qs.Select(alone.ValueAtQuantile).ToArray();
+            var answers = new double[4][];
+            Parallel.For(0, 4, t => answers[t] = Enumerable.Range(0, 16).Select(k => shared.ValueAtQuantile(qs[(k + t) % 4])).ToArray());
+            for (int t = 0; t < 4; t++)
+                for (int k = 0; k < 16; k++)
+                    Assert.Equal(expected[(k + t) % 4], answers[t][k]);
+        }
+    }
 }
